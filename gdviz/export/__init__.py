@@ -1,0 +1,1 @@
+"""Render the scene offscreen, step by step, to PNG frames, GIF or MP4."""

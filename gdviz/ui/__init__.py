@@ -1,0 +1,1 @@
+"""Qt widgets and pyqtgraph items that draw what :mod:`gdviz.core` computes."""

@@ -1,0 +1,1 @@
+"""Data files shipped with gdviz (presets, lessons, icons), importable as gdviz.resources."""
