@@ -1,0 +1,321 @@
+"""Sample a loss on a grid for drawing: heat-map values, contour levels and lines.
+
+Everything here is plain NumPy so the window, the exporter and a notebook draw
+the same picture. Non-finite values (``log`` of a negative number, a division by
+zero) come back as NaN and are *masked*: they are left out of colour ranges and
+contour levels instead of crashing or stretching the colour bar to infinity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+__all__ = [
+    "Curve",
+    "Grid",
+    "contour_levels",
+    "contour_segments",
+    "gradient_field",
+    "normalize_domain",
+    "sample_curve",
+    "sample_grid",
+]
+
+
+class _Evaluates(Protocol):
+    """Anything with ``value(p)`` for points ``p`` of shape ``(..., d)``: a compiled loss."""
+
+    def value(self, p: np.ndarray) -> np.ndarray: ...
+
+
+Domain = tuple[tuple[float, float], ...]
+
+
+def normalize_domain(domain: Sequence[Sequence[float]], dim: int | None = None) -> Domain:
+    """Check a domain (one ``(low, high)`` pair per variable) and return it as floats.
+
+    Raises
+    ------
+    ValueError
+        If a pair is not two finite numbers with ``low < high``, or the number
+        of pairs is not ``dim`` (when given). The message names the axis.
+    """
+    pairs = tuple(domain)
+    if dim is not None and len(pairs) < dim:
+        raise ValueError(f"the view needs {dim} ranges, got {len(pairs)}")
+    out = []
+    for axis, pair in zip("xyzw", pairs, strict=False):
+        try:
+            lo, hi = (float(v) for v in pair)
+        except (TypeError, ValueError):
+            raise ValueError(f"{axis} range must be two numbers, got {pair!r}") from None
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            raise ValueError(f"{axis} range must be finite, got {lo:g} to {hi:g}")
+        if not lo < hi:
+            raise ValueError(f"{axis} range must go from low to high, got {lo:g} to {hi:g}")
+        if hi - lo < 1e-12 * max(1.0, abs(lo), abs(hi)):
+            raise ValueError(f"{axis} range is too narrow to draw: {lo:g} to {hi:g}")
+        out.append((lo, hi))
+    return tuple(out[: dim or len(out)])
+
+
+def _values(loss: _Evaluates, points: np.ndarray) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        z = np.asarray(loss.value(points), dtype=np.float64)
+    z = np.broadcast_to(z, points.shape[:-1]).copy()
+    z[~np.isfinite(z)] = np.nan
+    return z
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A loss sampled on a regular 2-D grid.
+
+    Attributes
+    ----------
+    xs, ys
+        Sample coordinates along x (``nx``) and y (``ny``).
+    z
+        Values, shape ``(ny, nx)``: ``z[j, i]`` is the loss at ``(xs[i], ys[j])``
+        (row-major, the order an image wants). Non-finite values are NaN.
+    """
+
+    xs: np.ndarray
+    ys: np.ndarray
+    z: np.ndarray
+
+    @property
+    def finite(self) -> np.ndarray:
+        """Boolean mask of the samples that are finite."""
+        return np.isfinite(self.z)
+
+    @property
+    def masked_fraction(self) -> float:
+        """Share of samples that are not finite (0 … 1)."""
+        return float(1.0 - self.finite.mean()) if self.z.size else 0.0
+
+    def value_range(self) -> tuple[float, float] | None:
+        """``(min, max)`` of the finite values, or None if there are none."""
+        f = self.z[self.finite]
+        if f.size == 0:
+            return None
+        return float(f.min()), float(f.max())
+
+
+def sample_grid(
+    loss: _Evaluates, domain: Sequence[Sequence[float]], n: int | tuple[int, int] = 200
+) -> Grid:
+    """Sample a 2-variable loss on an ``n × n`` grid over ``domain``.
+
+    Parameters
+    ----------
+    loss
+        A compiled loss (anything with a vectorised ``value``).
+    domain
+        ``((xmin, xmax), (ymin, ymax))``.
+    n
+        Samples per axis, or ``(nx, ny)``.
+    """
+    (x0, x1), (y0, y1) = normalize_domain(domain, 2)
+    nx, ny = (n, n) if isinstance(n, int) else n
+    if nx < 2 or ny < 2:
+        raise ValueError(f"a grid needs at least 2 samples per axis, got {nx}×{ny}")
+    xs = np.linspace(x0, x1, nx)
+    ys = np.linspace(y0, y1, ny)
+    gx, gy = np.meshgrid(xs, ys, indexing="xy")  # shape (ny, nx): row j is y = ys[j]
+    z = _values(loss, np.stack([gx, gy], axis=-1))
+    return Grid(xs=xs, ys=ys, z=z)
+
+
+@dataclass(frozen=True)
+class Curve:
+    """A 1-variable loss sampled along x: ``z[i]`` at ``xs[i]`` (NaN where not finite)."""
+
+    xs: np.ndarray
+    z: np.ndarray
+
+    def value_range(self) -> tuple[float, float] | None:
+        f = self.z[np.isfinite(self.z)]
+        if f.size == 0:
+            return None
+        return float(f.min()), float(f.max())
+
+
+def sample_curve(loss: _Evaluates, domain: Sequence[Sequence[float]], n: int = 800) -> Curve:
+    """Sample a 1-variable loss at ``n`` points over ``domain[0]``."""
+    ((x0, x1),) = normalize_domain(domain, 1)
+    if n < 2:
+        raise ValueError(f"a curve needs at least 2 samples, got {n}")
+    xs = np.linspace(x0, x1, n)
+    return Curve(xs=xs, z=_values(loss, xs[:, None]))
+
+
+def contour_levels(
+    z: np.ndarray, n: int = 12, *, log: bool = False, upper_quantile: float = 0.98
+) -> np.ndarray:
+    """Choose ``n`` contour levels for the finite values of ``z``.
+
+    Linear levels are evenly spaced between the minimum and a high quantile (so
+    a few huge values at the edge of the view do not push every line into one
+    corner). Log-spaced levels crowd towards the minimum — what a steep function
+    such as Rosenbrock needs to show its flat valley floor: level ``k`` is
+    ``min + span ** (k / n)``-style geometric spacing of the height above the
+    minimum.
+
+    Returns
+    -------
+    numpy.ndarray
+        Increasing levels; empty if ``z`` has fewer than two distinct finite values.
+    """
+    if n < 1:
+        return np.empty(0)
+    f = np.asarray(z, dtype=np.float64)
+    f = f[np.isfinite(f)]
+    if f.size == 0:
+        return np.empty(0)
+    lo = float(f.min())
+    hi = float(np.quantile(f, upper_quantile)) if f.size > 10 else float(f.max())
+    if not hi > lo:
+        hi = float(f.max())
+    if not hi > lo:
+        return np.empty(0)
+    span = hi - lo
+    if log:
+        # Heights above the minimum from span/10^4 to span, geometrically spaced;
+        # levels then sit dense near the floor and sparse up the walls.
+        heights = np.geomspace(span * 1e-4, span, n)
+        return lo + heights
+    return np.linspace(lo, hi, n + 2)[1:-1]
+
+
+# Marching squares: for each of the 16 corner cases, the pairs of cell edges a
+# contour segment joins. Edges: 0 bottom (c0–c1), 1 right (c1–c2), 2 top (c3–c2),
+# 3 left (c0–c3); corners c0=(i,j), c1=(i+1,j), c2=(i+1,j+1), c3=(i,j+1).
+_CASES: dict[int, tuple[tuple[int, int], ...]] = {
+    1: ((3, 0),),
+    2: ((0, 1),),
+    3: ((3, 1),),
+    4: ((1, 2),),
+    5: ((3, 0), (1, 2)),
+    6: ((0, 2),),
+    7: ((3, 2),),
+    8: ((2, 3),),
+    9: ((0, 2),),
+    10: ((0, 1), (2, 3)),
+    11: ((1, 2),),
+    12: ((1, 3),),
+    13: ((0, 1),),
+    14: ((3, 0),),
+}
+
+
+def contour_segments(grid: Grid, levels: Sequence[float]) -> np.ndarray:
+    """Contour lines of ``grid`` at ``levels`` as line segments.
+
+    Vectorised marching squares; cells with a non-finite corner are skipped, so
+    masked regions simply have no lines.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(S, 2, 2)``: segment ``s`` goes from ``out[s, 0]`` to ``out[s, 1]``
+        (each an ``(x, y)`` point). Draw with pairs-connected lines.
+    """
+    z = grid.z
+    xs, ys = grid.xs, grid.ys
+    c0, c1 = z[:-1, :-1], z[:-1, 1:]
+    c3, c2 = z[1:, :-1], z[1:, 1:]
+    ok = np.isfinite(c0) & np.isfinite(c1) & np.isfinite(c2) & np.isfinite(c3)
+    jj, ii = np.nonzero(ok)
+    if jj.size == 0:
+        return np.empty((0, 2, 2))
+    v = np.stack([c0[jj, ii], c1[jj, ii], c2[jj, ii], c3[jj, ii]], axis=1)  # (C, 4)
+    x0, x1 = xs[ii], xs[ii + 1]
+    y0, y1 = ys[jj], ys[jj + 1]
+    vmin, vmax = v.min(axis=1), v.max(axis=1)
+    out: list[np.ndarray] = []
+    with np.errstate(all="ignore"):
+        for level in levels:
+            hit = (vmin < level) & (vmax >= level)
+            if not hit.any():
+                continue
+            vv = v[hit]
+            cx0, cx1, cy0, cy1 = x0[hit], x1[hit], y0[hit], y1[hit]
+            above = vv >= level
+            case = above[:, 0] * 1 + above[:, 1] * 2 + above[:, 2] * 4 + above[:, 3] * 8
+
+            def t(a: np.ndarray, b: np.ndarray, lev: float = level) -> np.ndarray:
+                d = b - a
+                return np.where(d != 0, (lev - a) / np.where(d != 0, d, 1.0), 0.5)
+
+            # Crossing point on each of the four edges (only used where crossed).
+            ex = np.stack(
+                [
+                    cx0 + t(vv[:, 0], vv[:, 1]) * (cx1 - cx0),  # bottom
+                    cx1 + 0 * cx0,  # right
+                    cx0 + t(vv[:, 3], vv[:, 2]) * (cx1 - cx0),  # top
+                    cx0 + 0 * cx0,  # left
+                ],
+                axis=1,
+            )
+            ey = np.stack(
+                [
+                    cy0 + 0 * cy0,
+                    cy0 + t(vv[:, 1], vv[:, 2]) * (cy1 - cy0),
+                    cy1 + 0 * cy0,
+                    cy0 + t(vv[:, 0], vv[:, 3]) * (cy1 - cy0),
+                ],
+                axis=1,
+            )
+            for code, pairs in _CASES.items():
+                sel = np.nonzero(case == code)[0]
+                if sel.size == 0:
+                    continue
+                for a, b in pairs:
+                    seg = np.empty((sel.size, 2, 2))
+                    seg[:, 0, 0], seg[:, 0, 1] = ex[sel, a], ey[sel, a]
+                    seg[:, 1, 0], seg[:, 1, 1] = ex[sel, b], ey[sel, b]
+                    out.append(seg)
+    if not out:
+        return np.empty((0, 2, 2))
+    return np.concatenate(out)
+
+
+def gradient_field(
+    grad: object, domain: Sequence[Sequence[float]], n: int = 18
+) -> tuple[np.ndarray, np.ndarray]:
+    """Directions of steepest descent on a coarse ``n × n`` grid, for an arrow field.
+
+    Parameters
+    ----------
+    grad
+        A callable ``grad(p)`` for points of shape ``(..., 2)`` returning ``(..., 2)``.
+
+    Returns
+    -------
+    (points, directions)
+        ``points`` shape ``(M, 2)``; ``directions`` shape ``(M, 2)``: unit vectors
+        of ``-∇f`` scaled to ``0.8`` of a grid cell per axis (so arrows never
+        overlap). Points where the gradient is zero or not finite are left out.
+    """
+    (x0, x1), (y0, y1) = normalize_domain(domain, 2)
+    dx, dy = (x1 - x0) / n, (y1 - y0) / n
+    xs = x0 + dx * (np.arange(n) + 0.5)
+    ys = y0 + dy * (np.arange(n) + 0.5)
+    gx, gy = np.meshgrid(xs, ys, indexing="xy")
+    pts = np.stack([gx.ravel(), gy.ravel()], axis=1)
+    with np.errstate(all="ignore"):
+        g = np.asarray(grad(pts), dtype=np.float64)  # type: ignore[operator]
+    g = np.broadcast_to(g, pts.shape)
+    # Normalise in cell units so the arrow direction is what the eye sees on a
+    # plot whose x and y scales differ.
+    u = -g[:, 0] / dx
+    v = -g[:, 1] / dy
+    norm = np.hypot(u, v)
+    keep = np.isfinite(norm) & (norm > 0)
+    d = np.stack([u[keep] / norm[keep] * dx * 0.8, v[keep] / norm[keep] * dy * 0.8], axis=1)
+    return pts[keep], d
