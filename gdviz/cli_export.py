@@ -1,0 +1,264 @@
+"""``gdviz export``: render the animation headless to PNG frames, a GIF or an MP4.
+
+::
+
+    gdviz export --function TEXT [--optimizer SPEC]... --start X[,Y] --steps N
+                 --out anim.mp4|anim.gif|frames/ [--size 1280x720] [--fps 30]
+                 [--every K] [--panels surface|loss|both] [--theme light|dark] [--force]
+
+Frames show steps 0, K, 2K, … up to N, each with the whole trail up to it,
+drawn by the same scene the window shows. Qt runs on its offscreen platform
+(chosen here unless ``QT_QPA_PLATFORM`` is set), so no display is needed.
+
+Exit status: 0 written; 2 bad input (one line on stderr, nothing written);
+1 writing failed (full disk, encoder error: one line, nothing left behind).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import TextIO
+
+from gdviz.cli import UsageError
+from gdviz.export.plan import PANELS, THEMES
+
+PROG = "gdviz export"
+
+#: More steps than this would be a film nobody wants to wait for.
+MAX_STEPS = 1_000_000
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "export",
+        help="render the animation to PNG frames, a GIF or an MP4 (no display needed)",
+        description=(
+            "Render the animation headless: one frame for each of the steps "
+            "0, K, 2K, ... up to N, as the window draws it."
+        ),
+    )
+    parser.add_argument(
+        "--function", required=True, metavar="TEXT", help="the loss, e.g. 'x^2 + 3y^2'"
+    )
+    parser.add_argument(
+        "--optimizer",
+        action="append",
+        default=None,
+        metavar="SPEC",
+        help="NAME or NAME:key=value,... as for 'gdviz trace'; repeat to race several",
+    )
+    parser.add_argument("--start", required=True, metavar="X[,Y]", help="start point of every run")
+    parser.add_argument(
+        "--steps",
+        required=True,
+        type=_int_arg("--steps"),
+        metavar="N",
+        help="last step drawn (steps 0..N)",
+    )
+    parser.add_argument(
+        "--out",
+        required=True,
+        metavar="PATH",
+        help="NAME.mp4, NAME.gif, or a directory (ending in /) for PNG frames",
+    )
+    parser.add_argument(
+        "--size", default="1280x720", metavar="WxH", help="frame size (default 1280x720)"
+    )
+    parser.add_argument(
+        "--fps",
+        default=30.0,
+        type=_float_arg("--fps"),
+        metavar="F",
+        help="frames per second of the GIF or MP4 (default 30)",
+    )
+    parser.add_argument(
+        "--every",
+        default=1,
+        type=_int_arg("--every"),
+        metavar="K",
+        help="draw every K-th step (default 1)",
+    )
+    parser.add_argument(
+        "--panels",
+        default="both",
+        choices=PANELS,
+        help="surface, loss curve, or both side by side (default both)",
+    )
+    parser.add_argument("--theme", default="light", choices=THEMES, help="default light")
+    parser.add_argument(
+        "--domain",
+        default=None,
+        metavar="XMIN,XMAX[,YMIN,YMAX]",
+        help="view window (default: around the paths)",
+    )
+    parser.add_argument("--force", action="store_true", help="replace an existing output")
+    parser.set_defaults(run=run)
+    return parser
+
+
+def _int_arg(flag: str):
+    def parse(text: str) -> int:
+        try:
+            return int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} needs a whole number, not {text!r}") from None
+
+    parse.__name__ = "integer"
+    return parse
+
+
+def _float_arg(flag: str):
+    def parse(text: str) -> float:
+        try:
+            return float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} needs a number, not {text!r}") from None
+
+    parse.__name__ = "number"
+    return parse
+
+
+def _numbers(text: str, flag: str, counts: tuple[int, ...]) -> tuple[float, ...]:
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        values = tuple(float(p) for p in parts)
+    except ValueError:
+        raise UsageError(f"{PROG}: {flag} {text!r} must be numbers separated by commas") from None
+    if len(values) not in counts:
+        want = " or ".join(str(c) for c in counts)
+        raise UsageError(f"{PROG}: {flag} {text!r} needs {want} numbers, got {len(values)}")
+    if not all(abs(v) < float("inf") for v in values):
+        raise UsageError(f"{PROG}: {flag} {text!r} must be finite numbers")
+    return values
+
+
+class TerminalProgress:
+    """A one-line progress bar, redrawn at most ten times a second, on a TTY only."""
+
+    def __init__(self, total: int, stream: TextIO | None = None, *, label: str = "frames") -> None:
+        self.stream = sys.stderr if stream is None else stream
+        self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.total = max(total, 1)
+        self.label = label
+        self._t0 = time.perf_counter()
+        self._last = 0.0
+        self._drawn = False
+
+    def update(self, done: int) -> None:
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        if done < self.total and now - self._last < 0.1:
+            return
+        self._last = now
+        width = 30
+        filled = round(width * done / self.total)
+        rate = done / max(now - self._t0, 1e-9)
+        bar = "#" * filled + "-" * (width - filled)
+        self.stream.write(f"\r[{bar}] {done}/{self.total} {self.label}  {rate:5.1f}/s ")
+        self.stream.flush()
+        self._drawn = True
+
+    def message(self, text: str) -> None:
+        if self.enabled:
+            self.stream.write(f"\r{text:<60}")
+            self.stream.flush()
+            self._drawn = True
+
+    def finish(self) -> None:
+        if self.enabled and self._drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._drawn = False
+
+
+def run(args: argparse.Namespace) -> int:
+    from gdviz.export.plan import ExportError, ExportPlan, OutputPathError, parse_size
+
+    if not 0 <= args.steps <= MAX_STEPS:
+        raise UsageError(f"{PROG}: --steps {args.steps} must be between 0 and {MAX_STEPS}")
+    try:
+        size = parse_size(args.size)
+    except ValueError as exc:
+        raise UsageError(f"{PROG}: --size: {exc}") from None
+    try:
+        plan = ExportPlan.create(
+            args.out,
+            last_step=args.steps,
+            size=size,
+            fps=args.fps,
+            every=args.every,
+            panels=args.panels,
+            theme=args.theme,
+            force=args.force,
+        )
+    except OutputPathError as exc:
+        raise UsageError(f"{PROG}: --out: {exc}") from None
+    except ValueError as exc:
+        raise UsageError(f"{PROG}: {_flag_for(str(exc))}{exc}") from None
+
+    inputs = _compute(args)
+
+    from gdviz.export.render import ensure_offscreen_platform
+
+    ensure_offscreen_platform()
+    from gdviz.export.render import export_animation
+
+    progress = TerminalProgress(plan.n_frames)
+    try:
+        export_animation(plan, inputs, progress=progress.update)
+    except OutputPathError as exc:
+        progress.finish()
+        raise UsageError(f"{PROG}: --out: {exc}") from None
+    except ExportError as exc:
+        progress.finish()
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 1
+    except BaseException:
+        progress.finish()
+        raise
+    progress.finish()
+    return 0
+
+
+def _flag_for(message: str) -> str:
+    for word, flag in (("fps", "--fps"), ("size", "--size"), ("every", "--every")):
+        if message.startswith(word):
+            return f"{flag}: "
+    return ""
+
+
+def _compute(args: argparse.Namespace):
+    """Compile the loss and run the optimizers: everything the scene draws."""
+    from gdviz.core.engine import run as run_engine
+    from gdviz.core.expression import ExpressionError
+    from gdviz.core.loss import compile_loss
+    from gdviz.core.specs import SpecError, parse_optimizer_spec
+    from gdviz.export.plan import auto_domain
+    from gdviz.export.render import SceneInputs
+
+    try:
+        loss = compile_loss(args.function, timeout=10.0)
+    except ExpressionError as exc:
+        raise UsageError(f"{PROG}: --function: {exc}") from None
+    start = _numbers(args.start, "--start", (loss.dim,))
+    specs = args.optimizer or ["gd"]
+    try:
+        configs = [parse_optimizer_spec(text, start=start) for text in specs]
+    except SpecError as exc:
+        raise UsageError(f"{PROG}: --optimizer: {exc}") from None
+    trajectory = run_engine(loss, configs, args.steps)
+    if args.domain is not None:
+        values = _numbers(args.domain, "--domain", (2 * loss.dim,))
+        domain = tuple(zip(values[::2], values[1::2], strict=True))
+        from gdviz.core.surface import normalize_domain
+
+        try:
+            domain = normalize_domain(domain, loss.dim)
+        except ValueError as exc:
+            raise UsageError(f"{PROG}: --domain: {exc}") from None
+    else:
+        domain = auto_domain(trajectory.positions)
+    return SceneInputs(loss=loss, domain=domain, trajectory=trajectory, labels=specs)
