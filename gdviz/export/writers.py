@@ -386,7 +386,12 @@ class _FfmpegWriter(FrameWriter):
         """ffmpeg arguments after the input: what to make of the frames."""
 
     def _start(self, args: list[str]) -> subprocess.Popen[bytes]:
-        self._stderr = tempfile.TemporaryFile()
+        # One file collects ffmpeg's messages; each pass starts it afresh so a
+        # failure reports its own last line.
+        if self._stderr is None:
+            self._stderr = tempfile.TemporaryFile()
+        self._stderr.seek(0)
+        self._stderr.truncate()
         cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
         # The ffmpeg process gets a new session so a Ctrl-C in the terminal
         # reaches gdviz only, which then stops ffmpeg and removes the output.
