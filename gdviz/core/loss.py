@@ -1,0 +1,480 @@
+"""Compile a typed loss into fast, exact NumPy functions.
+
+:func:`compile_loss` turns text into a :class:`Loss`: the expression is parsed
+safely (:mod:`gdviz.core.expression`), differentiated symbolically (gradient and
+Hessian), and each of value, gradient and Hessian is printed, with common
+sub-expressions eliminated, as the source of a small Python function over NumPy
+that we generate ourselves from the allow-listed tree. That source runs in a
+namespace holding only ``numpy`` (no builtins).
+
+Symbolic work can still take long on innocent-looking input, and a thread cannot
+interrupt SymPy. With ``timeout=`` the whole compile runs in a warm worker
+process (a fresh interpreter) that is killed and restarted when it
+overruns; the result comes back as source text, LaTeX and pickled expressions.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import queue
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import sympy
+from sympy.printing.numpy import NumPyPrinter
+
+from gdviz.core.expression import (
+    ExpressionError,
+    check_compilable,
+    normalize_kinks,
+    parse_expression,
+)
+
+__all__ = ["Loss", "compile_loss", "shutdown_worker", "warm_up"]
+
+#: Seconds a cold compile worker may take to start before gdviz compiles in-process.
+WORKER_START_TIMEOUT = 60.0
+
+
+# --------------------------------------------------------------------------- #
+# Code generation
+# --------------------------------------------------------------------------- #
+
+
+class _Printer(NumPyPrinter):
+    """NumPy printer whose numbers never overflow Python ints or floats."""
+
+    def __init__(self) -> None:
+        super().__init__({"fully_qualified_modules": True, "allow_unknown_functions": False})
+
+    def _print_Integer(self, expr: sympy.Integer) -> str:
+        n = int(expr)
+        if abs(n) <= 2**53:
+            return str(n)
+        return self._float_literal(n)
+
+    def _print_Rational(self, expr: sympy.Rational) -> str:
+        if abs(expr.p) <= 2**53 and expr.q <= 2**53:
+            return super()._print_Rational(expr)
+        return self._float_literal(expr.p / expr.q if expr.q < 2**1000 else float(expr))
+
+    @staticmethod
+    def _float_literal(value: float | int) -> str:
+        try:
+            f = float(value)
+        except OverflowError:
+            f = float("inf") if value > 0 else float("-inf")
+        if f != f:  # pragma: no cover - never produced by checked expressions
+            return "numpy.nan"
+        if f in (float("inf"), float("-inf")):
+            return "numpy.inf" if f > 0 else "(-numpy.inf)"
+        return repr(f)
+
+
+def _function_source(name: str, n_args: int, exprs: Sequence[sympy.Expr]) -> str:
+    """Source of ``def name(_v0, ...): ... return (e0, e1, ...)`` with CSE."""
+    replacements, reduced = sympy.cse(
+        list(exprs), symbols=sympy.numbered_symbols("_c", real=True), order="none"
+    )
+    printer = _Printer()
+    args = ", ".join(f"_v{i}" for i in range(n_args))
+    lines = [f"def {name}({args}):"]
+    for sym, sub in replacements:
+        lines.append(f"    {sym} = {printer.doprint(sub)}")
+    lines.append(f"    return ({''.join(printer.doprint(e) + ', ' for e in reduced)})")
+    missing = getattr(printer, "_not_supported", set())
+    if missing:  # pragma: no cover - check_compilable rejects these first
+        raise ExpressionError("gdviz cannot compile this expression for NumPy")
+    return "\n".join(lines) + "\n"
+
+
+def _load_function(source: str, name: str):
+    """Execute generated source in a namespace that holds only NumPy."""
+    namespace: dict[str, Any] = {"numpy": np, "__builtins__": {}}
+    exec(compile(source, f"<gdviz {name}>", "exec"), namespace)
+    return namespace[name]
+
+
+# --------------------------------------------------------------------------- #
+# The compile step (runs in-process or in the worker)
+# --------------------------------------------------------------------------- #
+
+
+def _compile_blob(text: str, variables: Sequence[str] | None) -> dict[str, Any]:
+    """Parse, differentiate and generate code; everything a :class:`Loss` needs."""
+    parsed = parse_expression(text, variables=variables)
+    names = parsed.variables
+    symbols = [sympy.Symbol(n, real=True) for n in names]
+    expr = parsed.expr
+    grads = []
+    for i, s in enumerate(symbols):
+        g = normalize_kinks(sympy.diff(expr, s))
+        check_compilable(g, f"the derivative with respect to {names[i]}")
+        grads.append(g)
+    d = len(symbols)
+    hess: list[list[sympy.Expr]] = [[sympy.S.Zero] * d for _ in range(d)]
+    for i in range(d):
+        for j in range(i, d):
+            h = normalize_kinks(sympy.diff(grads[i], symbols[j]))
+            check_compilable(h, "the second derivative")
+            hess[i][j] = hess[j][i] = h
+    # Generated code sees the variables only as _v0, _v1: the person's names never
+    # reach Python source.
+    placeholders = {s: sympy.Symbol(f"_v{i}", real=True) for i, s in enumerate(symbols)}
+    upper = [hess[i][j] for i in range(d) for j in range(i, d)]
+    sources = {
+        "value": _function_source("value", d, [expr.xreplace(placeholders)]),
+        "grad": _function_source("grad", d, [g.xreplace(placeholders) for g in grads]),
+        "hess": _function_source("hess", d, [h.xreplace(placeholders) for h in upper]),
+        "value_and_grad": _function_source(
+            "value_and_grad", d, [e.xreplace(placeholders) for e in (expr, *grads)]
+        ),
+    }
+    if d == 1:
+        grad_latex = sympy.latex(grads[0])
+    else:
+        grad_latex = sympy.latex(sympy.Matrix(grads))
+    return {
+        "text": text,
+        "variables": names,
+        "sources": sources,
+        "latex": sympy.latex(expr),
+        "grad_latex": grad_latex,
+        "hess_latex": sympy.latex(sympy.Matrix(hess)),
+        "exprs": (expr, tuple(grads), tuple(tuple(row) for row in hess)),
+    }
+
+
+# --------------------------------------------------------------------------- #
+# Loss
+# --------------------------------------------------------------------------- #
+
+
+class Loss:
+    """A compiled loss function of one or two variables.
+
+    Use :func:`compile_loss` to make one. All evaluation methods take float64
+    points with the variables on the last axis, run under
+    ``numpy.errstate(all="ignore")`` and return real arrays: a logarithm of a
+    negative number is nan, a division by zero is ±inf, and no warning escapes.
+
+    Attributes
+    ----------
+    text : str
+        The text the loss was compiled from.
+    variables : tuple of str
+        Variable names in order; the last axis of every point follows it.
+    dim : int
+        Number of variables ``d``.
+    latex, grad_latex, hess_latex : str
+        LaTeX of the function, its gradient (a column vector; a scalar when
+        ``d == 1``) and its Hessian matrix.
+    """
+
+    def __init__(self, blob: dict[str, Any]):
+        self._blob = blob
+        self.text: str = blob["text"]
+        self.variables: tuple[str, ...] = tuple(blob["variables"])
+        self.dim: int = len(self.variables)
+        self.latex: str = blob["latex"]
+        self.grad_latex: str = blob["grad_latex"]
+        self.hess_latex: str = blob["hess_latex"]
+        src = blob["sources"]
+        self._value = _load_function(src["value"], "value")
+        self._grad = _load_function(src["grad"], "grad")
+        self._hess = _load_function(src["hess"], "hess")
+        self._value_and_grad = _load_function(src["value_and_grad"], "value_and_grad")
+        self._exprs: tuple | None = None
+        self._lock = threading.Lock()
+
+    # -- symbolic side (lazy when the loss came from the worker) ------------
+    def _expressions(self) -> tuple:
+        with self._lock:
+            if self._exprs is None:
+                raw = self._blob["exprs"]
+                # Pickled by our own compile worker; unpickling rebuilds SymPy
+                # objects, so it is only done when someone asks for them.
+                self._exprs = pickle.loads(raw) if isinstance(raw, bytes) else raw
+            return self._exprs
+
+    @property
+    def expr(self) -> sympy.Expr:
+        """The loss as a SymPy expression (symbols are real)."""
+        return self._expressions()[0]
+
+    @property
+    def grad_exprs(self) -> tuple[sympy.Expr, ...]:
+        """The gradient, one SymPy expression per variable."""
+        return self._expressions()[1]
+
+    @property
+    def hess_exprs(self) -> tuple[tuple[sympy.Expr, ...], ...]:
+        """The Hessian as a ``d × d`` tuple of SymPy expressions."""
+        return self._expressions()[2]
+
+    @property
+    def sources(self) -> dict[str, str]:
+        """The generated NumPy source of each function (for inspection)."""
+        return dict(self._blob["sources"])
+
+    # -- numeric side ------------------------------------------------------
+    def _columns(self, p: Any) -> tuple[tuple[int, ...], list[np.ndarray]]:
+        arr = np.asarray(p, dtype=np.float64)
+        if arr.ndim == 0 or arr.shape[-1] != self.dim:
+            raise ValueError(
+                f"points for {self.text!r} need {self.dim} coordinate(s) on the last axis, "
+                f"got shape {arr.shape}"
+            )
+        # Contiguous columns make the ufuncs noticeably faster on big grids.
+        cols = [np.ascontiguousarray(arr[..., i]) for i in range(self.dim)]
+        return arr.shape[:-1], cols
+
+    def value(self, p: Any) -> np.ndarray:
+        """Loss at points ``p`` of shape ``(..., d)``; returns shape ``(...)``."""
+        shape, cols = self._columns(p)
+        out = np.empty(shape)
+        with np.errstate(all="ignore"):
+            out[...] = _call(self._value, cols, 1)[0]
+        return out
+
+    def grad(self, p: Any) -> np.ndarray:
+        """Gradient at points ``p`` of shape ``(..., d)``; returns shape ``(..., d)``."""
+        shape, cols = self._columns(p)
+        out = np.empty((*shape, self.dim))
+        with np.errstate(all="ignore"):
+            comps = _call(self._grad, cols, self.dim)
+            for i, c in enumerate(comps):
+                out[..., i] = c
+        return out
+
+    def value_and_grad(self, p: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Loss and gradient together (shares common sub-expressions)."""
+        shape, cols = self._columns(p)
+        value = np.empty(shape)
+        grad = np.empty((*shape, self.dim))
+        with np.errstate(all="ignore"):
+            res = _call(self._value_and_grad, cols, 1 + self.dim)
+            value[...] = res[0]
+            for i, c in enumerate(res[1:]):
+                grad[..., i] = c
+        return value, grad
+
+    def hess(self, p: Any) -> np.ndarray:
+        """Hessian at points ``p`` of shape ``(..., d)``; returns ``(..., d, d)``."""
+        shape, cols = self._columns(p)
+        d = self.dim
+        out = np.empty((*shape, d, d))
+        with np.errstate(all="ignore"):
+            comps = iter(_call(self._hess, cols, d * (d + 1) // 2))
+            for i in range(d):
+                for j in range(i, d):
+                    c = next(comps)
+                    out[..., i, j] = c
+                    if j != i:
+                        out[..., j, i] = c
+        return out
+
+    def value_at(self, point: Sequence[float]) -> float:
+        """Loss at a single point: the fast path (no array set-up)."""
+        if len(point) != self.dim:
+            raise ValueError(f"{self.text!r} needs {self.dim} coordinate(s), got {len(point)}")
+        args = [np.float64(v) for v in point]
+        with np.errstate(all="ignore"):
+            try:
+                return float(self._value(*args)[0])
+            except ArithmeticError:  # pragma: no cover - numpy scalars do not raise
+                return float("nan")
+
+    def __reduce__(self):
+        blob = dict(self._blob)
+        if not isinstance(blob["exprs"], bytes):
+            blob["exprs"] = pickle.dumps(blob["exprs"])
+        return (Loss, (blob,))
+
+    def __repr__(self) -> str:
+        return f"Loss({self.text!r}, variables={self.variables!r})"
+
+
+def _call(fn, cols: list[np.ndarray], n_out: int) -> tuple:
+    try:
+        return fn(*cols)
+    except ArithmeticError:  # pragma: no cover - float64 numpy inputs do not raise
+        return (np.nan,) * n_out
+
+
+# --------------------------------------------------------------------------- #
+# The killable compile worker
+# --------------------------------------------------------------------------- #
+
+
+class _Worker:
+    """One worker process that compiles requests until it is killed.
+
+    A plain ``subprocess`` (not ``multiprocessing``) so that starting it never
+    re-imports the caller's ``__main__`` (which fails for stdin, notebooks or
+    embedded interpreters). Requests and replies are length-prefixed pickles on
+    the child's stdin/stdout; a reader thread turns replies into a queue so the
+    parent can wait with a timeout on every platform.
+    """
+
+    def __init__(self) -> None:
+        code = (
+            "import sys; sys.path[:0] = " + repr(list(sys.path)) + "; "
+            "from gdviz.core._compile_worker import main; main()"
+        )
+        flags = getattr(subprocess, "CREATE_NO_WINDOW", 0) if os.name == "nt" else 0
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", code],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            creationflags=flags,
+        )
+        self.replies: queue.Queue = queue.Queue()
+        self.ready = False
+        reader = threading.Thread(target=self._read, name="gdviz-compile-reader", daemon=True)
+        reader.start()
+
+    def _read(self) -> None:
+        stream = self.proc.stdout
+        assert stream is not None
+        try:
+            while True:
+                head = stream.read(8)
+                if len(head) < 8:
+                    break
+                body = stream.read(int.from_bytes(head, "little"))
+                self.replies.put(pickle.loads(body))
+        except Exception:  # any failure here means the worker is gone
+            pass
+        self.replies.put(None)
+
+    def send(self, message: object) -> None:
+        data = pickle.dumps(message)
+        stream = self.proc.stdin
+        assert stream is not None
+        stream.write(len(data).to_bytes(8, "little") + data)
+        stream.flush()
+
+    def receive(self, timeout: float) -> tuple[bool, Any]:
+        """(answered, reply); reply is None when the worker died."""
+        try:
+            return True, self.replies.get(timeout=timeout)
+        except queue.Empty:
+            return False, None
+
+    def wait_ready(self, timeout: float) -> bool:
+        if not self.ready:
+            answered, reply = self.receive(timeout)
+            self.ready = answered and reply == ("ready", None)
+        return self.ready
+
+    def kill(self) -> None:
+        for stream in (self.proc.stdin,):
+            try:
+                if stream is not None:
+                    stream.close()
+            except OSError:
+                pass
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(5)
+
+
+_worker: _Worker | None = None
+_worker_lock = threading.Lock()
+
+
+def warm_up() -> None:
+    """Start the compile worker in the background so the first timed compile is fast."""
+    global _worker
+    with _worker_lock:
+        if _worker is None:
+            _worker = _Worker()
+
+
+def shutdown_worker() -> None:
+    """Stop the compile worker (it is restarted on demand)."""
+    global _worker
+    with _worker_lock:
+        if _worker is not None:
+            try:
+                _worker.send(None)
+            except (OSError, ValueError):
+                pass
+            _worker.kill()
+            _worker = None
+
+
+def _compile_in_worker(text: str, variables: tuple[str, ...] | None, timeout: float):
+    global _worker
+    with _worker_lock:
+        if _worker is None:
+            _worker = _Worker()
+        worker = _worker
+        if not worker.wait_ready(WORKER_START_TIMEOUT):
+            # The platform cannot run the worker: compile here, unprotected.
+            worker.kill()
+            _worker = None
+            return None
+        try:
+            worker.send((text, variables))
+            answered, reply = worker.receive(timeout)
+        except (OSError, ValueError):
+            answered, reply = True, None
+        if reply is None:
+            worker.kill()
+            _worker = _Worker()  # restart now so the next compile finds it warm
+            if not answered:
+                raise ExpressionError(
+                    f"compiling this expression took longer than {timeout:g} s and was stopped",
+                    None,
+                    "try a simpler expression",
+                )
+            raise ExpressionError(
+                "compiling this expression used too much memory and was stopped",
+                None,
+                "try a simpler expression",
+            )
+    kind, payload = reply
+    if kind == "error":
+        raise payload
+    return payload
+
+
+def compile_loss(
+    text: str, variables: Sequence[str] | None = None, *, timeout: float | None = None
+) -> Loss:
+    """Compile typed text into a :class:`Loss`.
+
+    Parameters
+    ----------
+    text
+        The loss as typed, e.g. ``"(1-x)^2 + 100(y-x^2)^2"``.
+    variables
+        Variable names in order; ``None`` takes the one or two names the text
+        uses (``x``, ``y`` first, then alphabetical).
+    timeout
+        Seconds the compile may take. When given, the compile runs in a separate
+        worker process that is stopped when it overruns, so the caller never
+        freezes; when ``None`` it runs in this process.
+
+    Returns
+    -------
+    Loss
+
+    Raises
+    ------
+    ExpressionError
+        For invalid text, and for a compile that overruns ``timeout``.
+    """
+    var_tuple = None if variables is None else tuple(variables)
+    if timeout is not None:
+        blob = _compile_in_worker(text, var_tuple, float(timeout))
+        if blob is not None:
+            return Loss(blob)
+    return Loss(_compile_blob(text, var_tuple))
