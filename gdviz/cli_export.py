@@ -201,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
 
     inputs = _compute(args)
 
-    from gdviz.export.render import ensure_offscreen_platform
+    from gdviz.export.offscreen import ensure_offscreen_platform
 
     ensure_offscreen_platform()
     from gdviz.export.render import export_animation

@@ -1,0 +1,405 @@
+"""Draw the window's scene offscreen, one frame per step, into a frame writer.
+
+"One scene, two outputs": frames come from the same :class:`gdviz.ui.scene.Scene`
+the window shows, built here at a fixed pixel size and never put on screen.
+Each frame is ``scene.set_step(i)`` followed by painting the widget into a
+``QImage`` of exactly the requested size (device pixel ratio 1, so a HiDPI
+screen does not double it), converted to an RGB ``uint8`` array.
+
+Rendering is step-locked: every planned step is drawn, in order, however long
+it takes, and nothing depends on the clock, so the same inputs give the same
+pixels (and byte-identical PNG files).
+
+Two drivers share :class:`SceneRenderer`:
+
+- :func:`export_animation` renders everything in one call (the command line);
+- :class:`ExportJob` renders in small chunks from a zero-delay ``QTimer`` so
+  the window keeps handling input and can cancel between frames. Widgets may
+  only be painted on the GUI thread, so a worker thread is no option.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication
+
+from gdviz.export.plan import ExportError, ExportPlan
+from gdviz.export.writers import FrameWriter, make_writer
+
+__all__ = [
+    "ExportCancelled",
+    "ExportJob",
+    "SceneInputs",
+    "SceneRenderer",
+    "export_animation",
+]
+
+
+class ExportCancelled(ExportError):
+    """The export was cancelled; nothing was written."""
+
+
+@dataclass(frozen=True)
+class SceneInputs:
+    """What the scene draws: the data of an export, apart from its settings.
+
+    Attributes
+    ----------
+    loss
+        A compiled :class:`gdviz.core.loss.Loss`.
+    domain
+        The view window, one ``(low, high)`` pair per variable.
+    trajectory
+        A computed :class:`gdviz.core.engine.Trajectory`.
+    colors, labels, visible
+        Per run; None gives the theme's palette, ``"run 1"``, … and all runs.
+    view
+        Drawing settings (:class:`gdviz.core.session.ViewSettings`); None is
+        the default.
+    start
+        Where the start marker is drawn; None hides it.
+    font_scale
+        Scales fonts and lines (presentation mode: 1.5 or 2).
+    """
+
+    loss: Any
+    domain: tuple[tuple[float, float], ...]
+    trajectory: Any
+    colors: Sequence[str] | None = None
+    labels: Sequence[str] | None = None
+    visible: Sequence[bool] | None = None
+    view: Any = None
+    start: tuple[float, ...] | None = None
+    font_scale: float = 1.0
+
+    @property
+    def n_steps(self) -> int:
+        """The last step the trajectory holds."""
+        return int(np.asarray(self.trajectory.positions).shape[0] - 1)
+
+
+def _application() -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(["gdviz"])
+    return app
+
+
+def _flush_posted_events() -> None:
+    """Run the layout requests the scene queued.
+
+    Axis widths and legend sizes settle through posted layout requests;
+    painting before they run would draw a half-laid-out frame. Only layout
+    requests are sent: the posted repaint of the (never visible) widget
+    would paint every frame a second time for nothing.
+    """
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+
+
+class SceneRenderer:
+    """A :class:`~gdviz.ui.scene.Scene` at a fixed size that renders frames.
+
+    Parameters
+    ----------
+    inputs
+        The data to draw.
+    size
+        ``(width, height)`` of every frame in pixels.
+    panels, theme
+        ``"both"``/``"surface"``/``"loss"`` and ``"light"``/``"dark"``.
+    scene_factory
+        Builds the scene widget from ``panels`` and a theme (for tests); the
+        default is :class:`gdviz.ui.scene.Scene`.
+    """
+
+    def __init__(
+        self,
+        inputs: SceneInputs,
+        size: tuple[int, int],
+        panels: str = "both",
+        theme: str = "light",
+        *,
+        scene_factory: Callable[..., Any] | None = None,
+    ) -> None:
+        _application()
+        from gdviz.ui.theme import get_theme
+
+        if scene_factory is None:
+            from gdviz.ui.scene import Scene as scene_factory
+        self.size = (int(size[0]), int(size[1]))
+        self.theme = get_theme(theme, inputs.font_scale)
+        scene = scene_factory(panels=panels, theme=self.theme)
+        self.scene = scene
+        # Laid out and painted like a shown window, but never mapped on a screen.
+        scene.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+        scene.setFixedSize(*self.size)
+        if inputs.view is not None:
+            scene.set_view(inputs.view)
+        scene.show()
+        _flush_posted_events()
+        scene.set_problem(inputs.loss, inputs.domain)
+        k = int(np.asarray(inputs.trajectory.positions).shape[1])
+        colors = list(inputs.colors) if inputs.colors else []
+        colors += [self.theme.run_color(i) for i in range(len(colors), k)]
+        labels = list(inputs.labels) if inputs.labels else []
+        labels += [f"run {i + 1}" for i in range(len(labels), k)]
+        scene.set_runs(inputs.trajectory, colors, labels, inputs.visible)
+        scene.set_start(inputs.start)
+        _flush_posted_events()
+        self.n_steps = inputs.n_steps
+
+    def frame(self, step: int) -> np.ndarray:
+        """The scene at ``step`` as RGB ``uint8`` of shape ``(height, width, 3)``."""
+        if not 0 <= step <= self.n_steps:
+            raise ValueError(f"step {step} is outside the computed steps 0…{self.n_steps}")
+        self.scene.set_step(step)
+        _flush_posted_events()
+        width, height = self.size
+        image = QImage(width, height, QImage.Format.Format_RGB32)
+        image.fill(0)
+        self.scene.render(image)
+        return qimage_to_rgb(image)
+
+    def close(self) -> None:
+        """Drop the scene widget."""
+        scene, self.scene = self.scene, None
+        if scene is not None:
+            scene.hide()
+            scene.deleteLater()
+            _flush_posted_events()
+
+    def __enter__(self) -> SceneRenderer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def qimage_to_rgb(image: QImage) -> np.ndarray:
+    """Copy a ``QImage`` into a new RGB ``uint8`` array ``(height, width, 3)``."""
+    rgb = image.convertToFormat(QImage.Format.Format_RGB888)
+    width, height, stride = rgb.width(), rgb.height(), rgb.bytesPerLine()
+    # Rows are padded to 4 bytes: view the buffer row by row, then drop the pad.
+    buffer = np.frombuffer(rgb.constBits(), np.uint8, count=stride * height)
+    return buffer.reshape(height, stride)[:, : width * 3].reshape(height, width, 3).copy()
+
+
+def _check_steps(plan: ExportPlan, inputs: SceneInputs) -> None:
+    if plan.steps and plan.steps[-1] > inputs.n_steps:
+        raise ValueError(
+            f"the last frame needs step {plan.steps[-1]} but only {inputs.n_steps} "
+            "steps are computed"
+        )
+
+
+def export_animation(
+    plan: ExportPlan,
+    inputs: SceneInputs,
+    *,
+    progress: Callable[[int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    scene_factory: Callable[..., Any] | None = None,
+    writer: FrameWriter | None = None,
+) -> Path:
+    """Render every planned frame and write the output; returns its path.
+
+    Parameters
+    ----------
+    plan
+        Output, size, frame rate, steps, panels, theme.
+    inputs
+        The data to draw.
+    progress
+        Called with the number of frames written after each one.
+    cancelled
+        Polled before each frame; when it returns True the export stops,
+        partial output is removed and :class:`ExportCancelled` is raised.
+    scene_factory
+        See :class:`SceneRenderer`.
+    writer
+        A writer to use instead of the one ``plan`` names (for tests).
+
+    Raises
+    ------
+    OutputPathError
+        The output cannot be created (nothing was written).
+    ExportError
+        Writing failed; partial output has been removed.
+    ExportCancelled
+        ``cancelled()`` returned True.
+    """
+    _check_steps(plan, inputs)
+    if writer is None:
+        writer = make_writer(
+            plan.kind, plan.out, plan.size, plan.fps, force=plan.force, n_frames=plan.n_frames
+        )
+    # Open first: an unwritable directory fails before any drawing.
+    writer.open()
+    try:
+        with SceneRenderer(
+            inputs, plan.size, plan.panels, plan.theme, scene_factory=scene_factory
+        ) as renderer:
+            for done, step in enumerate(plan.steps, start=1):
+                if cancelled is not None and cancelled():
+                    raise ExportCancelled("export cancelled; nothing was written")
+                writer.write(renderer.frame(step))
+                if progress is not None:
+                    progress(done)
+        return writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+
+
+class ExportJob(QObject):
+    """Render an export in the background of the GUI thread, with cancel.
+
+    Frames are drawn in slices of about ``slice_ms`` milliseconds from a
+    zero-delay timer, so input events, repaints and the Cancel button are
+    handled between slices. Construct, connect the signals, then
+    :meth:`start`.
+
+    Signals
+    -------
+    progressed(int, int)
+        Frames written and frames in total.
+    finished(object)
+        The written :class:`~pathlib.Path`.
+    failed(str)
+        One-line message; nothing was written.
+    cancelled()
+        Stopped by :meth:`cancel`; nothing was written.
+    """
+
+    progressed = Signal(int, int)
+    finished = Signal(object)
+    failed = Signal(str)
+    cancelled = Signal()
+
+    def __init__(
+        self,
+        plan: ExportPlan,
+        inputs: SceneInputs,
+        *,
+        slice_ms: float = 30.0,
+        scene_factory: Callable[..., Any] | None = None,
+        writer: FrameWriter | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        _check_steps(plan, inputs)
+        self.plan = plan
+        self.inputs = inputs
+        self.slice_ms = slice_ms
+        self._scene_factory = scene_factory
+        self._writer = writer
+        self._renderer: SceneRenderer | None = None
+        self._next = 0
+        self._cancel_requested = False
+        self.state = "new"  # new -> running -> finished | failed | cancelled
+        self.result: Path | None = None
+        self.error: str | None = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(False)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self._tick)
+
+    @property
+    def total(self) -> int:
+        return self.plan.n_frames
+
+    @property
+    def done(self) -> int:
+        return self._next
+
+    def start(self) -> None:
+        """Open the output and begin rendering (returns at once).
+
+        An output that cannot be created is reported through ``failed``
+        before this returns.
+        """
+        if self.state != "new":
+            raise RuntimeError(f"export job is {self.state}")
+        self.state = "running"
+        if self._writer is None:
+            p = self.plan
+            self._writer = make_writer(
+                p.kind, p.out, p.size, p.fps, force=p.force, n_frames=p.n_frames
+            )
+        try:
+            self._writer.open()
+            self._renderer = SceneRenderer(
+                self.inputs,
+                self.plan.size,
+                self.plan.panels,
+                self.plan.theme,
+                scene_factory=self._scene_factory,
+            )
+        except ExportError as exc:
+            self._fail(str(exc))
+            return
+        except Exception as exc:
+            self._fail(f"could not start the export: {exc}")
+            return
+        self._timer.start()
+
+    def cancel(self) -> None:
+        """Stop after the current frame and remove partial output."""
+        if self.state == "running":
+            self._cancel_requested = True
+            # Finish now rather than on the next tick: the person asked to stop.
+            self._tick()
+
+    def _tick(self) -> None:
+        if self.state != "running":
+            return
+        assert self._writer is not None and self._renderer is not None
+        if self._cancel_requested:
+            self._stop()
+            self.state = "cancelled"
+            self.cancelled.emit()
+            return
+        deadline = time.perf_counter() + self.slice_ms / 1000
+        steps = self.plan.steps
+        try:
+            while self._next < len(steps):
+                self._writer.write(self._renderer.frame(steps[self._next]))
+                self._next += 1
+                if time.perf_counter() >= deadline:
+                    break
+            self.progressed.emit(self._next, len(steps))
+            if self._next == len(steps):
+                self._timer.stop()
+                self._close_renderer()
+                self.result = self._writer.close()
+                self.state = "finished"
+                self.finished.emit(self.result)
+        except ExportError as exc:
+            self._fail(str(exc))
+        except Exception as exc:  # a bug must not leave half a file or a dead window
+            self._fail(f"export failed: {exc}")
+
+    def _close_renderer(self) -> None:
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None
+
+    def _stop(self) -> None:
+        self._timer.stop()
+        self._close_renderer()
+        if self._writer is not None:
+            self._writer.abort()
+
+    def _fail(self, message: str) -> None:
+        self._stop()
+        self.state = "failed"
+        self.error = message
+        self.failed.emit(message)
