@@ -1,16 +1,506 @@
-"""The main window: composition and wiring only."""
+"""The main window: composition and wiring only.
+
+Every piece lives in its own module: the :class:`~gdviz.ui.scene.Scene` draws,
+the :class:`~gdviz.ui.player.Player` moves the step index, the panels edit a
+:class:`~gdviz.core.session.Session`, and the
+:class:`~gdviz.ui.compute.Computer` compiles and computes on a worker thread.
+This module connects them: edits update the session, a changed session is
+recompiled or recomputed, and results are handed to the views.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QMainWindow
+import time
+from dataclasses import replace
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gdviz.core.presets import Preset, load_presets
+from gdviz.core.session import RunSpec, Session, ViewSettings
+from gdviz.ui.compute import COMPILE_TIMEOUT, Computer, RunRequest
+from gdviz.ui.function_editor import FunctionEditor
+from gdviz.ui.player import Player
+from gdviz.ui.runs_panel import RunsPanel
+from gdviz.ui.scene import Scene
+from gdviz.ui.stats_table import StatsTable
+from gdviz.ui.theme import THEMES, Theme, get_theme, stylesheet
+from gdviz.ui.transport import TransportBar
+from gdviz.ui.view_panel import ViewPanel
+
+__all__ = ["DEFAULT_PRESET", "MainWindow"]
+
+DEFAULT_PRESET = "rosenbrock"
+#: While playing, the numbers table is refreshed at most this often (seconds);
+#: when paused or stepping it always shows the exact step.
+STATS_INTERVAL = 0.1
+#: Coalesce bursts of edits (dragging the start point) into one recompute.
+RECOMPUTE_DELAY_MS = 30
+
+
+def _default_domain(dim: int) -> tuple[tuple[float, float], ...]:
+    return ((-3.0, 3.0),) if dim == 1 else ((-3.0, 3.0), (-3.0, 3.0))
+
+
+def _default_start(domain: tuple[tuple[float, float], ...]) -> tuple[float, ...]:
+    # Two thirds of the way towards the top-left: off-centre, so there is a path to see.
+    return tuple(lo + (hi - lo) * f for (lo, hi), f in zip(domain, (0.15, 0.85), strict=False))
 
 
 class MainWindow(QMainWindow):
-    def __init__(self) -> None:
+    """gdviz's window: function editor, presets, scene, runs, numbers, transport.
+
+    Parameters
+    ----------
+    session
+        What to show first; the default preset when None.
+    theme
+        Theme name (``"dark"`` or ``"light"``).
+    font_scale
+        Multiplies font sizes and line widths (projectors: 1.5 or 2).
+    """
+
+    def __init__(
+        self, session: Session | None = None, theme: str = "dark", font_scale: float = 1.0
+    ) -> None:
         super().__init__()
         self.setWindowTitle("gdviz")
-        self.setCentralWidget(QLabel("gdviz"))
         self.resize(1280, 800)
+        self.presets: list[Preset] = load_presets()
+        if session is None:
+            session = next(p for p in self.presets if p.name == DEFAULT_PRESET).session
+        self.session: Session = session
+        self.theme: Theme = get_theme(theme, font_scale)
+        self.loss: Any = None
+        self.trajectory: Any = None
+        self.complete = False
+        self._compute_key: Any = None
+        self._pending: Session | None = None
+        self._last_stats = 0.0
+        self._resume_step = 0
+
+        self.computer = Computer(self)
+        self.player = Player(self)
+        self._build()
+        self._wire()
+        self.apply_theme(self.theme)
+        self.load_session(session)
+
+    # ---------------------------------------------------------------- build
+    def _build(self) -> None:
+        self.editor = FunctionEditor()
+        self.preset_box = QComboBox()
+        self.preset_box.setAccessibleName("preset")
+        self.preset_box.addItem("Presets…", None)
+        for p in self.presets:
+            self.preset_box.addItem(p.title, p.name)
+        self.teaches = QLabel()
+        self.teaches.setTextFormat(Qt.TextFormat.PlainText)  # preset text is data
+        self.teaches.setWordWrap(True)
+        self.teaches.setProperty("role", "hint")
+
+        self.scene = Scene("both", self.theme)
+        self.runs_panel = RunsPanel(self.theme)
+        self.view_panel = ViewPanel()
+        self.stats = StatsTable()
+        self.transport = TransportBar(self.player)
+        self.message = QLabel()
+        self.message.setTextFormat(Qt.TextFormat.PlainText)
+        self.message.setProperty("role", "error")
+        self.message.setWordWrap(True)
+        self.message.hide()
+
+        top = QHBoxLayout()
+        top.addWidget(self.editor, 1)
+        top.addWidget(self.preset_box, 0, Qt.AlignmentFlag.AlignTop)
+
+        runs_group = QGroupBox("Runs")
+        QVBoxLayout(runs_group).addWidget(self.runs_panel)
+        view_group = QGroupBox("View")
+        QVBoxLayout(view_group).addWidget(self.view_panel)
+        side = QWidget()
+        side_lay = QVBoxLayout(side)
+        side_lay.setContentsMargins(0, 0, 4, 0)
+        side_lay.addWidget(runs_group)
+        side_lay.addWidget(view_group)
+        side_lay.addStretch(1)
+        self.side_scroll = QScrollArea()
+        self.side_scroll.setWidget(side)
+        self.side_scroll.setWidgetResizable(True)
+        self.side_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.side_scroll.setMinimumWidth(300)
+
+        left = QWidget()
+        left_lay = QVBoxLayout(left)
+        left_lay.setContentsMargins(0, 0, 0, 0)
+        left_lay.addWidget(self.scene, 1)
+        left_lay.addWidget(self.stats)
+        self.stats.setMaximumHeight(150)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(self.side_scroll)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 0)
+        self.splitter.setSizes([930, 330])
+
+        central = QWidget()
+        lay = QVBoxLayout(central)
+        lay.setContentsMargins(8, 6, 8, 4)
+        lay.setSpacing(4)
+        lay.addLayout(top)
+        lay.addWidget(self.teaches)
+        lay.addWidget(self.message)
+        lay.addWidget(self.splitter, 1)
+        lay.addWidget(self.transport)
+        self.setCentralWidget(central)
+        self._build_menus()
+
+        self._recompute_timer = QTimer(self)
+        self._recompute_timer.setSingleShot(True)
+        self._recompute_timer.setInterval(RECOMPUTE_DELAY_MS)
+        self._recompute_timer.timeout.connect(self.recompute)
+        self._zoom_timer = QTimer(self)
+        self._zoom_timer.setSingleShot(True)
+        self._zoom_timer.setInterval(200)
+        self._zoom_timer.timeout.connect(self._zoom_settled)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+
+        preset_menu = bar.addMenu("&Presets")
+        for p in self.presets:
+            act = QAction(p.title, self)
+            act.setToolTip(p.teaches)
+            act.triggered.connect(lambda _c=False, name=p.name: self.load_preset(name))
+            preset_menu.addAction(act)
+
+        view_menu = bar.addMenu("&View")
+        self.theme_actions = QActionGroup(self)
+        for name in THEMES:
+            act = QAction(f"{name.capitalize()} theme", self, checkable=True)
+            act.setData(name)
+            act.triggered.connect(lambda _c=False, n=name: self.set_theme(n))
+            self.theme_actions.addAction(act)
+            view_menu.addAction(act)
+        view_menu.addSeparator()
+        self.scale_actions = QActionGroup(self)
+        for s in (1.0, 1.5, 2.0):
+            act = QAction(f"Text and lines {s:g}×", self, checkable=True)
+            act.setData(s)
+            act.triggered.connect(lambda _c=False, v=s: self.set_font_scale(v))
+            self.scale_actions.addAction(act)
+            view_menu.addAction(act)
+
+        help_menu = bar.addMenu("&Help")
+        keys = QAction("Keyboard shortcuts", self)
+        keys.triggered.connect(
+            lambda: self.show_message(
+                "Space play/pause · → step forward · ← step back · R reset · "
+                "click or drag on the surface to set the start",
+                error=False,
+            )
+        )
+        help_menu.addAction(keys)
+
+    def _wire(self) -> None:
+        self.editor.textSettled.connect(self._compile)
+        self.computer.compiled.connect(self._on_compiled)
+        self.computer.compileFailed.connect(self._on_compile_failed)
+        self.computer.computed.connect(self._on_computed)
+        self.computer.computeFailed.connect(self._on_compute_failed)
+        self.preset_box.activated.connect(self._preset_chosen)
+        self.runs_panel.runsChanged.connect(self._runs_changed)
+        self.view_panel.domainChanged.connect(self._domain_changed)
+        self.view_panel.startChanged.connect(self._start_changed)
+        self.view_panel.stepsChanged.connect(self._steps_changed)
+        self.view_panel.viewChanged.connect(self._view_changed)
+        self.view_panel.resetViewRequested.connect(self._reset_zoom)
+        self.scene.startPicked.connect(self._start_changed)
+        self.scene.surface.getViewBox().sigRangeChangedManually.connect(
+            lambda *_: self._zoom_timer.start()
+        )
+        self.player.stepChanged.connect(self._show_step)
+        self.player.playingChanged.connect(
+            lambda playing: playing or self._show_step(self.player.step)
+        )
+        self.transport.speedChanged.connect(
+            lambda v: self._set_session(replace(self.session, speed=v))
+        )
+        for key, slot in (
+            (Qt.Key.Key_Space, self.player.toggle),
+            (Qt.Key.Key_Right, self.player.step_forward),
+            (Qt.Key.Key_Left, self.player.step_back),
+            (Qt.Key.Key_R, self.player.reset),
+        ):
+            sc = QShortcut(QKeySequence(key), self)
+            sc.setContext(Qt.ShortcutContext.WindowShortcut)
+            sc.activated.connect(slot)
+
+    # -------------------------------------------------------------- session
+    def _set_session(self, session: Session) -> None:
+        self.session = session
+
+    def load_session(self, session: Session) -> None:
+        """Show ``session``: fill every panel, then compile its function and compute."""
+        self.player.pause()
+        self._pending = session
+        self.session = session
+        self.runs_panel.set_runs(session.runs)
+        self.view_panel.set_values(
+            session.domain,
+            session.start,
+            session.steps,
+            session.view,
+            ("x", "y")[: len(session.domain)],
+        )
+        self.scene.set_view(session.view)
+        self.transport.set_speed(session.speed)
+        self.player.seek(0)
+        self._resume_step = session.step
+        preset = next((p for p in self.presets if p.name == session.preset), None)
+        self.teaches.setText(preset.teaches if preset else "")
+        self.teaches.setVisible(preset is not None)
+        idx = self.preset_box.findData(session.preset) if preset else 0
+        self.preset_box.setCurrentIndex(max(idx, 0))
+        self.editor.set_text(session.function)
+
+    def load_preset(self, name: str) -> None:
+        """Load a shipped preset by name."""
+        preset = next((p for p in self.presets if p.name == name), None)
+        if preset is None:
+            self.show_message(f"no preset named {name!r}")
+            return
+        self.load_session(replace(preset.session, theme=self.theme.name))
 
     def open_session(self, path: str) -> None:
-        raise NotImplementedError(path)
+        """Open a session file (not available in this version: says so, changes nothing)."""
+        self.show_message(f"cannot open {path}: session files are not supported by this version")
+
+    def _preset_chosen(self, index: int) -> None:
+        name = self.preset_box.itemData(index)
+        if name:
+            self.load_preset(name)
+
+    # -------------------------------------------------------------- compile
+    def _compile(self, text: str) -> None:
+        # Shipped presets are trusted and simple: compile them in-process, which
+        # skips starting the compile process when the window opens. Everything
+        # typed goes through the killable process with a time limit.
+        trusted = any(p.session.function == text for p in self.presets)
+        self.computer.request_compile(text, timeout=None if trusted else COMPILE_TIMEOUT)
+
+    def _on_compiled(self, _gen: int, loss: Any, pretty: str) -> None:
+        session = self._pending or self.session
+        self._pending = None
+        dim = loss.dim
+        if len(session.domain) != dim or len(session.start) != dim:
+            # One variable became two (or back): a fresh view window and start.
+            dom = _default_domain(dim)
+            session = replace(session, domain=dom, start=_default_start(dom))
+            session = replace(session, runs=tuple(replace(r, start=None) for r in session.runs))
+        session = replace(session, function=loss.text)
+        self.session = session
+        self.loss = loss
+        self.editor.show_ok(loss.text, pretty, tuple(loss.variables))
+        self.view_panel.set_values(
+            session.domain, session.start, session.steps, session.view, tuple(loss.variables)
+        )
+        self.scene.set_problem(loss, session.domain)
+        self.scene.set_start(session.start)
+        self.hide_message()
+        self.recompute()
+
+    def _on_compile_failed(self, _gen: int, err: Any) -> None:
+        self._pending = None
+        message = getattr(err, "message", None) or str(err)
+        hint = getattr(err, "hint", None)
+        text = str(err) if hasattr(err, "column") else message
+        if hint and hint not in text:
+            text = f"{text} — {hint}"
+        self.editor.show_error(text, getattr(err, "column", None))
+
+    # -------------------------------------------------------------- compute
+    def _configs(self) -> list[Any] | None:
+        """Engine run configurations for the session, or None (message shown)."""
+        from gdviz.core.engine import RunConfig
+        from gdviz.core.optimizers import OPTIMIZERS
+        from gdviz.core.schedules import parse_schedule
+
+        configs = []
+        for i, run in enumerate(self.session.runs):
+            spec = OPTIMIZERS.get(run.optimizer)
+            try:
+                if spec is None:
+                    raise ValueError(f"unknown optimizer {run.optimizer!r}")
+                params = spec.resolve(dict(run.params))
+                sched = parse_schedule(run.schedule or "constant")
+            except ValueError as exc:
+                self.show_message(f"run {i + 1}: {exc}")
+                return None
+            configs.append(RunConfig(run.optimizer, params, self.session.run_start(i), sched))
+        return configs
+
+    def _key(self) -> Any:
+        s = self.session
+        runs = tuple(
+            (r.optimizer, tuple(sorted(r.params.items())), r.schedule, s.run_start(i))
+            for i, r in enumerate(s.runs)
+        )
+        return (id(self.loss), runs, s.steps)
+
+    def recompute(self) -> None:
+        """Compute the session's runs on the worker (if anything that matters changed)."""
+        if self.loss is None:
+            return
+        key = self._key()
+        if key == self._compute_key:
+            self._redraw_runs()  # only colours or visibility changed
+            return
+        configs = self._configs()
+        if configs is None:
+            return
+        self._compute_key = key
+        self._resume_step = max(self._resume_step, self.player.step)
+        self.computer.request_run(RunRequest(self.loss, configs, self.session.steps))
+
+    def _on_computed(self, _gen: int, traj: Any, complete: bool) -> None:
+        self.trajectory = traj
+        self.complete = complete
+        self._redraw_runs()
+        self.transport.set_limit(int(traj.positions.shape[0] - 1), complete)
+        if not self.player.playing:
+            self.player.seek(min(self._resume_step, self.player.limit))
+        self._show_step(self.player.step, force=True)
+        if complete:
+            self._resume_step = 0
+
+    def _on_compute_failed(self, _gen: int, message: str) -> None:
+        self._compute_key = None
+        self.show_message(f"could not compute the runs: {message.splitlines()[0]}")
+
+    def _redraw_runs(self) -> None:
+        if self.trajectory is None:
+            return
+        runs = self.session.runs
+        k = self.trajectory.positions.shape[1]
+        if k != len(runs):
+            return  # a recompute for the new run list is on its way
+        colors = [self.runs_panel.color_of(i) for i in range(k)]
+        labels = [f"{i + 1}. {r.label()}" for i, r in enumerate(runs)]
+        self.scene.set_runs(self.trajectory, colors, labels, [r.visible for r in runs])
+        self.stats.set_runs(self.trajectory, colors, labels)
+
+    def _show_step(self, i: int, force: bool = False) -> None:
+        self.scene.set_step(i)
+        now = time.perf_counter()
+        if force or not self.player.playing or now - self._last_stats >= STATS_INTERVAL:
+            self._last_stats = now
+            self.stats.show_step(i)
+
+    # ---------------------------------------------------------- edits → model
+    def _runs_changed(self, runs: tuple[RunSpec, ...]) -> None:
+        self.session = replace(self.session, runs=runs)
+        self._recompute_timer.start()
+
+    def _start_changed(self, start: tuple[float, ...]) -> None:
+        # A new common start: every run starts there (per-run starts are cleared).
+        runs = tuple(replace(r, start=None) for r in self.session.runs)
+        self.session = replace(self.session, start=tuple(start), runs=runs)
+        self.view_panel.set_start(self.session.start)
+        self.scene.set_start(self.session.start)
+        self.player.pause()
+        self._resume_step = 0
+        self.player.seek(0)
+        self._recompute_timer.start()
+
+    def _steps_changed(self, steps: int) -> None:
+        self.session = replace(self.session, steps=int(steps))
+        self._recompute_timer.start()
+
+    def _domain_changed(self, domain: tuple[tuple[float, float], ...]) -> None:
+        if self.loss is None:
+            return
+        try:
+            self.scene.set_problem(self.loss, domain)
+        except ValueError as exc:
+            self.view_panel.show_error(str(exc))
+            return
+        self.session = replace(self.session, domain=tuple(domain))
+        self.scene.set_start(self.session.start)
+        self.scene.set_step(self.player.step)
+
+    def _zoom_settled(self) -> None:
+        """After mouse zoom or pan, resample the surface for the visible window."""
+        if self.loss is None:
+            return
+        dom = self.scene.view_range()
+        try:
+            self.scene.set_problem(self.loss, dom, reset_view=False)
+        except ValueError:
+            return
+        self.session = replace(self.session, domain=dom)
+        self.view_panel.set_domain(dom)
+        self.scene.set_step(self.player.step)
+
+    def _reset_zoom(self) -> None:
+        self.scene.reset_range()
+
+    def _view_changed(self, view: ViewSettings) -> None:
+        self.session = replace(self.session, view=view)
+        self.scene.set_view(view)
+
+    # ----------------------------------------------------------------- look
+    def apply_theme(self, theme: Theme) -> None:
+        """Restyle the whole window (widgets, scene, run colours)."""
+        self.theme = theme
+        self.setStyleSheet(stylesheet(theme))
+        self.editor.set_font_scale(theme.font_pt)
+        self.scene.set_theme(theme)
+        self.runs_panel.set_theme(theme)
+        for act in self.theme_actions.actions():
+            act.setChecked(act.data() == theme.name)
+        for act in self.scale_actions.actions():
+            act.setChecked(abs(float(act.data()) - theme.font_scale) < 1e-9)
+        self._redraw_runs()
+        self.scene.set_step(self.player.step)
+
+    def set_theme(self, name: str) -> None:
+        self.session = replace(self.session, theme=name)
+        self.apply_theme(get_theme(name, self.theme.font_scale))
+
+    def set_font_scale(self, scale: float) -> None:
+        self.apply_theme(self.theme.scaled(scale))
+
+    def show_message(self, text: str, error: bool = True) -> None:
+        self.message.setProperty("role", "error" if error else "hint")
+        self.message.style().unpolish(self.message)
+        self.message.style().polish(self.message)
+        self.message.setText(text)
+        self.message.show()
+
+    def hide_message(self) -> None:
+        self.message.hide()
+
+    # ------------------------------------------------------------ lifetime
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.player.pause()
+        self.computer.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,692 @@
+"""The scene: surface (or 1-D curve) view and loss view, drawn for one step index.
+
+The window and the exporter both draw with :class:`Scene`, so a visual fix lands
+in both. It holds no numbers of its own: :meth:`Scene.set_problem` gives it a
+compiled loss and a view window, :meth:`Scene.set_runs` a computed
+:class:`~gdviz.core.engine.Trajectory`, and :meth:`Scene.set_step` says which step
+to show. Every view draws the whole trail up to that step, so any playback speed
+or scrub position shows every step taken so far.
+
+Rendered offscreen at a fixed size with ``QWidget.grab()`` (see the exporter).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QPen
+from PySide6.QtWidgets import QHBoxLayout, QWidget
+
+from gdviz.core.session import ViewSettings
+from gdviz.core.surface import (
+    contour_levels,
+    contour_segments,
+    gradient_field,
+    normalize_domain,
+    sample_curve,
+    sample_grid,
+)
+from gdviz.ui.theme import DARK, Theme
+
+__all__ = ["PANELS", "Scene"]
+
+PANELS = ("both", "surface", "loss")
+
+#: Length of the "downhill" (−∇f direction) arrow, in pixels before font scaling.
+GRAD_ARROW_PX = 55.0
+#: Arrow-head length in pixels before scaling.
+HEAD_PX = 9.0
+
+
+def _color(c: str) -> QColor:
+    """``#rrggbb`` or ``#rrggbbaa`` (alpha last, as in CSS) to a QColor."""
+    if len(c) == 9:
+        q = QColor(c[:7])
+        q.setAlpha(int(c[7:], 16))
+        return q
+    return QColor(c)
+
+
+def _pen(c: str, width: float, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QPen:
+    pen = QPen(_color(c))
+    pen.setWidthF(width)
+    pen.setStyle(style)
+    pen.setCosmetic(True)
+    pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+    pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+    return pen
+
+
+def _style_plot(plot: pg.PlotItem, theme: Theme) -> None:
+    font = QFont()
+    font.setPointSizeF(theme.font_pt * 0.9)
+    for name in ("left", "bottom", "right", "top"):
+        axis = plot.getAxis(name)
+        axis.setPen(_color(theme.foreground))
+        axis.setTextPen(_color(theme.foreground))
+        axis.setTickFont(font)
+        axis.setStyle(tickTextOffset=int(4 * theme.font_scale))
+        if axis.label is not None:
+            axis.label.setFont(font)
+    plot.showGrid(x=True, y=True, alpha=theme.grid_alpha)
+
+
+def _set_labels(plot: pg.PlotItem, theme: Theme, **labels: str) -> None:
+    style = {"color": theme.foreground, "font-size": f"{theme.font_pt:.1f}pt"}
+    for side, text in labels.items():
+        plot.setLabel(side, text, **style)
+
+
+def _arrow_segments(
+    tails: np.ndarray, vecs: np.ndarray, px: tuple[float, float], head_px: float
+) -> np.ndarray:
+    """Arrow shafts plus two head strokes each, as pairs of points for ``connect="pairs"``.
+
+    Heads are built in *pixel* space and mapped back with the view's pixel size,
+    so they look the same whatever the x and y scales of the plot are.
+    """
+    out = np.full((len(tails) * 6, 2), np.nan)
+    if len(tails) == 0:
+        return out
+    sx, sy = px
+    tips = tails + vecs
+    vx, vy = vecs[:, 0] / sx, vecs[:, 1] / sy  # pixels
+    n = np.hypot(vx, vy)
+    n[n == 0] = 1.0
+    ux, uy = vx / n, vy / n
+    size = np.minimum(head_px, 0.6 * np.hypot(vx, vy))
+    for j, (c, s) in enumerate(((0.8660, 0.5), (0.8660, -0.5))):
+        # rotate the backwards unit vector by ±30°
+        hx = -(ux * c - uy * s) * size * sx
+        hy = -(ux * s + uy * c) * size * sy
+        out[2 + 2 * j :: 6] = tips
+        out[3 + 2 * j :: 6] = np.stack([tips[:, 0] + hx, tips[:, 1] + hy], axis=1)
+    out[0::6] = tails
+    out[1::6] = tips
+    return out
+
+
+class _RunItems:
+    """The graphics items of one run in the surface/curve view."""
+
+    def __init__(self, plot: pg.PlotItem) -> None:
+        self.trail = pg.PlotCurveItem()
+        self.grad = pg.PlotCurveItem(connect="pairs")
+        self.step = pg.PlotCurveItem(connect="pairs")
+        for z, item in ((10, self.trail), (12, self.grad), (12, self.step)):
+            item.setZValue(z)
+            plot.addItem(item)
+
+    def remove(self, plot: pg.PlotItem) -> None:
+        for item in (self.trail, self.grad, self.step):
+            plot.removeItem(item)
+
+
+class Scene(QWidget):
+    """Surface (2-D heat-map + contours, or 1-D curve) and loss views for one step.
+
+    Parameters
+    ----------
+    panels
+        ``"both"`` (surface left, loss right), ``"surface"`` or ``"loss"``.
+    theme
+        Colours and sizes; change later with :meth:`set_theme`.
+
+    Signals
+    -------
+    startPicked(tuple)
+        The person clicked on the surface or dragged the start marker: the new
+        start point in data coordinates (``(x,)`` or ``(x, y)``).
+    """
+
+    startPicked = Signal(tuple)
+
+    def __init__(
+        self, panels: str = "both", theme: Theme = DARK, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        if panels not in PANELS:
+            raise ValueError(f"panels must be one of {PANELS}, got {panels!r}")
+        self.panels = panels
+        self.theme = theme
+        self.view = ViewSettings()
+        self._loss: Any = None
+        self._domain: tuple[tuple[float, float], ...] = ((-1.0, 1.0), (-1.0, 1.0))
+        self._traj: Any = None
+        self._colors: list[str] = []
+        self._labels: list[str] = []
+        self._visible: list[bool] = []
+        self._step = 0
+        self._start: tuple[float, ...] | None = None
+        self._run_items: list[_RunItems] = []
+        self._loss_items: list[pg.PlotCurveItem] = []
+        self._gnorm_items: list[pg.PlotCurveItem] = []
+        self._lr_items: list[pg.PlotCurveItem] = []
+        self._cache: dict[str, Any] = {}
+        self._build()
+        self.set_theme(theme)
+
+    # ------------------------------------------------------------------ build
+    def _build(self) -> None:
+        # Two graphics views side by side in a box layout: the split (3 : 2) is
+        # then a plain widget stretch, and either side can be left out.
+        self.surface_view = pg.GraphicsLayoutWidget()
+        self.loss_view = pg.GraphicsLayoutWidget()
+        self.glw = self.surface_view  # the view whose clicks set the start
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.surface_view, 3)
+        lay.addWidget(self.loss_view, 2)
+        for v in (self.surface_view, self.loss_view):
+            v.ci.setContentsMargins(4, 4, 4, 4)
+
+        # Surface / curve plot.
+        self.surface = pg.PlotItem()
+        self.surface.setMenuEnabled(False)
+        self.surface.hideButtons()
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setZValue(-10)
+        self.surface.addItem(self.image)
+        self.contours = pg.PlotCurveItem(connect="pairs")
+        self.contours.setZValue(-5)
+        self.surface.addItem(self.contours)
+        self.field = pg.PlotCurveItem(connect="pairs")
+        self.field.setZValue(-4)
+        self.surface.addItem(self.field)
+        self.curve = pg.PlotCurveItem()  # 1-D function graph
+        self.curve.setZValue(-3)
+        self.surface.addItem(self.curve)
+        self.points = pg.ScatterPlotItem(pxMode=True)
+        self.points.setZValue(20)
+        self.surface.addItem(self.points)
+        self.target = pg.TargetItem(pos=(0, 0), size=16, symbol="crosshair", movable=True)
+        self.target.setZValue(30)
+        self.surface.addItem(self.target)
+        self.target.sigPositionChangeFinished.connect(self._target_moved)
+        self.colorbar = pg.ColorBarItem(
+            values=(0, 1), colorMap=pg.colormap.get("viridis"), interactive=False, width=16
+        )
+        self.surface_view.addItem(self.surface, row=0, col=0)
+        self.surface_view.addItem(self.colorbar, row=0, col=1)
+
+        # Loss plots.
+        self.loss_plot = pg.PlotItem()
+        self.gnorm_plot = pg.PlotItem()
+        self.lr_plot = pg.PlotItem()
+        for p in (self.loss_plot, self.gnorm_plot, self.lr_plot):
+            p.setMenuEnabled(False)
+            p.hideButtons()
+        for p in (self.gnorm_plot, self.lr_plot):
+            p.setXLink(self.loss_plot)
+        self.markers = [pg.InfiniteLine(angle=90, movable=False) for _ in range(3)]
+        for m, p in zip(self.markers, (self.loss_plot, self.gnorm_plot, self.lr_plot), strict=True):
+            m.setZValue(30)
+            p.addItem(m)
+        self.legend = pg.LegendItem(offset=(-10, 10))
+        self.legend.setParentItem(self.loss_plot.getViewBox())
+        self.legend.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(-8, 8))
+
+        self._layout_panels()
+        self.surface_view.scene().sigMouseClicked.connect(self._clicked)
+
+    def _layout_panels(self) -> None:
+        self.surface_view.setVisible(self.panels in ("both", "surface"))
+        self.loss_view.setVisible(self.panels in ("both", "loss"))
+        L = self.loss_view.ci
+        L.clear()
+        right = [self.loss_plot]
+        if self.view.show_grad_norm:
+            right.append(self.gnorm_plot)
+        if self.view.show_lr:
+            right.append(self.lr_plot)
+        for r, p in enumerate(right):
+            L.addItem(p, row=r, col=0)
+        for p in (self.gnorm_plot, self.lr_plot):
+            p.setVisible(p in right)
+
+    # ------------------------------------------------------------------ theme
+    def set_theme(self, theme: Theme) -> None:
+        """Restyle every item (pyqtgraph reads global config only at creation)."""
+        self.theme = theme
+        for v in (self.surface_view, self.loss_view):
+            v.setBackground(_color(theme.background))
+        for p in (self.surface, self.loss_plot, self.gnorm_plot, self.lr_plot):
+            _style_plot(p, theme)
+        self.colorbar.axis.setPen(_color(theme.foreground))
+        self.colorbar.axis.setTextPen(_color(theme.foreground))
+        font = QFont()
+        font.setPointSizeF(theme.font_pt * 0.85)
+        self.colorbar.axis.setTickFont(font)
+        self.contours.setPen(_pen(theme.contour, 1.0 * theme.font_scale))
+        self.field.setPen(_pen(theme.field, 1.2 * theme.font_scale))
+        self.curve.setPen(_pen(theme.foreground, 2.0 * theme.font_scale))
+        self.target.setPen(_pen(theme.foreground, 2.0))
+        for m in self.markers:
+            m.setPen(_pen(theme.foreground + "90", 1.5 * theme.font_scale, Qt.PenStyle.DashLine))
+        self.legend.setLabelTextColor(_color(theme.foreground))
+        self.legend.setLabelTextSize(f"{theme.font_pt * 0.9:.1f}pt")
+        self.legend.setBrush(pg.mkBrush(_color(theme.background + "c0")))
+        self.legend.setPen(_pen(theme.foreground + "40", 1.0))
+        self._label_axes()
+        self._redraw_problem()
+        self._restyle_runs()
+        self.set_step(self._step)
+
+    def _label_axes(self) -> None:
+        t = self.theme
+        names = tuple(self._loss.variables) if self._loss is not None else ("x", "y")
+        if len(names) == 1:
+            _set_labels(self.surface, t, bottom=names[0], left=f"f({names[0]})")
+        else:
+            _set_labels(self.surface, t, bottom=names[0], left=names[1] if len(names) > 1 else "")
+        log = self.view.log_loss
+        _set_labels(self.loss_plot, t, left=self._cache.get("loss_label", "loss"), bottom="step")
+        self.loss_plot.getAxis("left").setLogMode(log)
+        _set_labels(self.gnorm_plot, t, left="‖∇f‖", bottom="step")
+        self.gnorm_plot.getAxis("left").setLogMode(True)
+        _set_labels(self.lr_plot, t, left="learning rate", bottom="step")
+        self.colorbar.axis.setLabel(
+            self._cache.get("bar_label", "f"),
+            color=t.foreground,
+            **{"font-size": f"{t.font_pt:.1f}pt"},
+        )
+
+    # ----------------------------------------------------------------- inputs
+    def set_view(self, view: ViewSettings) -> None:
+        """Change drawing settings (heat-map, contours, arrows, log scales, extra plots)."""
+        old = self.view
+        self.view = view
+        if (old.show_grad_norm, old.show_lr) != (view.show_grad_norm, view.show_lr):
+            self._layout_panels()
+        if (old.heatmap, old.contours, old.n_contours, old.log_levels, old.gradient_field) != (
+            view.heatmap,
+            view.contours,
+            view.n_contours,
+            view.log_levels,
+            view.gradient_field,
+        ):
+            self._redraw_problem()
+        if old.log_loss != view.log_loss:
+            self._prepare_runs()
+            self._label_axes()
+        self.set_step(self._step)
+
+    def set_problem(
+        self, loss: Any, domain: Sequence[Sequence[float]], *, reset_view: bool = True
+    ) -> None:
+        """Show a new function over ``domain`` (one ``(low, high)`` pair per variable).
+
+        ``reset_view=False`` keeps the current zoom (used to resample after zooming).
+
+        Raises
+        ------
+        ValueError
+            If the domain is not a valid range per variable (message names the axis).
+        """
+        dom = normalize_domain(domain, loss.dim)
+        self._loss = loss
+        self._domain = dom
+        self._label_axes()
+        self._redraw_problem()
+        if reset_view:
+            self.reset_range()
+
+    def reset_range(self) -> None:
+        """Show exactly the problem's view window (undo mouse zoom and pan)."""
+        vb = self.surface.getViewBox()
+        (x0, x1) = self._domain[0]
+        if self._loss is not None and self._loss.dim == 1:
+            y0, y1 = self._cache.get("curve_yrange", (0.0, 1.0))
+        else:
+            (y0, y1) = self._domain[1] if len(self._domain) > 1 else (0.0, 1.0)
+        vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+
+    def set_start(self, point: Sequence[float] | None) -> None:
+        """Show the start marker at ``point`` (None hides it)."""
+        self._start = None if point is None else tuple(float(v) for v in point)
+        if self._start is None:
+            self.target.hide()
+            return
+        self.target.show()
+        if len(self._start) == 1:
+            y = self._loss_at(self._start)
+            self.target.setPos(self._start[0], y if np.isfinite(y) else 0.0)
+        else:
+            self.target.setPos(self._start[0], self._start[1])
+
+    def set_runs(
+        self,
+        trajectory: Any,
+        colors: Sequence[str],
+        labels: Sequence[str],
+        visible: Sequence[bool] | None = None,
+    ) -> None:
+        """Show the runs of a computed trajectory (None clears them).
+
+        Parameters
+        ----------
+        trajectory
+            A :class:`~gdviz.core.engine.Trajectory` with ``K`` runs.
+        colors, labels
+            One ``#rrggbb`` colour and one label per run.
+        visible
+            Which runs to draw (all by default).
+        """
+        self._traj = trajectory
+        k = 0 if trajectory is None else trajectory.positions.shape[1]
+        if len(colors) < k or len(labels) < k:
+            raise ValueError(f"need {k} colours and labels, got {len(colors)} and {len(labels)}")
+        self._colors = list(colors[:k])
+        self._labels = list(labels[:k])
+        self._visible = [True] * k if visible is None else [bool(v) for v in visible[:k]]
+        while len(self._run_items) < k:
+            self._run_items.append(_RunItems(self.surface))
+            for items, plot in (
+                (self._loss_items, self.loss_plot),
+                (self._gnorm_items, self.gnorm_plot),
+                (self._lr_items, self.lr_plot),
+            ):
+                c = pg.PlotCurveItem(connect="finite")
+                plot.addItem(c)
+                items.append(c)
+        while len(self._run_items) > k:
+            self._run_items.pop().remove(self.surface)
+            for items, plot in (
+                (self._loss_items, self.loss_plot),
+                (self._gnorm_items, self.gnorm_plot),
+                (self._lr_items, self.lr_plot),
+            ):
+                plot.removeItem(items.pop())
+        self._prepare_runs()
+        self._restyle_runs()
+        self.set_step(min(self._step, self.n_steps))
+
+    @property
+    def n_steps(self) -> int:
+        """Number of steps available to show (0 without a trajectory)."""
+        return 0 if self._traj is None else int(self._traj.positions.shape[0] - 1)
+
+    @property
+    def step(self) -> int:
+        return self._step
+
+    # --------------------------------------------------------------- drawing
+    def _loss_at(self, point: Sequence[float]) -> float:
+        if self._loss is None:
+            return float("nan")
+        with np.errstate(all="ignore"):
+            return float(np.asarray(self._loss.value(np.asarray(point, dtype=np.float64))))
+
+    def _redraw_problem(self) -> None:
+        loss, t, v = self._loss, self.theme, self.view
+        if loss is None:
+            return
+        cmap = pg.colormap.get(t.colormap)
+        if loss.dim == 1:
+            c = sample_curve(loss, self._domain, 800)
+            self.curve.setData(c.xs, c.z, connect="finite")
+            self.curve.show()
+            self.image.hide()
+            self.contours.hide()
+            self.field.hide()
+            self.colorbar.hide()
+            rng = c.value_range() or (0.0, 1.0)
+            lo, hi = rng
+            f = c.z[np.isfinite(c.z)]
+            if f.size > 20:
+                hi = min(hi, float(np.quantile(f, 0.98)))
+            pad = 0.08 * (hi - lo if hi > lo else 1.0)
+            self._cache["curve_yrange"] = (lo - pad, hi + pad)
+            return
+        self.curve.hide()
+        self.colorbar.setVisible(v.heatmap)
+        grid = sample_grid(loss, self._domain, 200)
+        rng = grid.value_range()
+        z = grid.z
+        if rng is None:
+            self.image.hide()
+            self.contours.setData([], [])
+            self.field.setData([], [])
+            return
+        zmin, zmax = rng
+        if v.log_levels:
+            span = max(zmax - zmin, 1e-300)
+            disp = np.log10(z - zmin + span * 1e-4)
+            self._cache["bar_label"] = "log₁₀(f − min)"
+        else:
+            disp = z
+            self._cache["bar_label"] = "f"
+        finite = np.isfinite(disp)
+        dlo = float(disp[finite].min())
+        dhi = (
+            float(np.quantile(disp[finite], 0.99))
+            if finite.sum() > 10
+            else float(disp[finite].max())
+        )
+        if not dhi > dlo:
+            dhi = dlo + 1.0
+        norm = np.clip((np.where(finite, disp, dlo) - dlo) / (dhi - dlo), 0.0, 1.0)
+        rgba = cmap.map(norm.ravel(), mode="byte").reshape(*norm.shape, 4).copy()
+        rgba[..., 3] = np.where(finite, int(255 * t.heatmap_opacity), 0)  # masked = transparent
+        self.image.setImage(rgba, autoLevels=False, levels=None)
+        (x0, x1), (y0, y1) = self._domain
+        dx = (x1 - x0) / (len(grid.xs) - 1)
+        dy = (y1 - y0) / (len(grid.ys) - 1)
+        self.image.setRect(QRectF(x0 - dx / 2, y0 - dy / 2, x1 - x0 + dx, y1 - y0 + dy))
+        self.image.setVisible(v.heatmap)
+        self.colorbar.setColorMap(cmap)
+        self.colorbar.setLevels((dlo, dhi))
+        self._label_axes()
+        if v.contours:
+            levels = contour_levels(z, v.n_contours, log=v.log_levels)
+            seg = contour_segments(grid, levels)
+            pts = seg.reshape(-1, 2)
+            self.contours.setData(pts[:, 0], pts[:, 1], connect="pairs")
+            self.contours.show()
+        else:
+            self.contours.hide()
+        if v.gradient_field:
+            pts, d = gradient_field(loss.grad, self._domain, 18)
+            px = ((x1 - x0) / 400.0, (y1 - y0) / 400.0)
+            segs = _arrow_segments(pts - d / 2, d, px, 4.0)
+            self.field.setData(segs[:, 0], segs[:, 1], connect="pairs")
+            self.field.show()
+        else:
+            self.field.hide()
+        self._cache["grid_masked"] = grid.masked_fraction
+
+    def _prepare_runs(self) -> None:
+        """Turn the trajectory into contiguous per-run arrays once, not every frame."""
+        tr = self._traj
+        c = self._cache
+        if tr is None:
+            c["runs"] = []
+            return
+        pos = np.asarray(tr.positions, dtype=np.float64)
+        losses = np.asarray(tr.losses, dtype=np.float64)
+        n = pos.shape[0]
+        steps = np.arange(n, dtype=np.float64)
+        c["steps"] = steps
+        finite = losses[np.isfinite(losses)]
+        if self.view.log_loss:
+            lo = float(finite.min()) if finite.size else 1.0
+            if lo > 0:
+                shown = losses
+                c["loss_label"] = "loss"
+            else:
+                span = float(finite.max() - lo) if finite.size else 1.0
+                shown = losses - lo + max(span, 1.0) * 1e-12
+                c["loss_label"] = "loss − min"
+            with np.errstate(all="ignore"):
+                shown = np.log10(np.where(shown > 0, shown, np.nan))
+        else:
+            shown = losses
+            c["loss_label"] = "loss"
+        with np.errstate(all="ignore"):
+            gn = np.linalg.norm(np.asarray(tr.grads, dtype=np.float64), axis=-1)
+            gn_log = np.log10(np.where(gn > 0, gn, np.nan))
+        lrs = np.asarray(tr.lrs, dtype=np.float64)
+        runs = []
+        d = pos.shape[2]
+        for k in range(pos.shape[1]):
+            x = np.ascontiguousarray(pos[:, k, 0])
+            y = np.ascontiguousarray(pos[:, k, 1] if d > 1 else losses[:, k])
+            runs.append(
+                {
+                    "x": x,
+                    "y": y,
+                    "loss": np.ascontiguousarray(shown[:, k]),
+                    "gnorm": np.ascontiguousarray(gn_log[:, k]),
+                    "lr": np.ascontiguousarray(lrs[:, k]),
+                }
+            )
+        c["runs"] = runs
+        # Fixed axis ranges: the loss plot does not rescale every frame, and a
+        # diverging run cannot squash the others (range capped at 10× the
+        # largest starting value, or 10 decades in log).
+        vb = self.loss_plot.getViewBox()
+        vb.setXRange(0, max(n - 1, 1), padding=0.02)
+        fin = shown[np.isfinite(shown)]
+        if fin.size:
+            lo, hi = float(fin.min()), float(fin.max())
+            first = shown[0][np.isfinite(shown[0])]
+            if first.size:
+                if self.view.log_loss:
+                    hi = min(hi, float(first.max()) + 1.0)
+                else:
+                    hi = min(hi, float(first.max()) + 9 * abs(float(first.max()) - lo))
+            if not hi > lo:
+                hi = lo + 1.0
+            vb.setYRange(lo, hi, padding=0.05)
+        gfin = gn_log[np.isfinite(gn_log)]
+        if gfin.size:
+            glo, ghi = float(gfin.min()), float(gfin.max())
+            self.gnorm_plot.getViewBox().setYRange(glo, max(ghi, glo + 1.0), padding=0.05)
+        lfin = lrs[np.isfinite(lrs)]
+        if lfin.size:
+            self.lr_plot.getViewBox().setYRange(0, max(float(lfin.max()), 1e-12), padding=0.05)
+        self._label_axes()
+
+    def _restyle_runs(self) -> None:
+        t = self.theme
+        self.legend.clear()
+        for k, items in enumerate(self._run_items):
+            color = self._colors[k] if k < len(self._colors) else t.run_color(k)
+            items.trail.setPen(_pen(color, t.line_px))
+            items.trail.setShadowPen(_pen(t.path_shadow, t.line_px + 2.5 * t.font_scale))
+            items.grad.setPen(_pen(color, 1.6 * t.font_scale, Qt.PenStyle.DashLine))
+            items.step.setPen(_pen(color, 2.0 * t.font_scale))
+            for series in (self._loss_items, self._gnorm_items, self._lr_items):
+                series[k].setPen(_pen(color, max(1.5, t.line_px * 0.8)))
+            if k < len(self._labels) and (k >= len(self._visible) or self._visible[k]):
+                self.legend.addItem(self._loss_items[k], html.escape(self._labels[k]))
+
+    def set_step(self, i: int) -> None:
+        """Draw every run up to and including step ``i`` (clamped to what is computed)."""
+        n = self.n_steps
+        i = int(max(0, min(int(i), n)))
+        self._step = i
+        runs = self._cache.get("runs", [])
+        for m in self.markers:
+            m.setValue(i)
+        if self._traj is None or not runs:
+            self.points.setData([])
+            return
+        t = self.theme
+        xs, ys, brushes, symbols = [], [], [], []
+        status = getattr(self._traj, "status", None) or []
+        stop = np.asarray(getattr(self._traj, "stop_step", np.full(len(runs), -1)))
+        px = self.surface.getViewBox().viewPixelSize()
+        scale = t.font_scale
+        pos = self._traj.positions
+        for k, r in enumerate(runs):
+            items = self._run_items[k]
+            vis = self._visible[k] if k < len(self._visible) else True
+            curves = (items.trail, items.grad, items.step)
+            series = (self._loss_items[k], self._gnorm_items[k], self._lr_items[k])
+            if not vis:
+                for it in (*curves, *series):
+                    it.setVisible(False)
+                continue
+            for it in (*curves, *series):
+                it.setVisible(True)
+            sl = slice(0, i + 1)
+            items.trail.setData(r["x"][sl], r["y"][sl], skipFiniteCheck=True)
+            steps = self._cache["steps"][sl]
+            self._loss_items[k].setData(steps, r["loss"][sl], connect="finite")
+            if self.view.show_grad_norm:
+                self._gnorm_items[k].setData(steps, r["gnorm"][sl], connect="finite")
+            if self.view.show_lr:
+                self._lr_items[k].setData(steps, r["lr"][sl], connect="finite")
+            x, y = float(r["x"][i]), float(r["y"][i])
+            xs.append(x)
+            ys.append(y)
+            color = self._colors[k]
+            brushes.append(pg.mkBrush(color))
+            diverged = k < len(status) and status[k] == "diverged" and 0 <= stop[k] <= i
+            symbols.append("x" if diverged else "o")
+            two_d = pos.shape[2] > 1
+            if two_d and self.view.grad_arrows and not diverged:
+                g = np.asarray(self._traj.grads[i, k], dtype=np.float64)
+                gpx = np.hypot(g[0] / px[0], g[1] / px[1])
+                if np.isfinite(gpx) and gpx > 0:
+                    vec = -g / gpx * GRAD_ARROW_PX * scale
+                    seg = _arrow_segments(np.array([[x, y]]), vec[None, :], px, HEAD_PX * scale)
+                    items.grad.setData(seg[:, 0], seg[:, 1], connect="pairs")
+                else:
+                    items.grad.setData([], [])
+            else:
+                items.grad.setData([], [])
+            if self.view.step_arrows and i < n and not diverged:
+                nx_, ny_ = float(r["x"][i + 1]), float(r["y"][i + 1])
+                vec = np.array([[nx_ - x, ny_ - y]])
+                if np.all(np.isfinite(vec)) and np.any(vec != 0):
+                    seg = _arrow_segments(np.array([[x, y]]), vec, px, HEAD_PX * scale)
+                    items.step.setData(seg[:, 0], seg[:, 1], connect="pairs")
+                else:
+                    items.step.setData([], [])
+            else:
+                items.step.setData([], [])
+        self.points.setData(
+            x=xs,
+            y=ys,
+            brush=brushes,
+            symbol=symbols,
+            size=t.marker_px,
+            pen=_pen(t.path_shadow[:7], 1.5 * scale),
+        )
+
+    # ------------------------------------------------------------------ mouse
+    def _clicked(self, ev: Any) -> None:
+        if ev.button() != Qt.MouseButton.LeftButton or ev.double():
+            return
+        vb = self.surface.getViewBox()
+        scene_pos = ev.scenePos()
+        if not vb.sceneBoundingRect().contains(scene_pos) or self._loss is None:
+            return
+        p = vb.mapSceneToView(scene_pos)
+        self._emit_start(p)
+
+    def _target_moved(self, target: Any) -> None:
+        self._emit_start(target.pos())
+
+    def _emit_start(self, p: QPointF) -> None:
+        if self._loss is None:
+            return
+        point = (float(p.x()),) if self._loss.dim == 1 else (float(p.x()), float(p.y()))
+        if all(np.isfinite(point)):
+            self.set_start(point)
+            self.startPicked.emit(point)
+
+    def view_range(self) -> tuple[tuple[float, float], ...]:
+        """The surface plot's visible x (and y for 2-D) range after zoom and pan."""
+        (x0, x1), (y0, y1) = self.surface.getViewBox().viewRange()
+        if self._loss is not None and self._loss.dim == 1:
+            return ((x0, x1),)
+        return ((x0, x1), (y0, y1))

@@ -1,0 +1,233 @@
+"""View settings: ranges, start point, steps, and what is drawn.
+
+Ranges and the start point are typed as ``low, high`` / ``x, y``; a bad entry
+marks the field and says why underneath, and the old value stays in force.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import fields, replace
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFormLayout,
+    QGridLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gdviz.core.session import ViewSettings
+
+__all__ = ["ViewPanel", "parse_numbers"]
+
+MAX_STEPS = 100_000
+
+_CHECKS = (
+    ("heatmap", "heat-map"),
+    ("contours", "contours"),
+    ("log_levels", "log levels"),
+    ("gradient_field", "gradient field"),
+    ("grad_arrows", "−∇f arrows"),
+    ("step_arrows", "next-step arrows"),
+    ("log_loss", "log loss axis"),
+    ("show_grad_norm", "‖∇f‖ plot"),
+    ("show_lr", "learning-rate plot"),
+)
+
+
+def parse_numbers(text: str, count: int, what: str) -> tuple[float, ...]:
+    """Parse ``count`` comma- or space-separated finite numbers.
+
+    Raises
+    ------
+    ValueError
+        Naming ``what`` and the offending entry.
+    """
+    parts = [p for p in text.replace(",", " ").replace(";", " ").split() if p]
+    if len(parts) != count:
+        raise ValueError(f"{what}: expected {count} number{'s' if count > 1 else ''}, got {text!r}")
+    out = []
+    for p in parts:
+        try:
+            v = float(p.replace("−", "-"))
+        except ValueError:
+            raise ValueError(f"{what}: {p!r} is not a number") from None
+        if not math.isfinite(v):
+            raise ValueError(f"{what}: {p!r} is not a finite number")
+        out.append(v)
+    return tuple(out)
+
+
+def _mark(widget: QWidget, bad: bool) -> None:
+    widget.setProperty("invalid", "true" if bad else "false")
+    widget.style().unpolish(widget)
+    widget.style().polish(widget)
+
+
+class ViewPanel(QWidget):
+    """Edits the domain, start, number of steps and :class:`ViewSettings`.
+
+    Signals
+    -------
+    domainChanged(tuple)
+        New ``((xlo, xhi), (ylo, yhi))`` (or one pair for 1-D).
+    startChanged(tuple)
+        New start point.
+    stepsChanged(int)
+        New number of steps to compute.
+    viewChanged(object)
+        New :class:`ViewSettings`.
+    resetViewRequested()
+        Undo mouse zoom and pan.
+    """
+
+    domainChanged = Signal(tuple)
+    startChanged = Signal(tuple)
+    stepsChanged = Signal(int)
+    viewChanged = Signal(object)
+    resetViewRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._dim = 2
+        self._view = ViewSettings()
+        self.x_range = QLineEdit()
+        self.y_range = QLineEdit()
+        self.start = QLineEdit()
+        for w, name in (
+            (self.x_range, "x range"),
+            (self.y_range, "y range"),
+            (self.start, "start"),
+        ):
+            w.setAccessibleName(name)
+            w.editingFinished.connect(self._edited)
+        self.steps = QSpinBox()
+        self.steps.setRange(1, MAX_STEPS)
+        self.steps.setAccessibleName("steps")
+        self.steps.setKeyboardTracking(False)  # one recompute when typing stops, not per digit
+        self.steps.valueChanged.connect(self.stepsChanged.emit)
+        self.reset_view = QPushButton("Reset zoom")
+        self.reset_view.clicked.connect(self.resetViewRequested.emit)
+        self.error = QLabel()
+        self.error.setTextFormat(Qt.TextFormat.PlainText)
+        self.error.setProperty("role", "error")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        self.checks: dict[str, QCheckBox] = {}
+        grid = QGridLayout()
+        grid.setContentsMargins(0, 0, 0, 0)
+        for n, (key, label) in enumerate(_CHECKS):
+            cb = QCheckBox(label)
+            cb.setAccessibleName(key)
+            cb.toggled.connect(lambda v, k=key: self._toggled(k, v))
+            self.checks[key] = cb
+            grid.addWidget(cb, n // 2, n % 2)
+        self.n_contours = QSpinBox()
+        self.n_contours.setRange(2, 60)
+        self.n_contours.setKeyboardTracking(False)
+        self.n_contours.valueChanged.connect(lambda v: self._set_view(n_contours=int(v)))
+
+        form = QFormLayout()
+        form.setContentsMargins(0, 0, 0, 0)
+        self.x_label = QLabel("x range")
+        self.y_label = QLabel("y range")
+        form.addRow(self.x_label, self.x_range)
+        form.addRow(self.y_label, self.y_range)
+        form.addRow("start", self.start)
+        form.addRow("steps", self.steps)
+        form.addRow("contour lines", self.n_contours)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(form)
+        lay.addWidget(self.error)
+        lay.addLayout(grid)
+        lay.addWidget(self.reset_view)
+
+    # model → widgets (emit nothing)
+    def set_values(
+        self,
+        domain: tuple[tuple[float, float], ...],
+        start: tuple[float, ...],
+        steps: int,
+        view: ViewSettings,
+        variables: tuple[str, ...] = ("x", "y"),
+    ) -> None:
+        self._dim = len(start)
+        self._view = view
+        self.blockSignals(True)
+        self.set_domain(domain)
+        self.set_start(start)
+        self.steps.setValue(int(steps))
+        for f in fields(ViewSettings):
+            if f.name in self.checks:
+                self.checks[f.name].setChecked(bool(getattr(view, f.name)))
+        self.n_contours.setValue(view.n_contours)
+        self.blockSignals(False)
+        self.set_variables(variables)
+        self._show_error("")
+
+    def set_variables(self, names: tuple[str, ...]) -> None:
+        self._dim = len(names)
+        self.x_label.setText(f"{names[0]} range")
+        two = len(names) > 1
+        self.y_label.setText(f"{names[1]} range" if two else "")
+        self.y_range.setVisible(two)
+        self.y_label.setVisible(two)
+        for key in ("heatmap", "contours", "log_levels", "gradient_field", "grad_arrows"):
+            self.checks[key].setEnabled(two)
+
+    def set_domain(self, domain: tuple[tuple[float, float], ...]) -> None:
+        self.x_range.setText(f"{domain[0][0]:.4g}, {domain[0][1]:.4g}")
+        if len(domain) > 1:
+            self.y_range.setText(f"{domain[1][0]:.4g}, {domain[1][1]:.4g}")
+        _mark(self.x_range, False)
+        _mark(self.y_range, False)
+
+    def set_start(self, start: tuple[float, ...]) -> None:
+        self.start.setText(", ".join(f"{v:.4g}" for v in start))
+        _mark(self.start, False)
+
+    def view(self) -> ViewSettings:
+        return self._view
+
+    # widgets → model
+    def _edited(self) -> None:
+        w = self.sender()
+        try:
+            if w is self.start:
+                self.startChanged.emit(parse_numbers(self.start.text(), self._dim, "start"))
+            else:
+                x = parse_numbers(self.x_range.text(), 2, "x range")
+                pairs = [x]
+                if self._dim > 1:
+                    pairs.append(parse_numbers(self.y_range.text(), 2, "y range"))
+                for name, (lo, hi) in zip(("x range", "y range"), pairs, strict=False):
+                    if not lo < hi:
+                        raise ValueError(f"{name}: low must be below high, got {lo:g}, {hi:g}")
+                self.domainChanged.emit(tuple(pairs))
+        except ValueError as exc:
+            _mark(w, True)
+            self._show_error(str(exc))
+            return
+        _mark(w, False)
+        self._show_error("")
+
+    def _toggled(self, key: str, value: bool) -> None:
+        self._set_view(**{key: bool(value)})
+
+    def _set_view(self, **changes: object) -> None:
+        self._view = replace(self._view, **changes)
+        self.viewChanged.emit(self._view)
+
+    def show_error(self, message: str) -> None:
+        self._show_error(message)
+
+    def _show_error(self, message: str) -> None:
+        self.error.setText(message)
+        self.error.setVisible(bool(message))
