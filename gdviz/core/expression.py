@@ -469,10 +469,11 @@ _FORBIDDEN_CHARS = {
 
 @dataclass(frozen=True, slots=True)
 class _Tok:
-    kind: str  # NUM NAME OP LPAR RPAR COMMA SUP SQRT END
+    kind: str  # NUM NAME OP LPAR RPAR COMMA SUP SQRT END ERR
     text: str  # normalised text: "^" for ** and ², "*" for ·, NAME text is ASCII
     start: int  # 0-based index in the original text
     end: int
+    error: ExpressionError | None = None  # for ERR: raised when the parser reaches it
 
 
 def _char_name(ch: str) -> str:
@@ -487,8 +488,55 @@ def _is_space(ch: str) -> bool:
     return ch in " \t\r\n" or unicodedata.category(ch) == "Zs"
 
 
+_RADIX_DIGITS = {"x": "0123456789abcdefABCDEF", "b": "01", "o": "01234567"}
+
+
+def _check_number_suffix(text: str, start: int, end: int) -> None:
+    """Reject Python literals that would silently read as products (0x1F, 2j)."""
+    n = len(text)
+
+    def ident_ends(k: int) -> bool:
+        return k >= n or not (text[k].isascii() and (text[k].isalnum() or text[k] == "_"))
+
+    if end >= n:
+        return
+    ch = text[end]
+    if text[start:end] == "0" and ch.lower() in _RADIX_DIGITS:
+        k = end + 1
+        digits = _RADIX_DIGITS[ch.lower()]
+        while k < n and text[k] in digits:
+            k += 1
+        if k > end + 1 and ident_ends(k):
+            raise ExpressionError(
+                f"'{text[start:k]}' is not supported: write numbers in decimal", start + 1
+            )
+    if ch in "jJ" and ident_ends(end + 1):
+        raise ExpressionError(
+            f"'{text[start : end + 1]}' looks like a complex number: gdviz works with real numbers",
+            start + 1,
+            f"write {text[start:end]}*{ch} if {ch} is a variable",
+        )
+
+
 def _tokenize(text: str) -> list[_Tok]:
+    """Tokens of ``text``; the first bad character becomes a final ERR token.
+
+    The error is deferred so that the parser, reading left to right, reports
+    whichever problem comes first (``eval('…')`` is an unknown function at
+    column 1, not a quote at column 6).
+    """
     toks: list[_Tok] = []
+    try:
+        _tokenize_into(text, toks)
+    except ExpressionError as exc:
+        start = (exc.column or 1) - 1
+        toks.append(_Tok("ERR", "", start, start, exc))
+        return toks
+    toks.append(_Tok("END", "", len(text), len(text)))
+    return toks
+
+
+def _tokenize_into(text: str, toks: list[_Tok]) -> None:
     i, n = 0, len(text)
     while i < n:
         ch = text[i]
@@ -519,6 +567,7 @@ def _tokenize(text: str) -> list[_Tok]:
                 raise ExpressionError(
                     "'_' is not allowed in numbers", i + 1, "write 1000 rather than 1_000"
                 )
+            _check_number_suffix(text, start, i)
             toks.append(_Tok("NUM", text[start:i], start, i))
             continue
         if ch.isascii() and (ch.isalpha() or ch == "_"):
@@ -535,6 +584,8 @@ def _tokenize(text: str) -> list[_Tok]:
             toks.append(_Tok("OP", "^", start, i + 2))
             i += 2
             continue
+        if ch == "/" and i + 1 < n and text[i + 1] == "/":
+            raise ExpressionError("'//' (integer division) is not supported — use /", start + 1)
         if ch == "^":
             toks.append(_Tok("OP", "^", start, i + 1))
         elif ch in _TIMES:
@@ -562,21 +613,16 @@ def _tokenize(text: str) -> list[_Tok]:
             toks.append(_Tok("SUP", sup, start, i))
             continue
         elif ch in _FORBIDDEN_CHARS:
-            what = ch
             if ch == "." and i + 1 < n and (text[i + 1].isalpha() or text[i + 1] == "_"):
                 raise ExpressionError(
                     "'.' is not allowed here: attributes are not part of a formula", start + 1
                 )
-            if ch == "=" and toks and toks[-1].text == ":":
-                what = ":="
-            raise ExpressionError(_FORBIDDEN_CHARS[what], start + 1)
+            raise ExpressionError(_FORBIDDEN_CHARS[ch], start + 1)
         elif ch == "∞":
             raise ExpressionError("infinity is not allowed: a loss must be finite", start + 1)
         else:
             raise ExpressionError(f"unexpected character {_char_name(ch)}", start + 1)
         i += 1
-    toks.append(_Tok("END", "", n, n))
-    return toks
 
 
 # --------------------------------------------------------------------------- #
@@ -607,10 +653,13 @@ class _Parser:
     # -- helpers ------------------------------------------------------------
     @property
     def tok(self) -> _Tok:
-        return self.toks[self.i]
+        tok = self.toks[self.i]
+        if tok.error is not None:
+            raise tok.error
+        return tok
 
     def _advance(self) -> _Tok:
-        tok = self.toks[self.i]
+        tok = self.tok
         self.i += 1
         return tok
 
@@ -634,7 +683,9 @@ class _Parser:
     def _unexpected(self, expecting: str) -> ExpressionError:
         tok = self.tok
         if tok.kind == "END":
-            return ExpressionError(f"the expression ends too early: expected {expecting}", None)
+            return ExpressionError(
+                f"the expression ends too early: expected {expecting}", tok.start + 1
+            )
         shown = self.text[tok.start : tok.end]
         if tok.kind == "RPAR":
             return ExpressionError(f"unexpected ')': expected {expecting}", tok.start + 1)
@@ -705,7 +756,9 @@ class _Parser:
         if self.tok.kind == "OP" and self.tok.text == "^":
             op = self._advance()
             if self.tok.kind == "END":
-                raise ExpressionError("the expression ends too early: expected an exponent", None)
+                raise ExpressionError(
+                    "the expression ends too early: expected an exponent", self.tok.start + 1
+                )
             exponent = self._unary()
             base = self._node("bin", base.start, exponent.end, "^", (base, exponent), op.start)
         self.depth -= 1
@@ -1308,12 +1361,22 @@ def _resolve_names(
                 raise ExpressionError(f"{name} needs parentheses", n.start + 1)
             known = name in data or (given is not None and name in given)
             if not known:
-                parts = _split_name(name, split_parts) if len(name) > 1 else None
+                parts = _split_name(name, [*split_parts, "pi"]) if len(name) > 1 else None
                 if parts and len(parts) > 1:
                     _replace_with_product(n, parts)
                     for i, p in enumerate(parts):
-                        used.append((p, n.start + 1 + sum(len(q) for q in parts[:i])))
+                        if p not in _CONSTANTS:
+                            used.append((p, n.start + 1 + sum(len(q) for q in parts[:i])))
                     continue
+                # "sinx", "expx", "logy": a function name glued to a variable.
+                for fname in sorted(_F, key=len, reverse=True):
+                    rest = name[len(fname) :]
+                    if name.startswith(fname) and rest and _split_name(rest, split_parts):
+                        raise ExpressionError(
+                            f"unknown name '{name}'",
+                            n.start + 1,
+                            f"did you mean {fname}({rest})?",
+                        )
                 if given is not None:
                     candidates = [*given, *data, *sorted(_F), *_CONSTANTS]
                     close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)

@@ -135,19 +135,37 @@ def _compile_blob(text: str, variables: Sequence[str] | None) -> dict[str, Any]:
             "value_and_grad", d, [e.xreplace(placeholders) for e in (expr, *grads)]
         ),
     }
-    if d == 1:
-        grad_latex = sympy.latex(grads[0])
-    else:
-        grad_latex = sympy.latex(sympy.Matrix(grads))
+    grad_latex = _latex(grads[0] if d == 1 else sympy.Matrix(grads), sum(map(_size, grads)))
+    hess_latex = _latex(sympy.Matrix(hess), sum(_size(h) for h in upper))
     return {
         "text": text,
         "variables": names,
         "sources": sources,
-        "latex": sympy.latex(expr),
+        "latex": _latex(expr, _size(expr)),
         "grad_latex": grad_latex,
-        "hess_latex": sympy.latex(sympy.Matrix(hess)),
+        "hess_latex": hess_latex,
         "exprs": (expr, tuple(grads), tuple(tuple(row) for row in hess)),
     }
+
+
+#: Expressions with more nodes than this are not typeset: nobody can read them,
+#: and SymPy's LaTeX printer takes seconds on them.
+LATEX_MAX_NODES = 1500
+_TOO_LONG_LATEX = r"\text{(too long to display)}"
+
+
+def _size(expr: sympy.Basic, cap: int = LATEX_MAX_NODES + 1) -> int:
+    """Number of nodes in ``expr``, counting stops at ``cap``."""
+    n = 0
+    for _ in sympy.preorder_traversal(expr):
+        n += 1
+        if n >= cap:
+            break
+    return n
+
+
+def _latex(expr: sympy.Basic, size: int) -> str:
+    return sympy.latex(expr) if size <= LATEX_MAX_NODES else _TOO_LONG_LATEX
 
 
 # --------------------------------------------------------------------------- #
@@ -336,8 +354,8 @@ class _Worker:
         )
         self.replies: queue.Queue = queue.Queue()
         self.ready = False
-        reader = threading.Thread(target=self._read, name="gdviz-compile-reader", daemon=True)
-        reader.start()
+        self.reader = threading.Thread(target=self._read, name="gdviz-compile-reader", daemon=True)
+        self.reader.start()
 
     def _read(self) -> None:
         stream = self.proc.stdout
@@ -374,15 +392,18 @@ class _Worker:
         return self.ready
 
     def kill(self) -> None:
-        for stream in (self.proc.stdin,):
-            try:
-                if stream is not None:
-                    stream.close()
-            except OSError:
-                pass
+        try:
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+        except OSError:
+            pass
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait(5)
+        # The reader sees EOF once the process is gone; then its pipe can close.
+        self.reader.join(5)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
 
 
 _worker: _Worker | None = None
