@@ -53,6 +53,8 @@ def same(text: str, expected: sympy.Expr, **kwargs) -> None:
         ("2pi x", 2 * sympy.pi * x),
         ("2pix", 2 * sympy.pi * x),
         ("3xy", 3 * x * y),
+        ("xy^2", x * y**2),
+        ("2xy²", 2 * x * y**2),
         ("x y", x * y),
         ("x²", x**2),
         ("x² + y³", x**2 + y**3),

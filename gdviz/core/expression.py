@@ -518,7 +518,9 @@ def _check_number_suffix(text: str, start: int, end: int) -> None:
         )
 
 
-def _tokenize(text: str) -> list[_Tok]:
+def _tokenize(
+    text: str, split_parts: Sequence[str] = (), known: frozenset[str] = frozenset()
+) -> list[_Tok]:
     """Tokens of ``text``; the first bad character becomes a final ERR token.
 
     The error is deferred so that the parser, reading left to right, reports
@@ -527,7 +529,7 @@ def _tokenize(text: str) -> list[_Tok]:
     """
     toks: list[_Tok] = []
     try:
-        _tokenize_into(text, toks)
+        _tokenize_into(text, toks, [*split_parts, "pi"], known)
     except ExpressionError as exc:
         start = (exc.column or 1) - 1
         toks.append(_Tok("ERR", "", start, start, exc))
@@ -536,7 +538,9 @@ def _tokenize(text: str) -> list[_Tok]:
     return toks
 
 
-def _tokenize_into(text: str, toks: list[_Tok]) -> None:
+def _tokenize_into(
+    text: str, toks: list[_Tok], split_parts: Sequence[str], known: frozenset[str]
+) -> None:
     i, n = 0, len(text)
     while i < n:
         ch = text[i]
@@ -573,8 +577,19 @@ def _tokenize_into(text: str, toks: list[_Tok]) -> None:
         if ch.isascii() and (ch.isalpha() or ch == "_"):
             while i < n and text[i].isascii() and (text[i].isalnum() or text[i] == "_"):
                 i += 1
-            _check_name(text[start:i], start)
-            toks.append(_Tok("NAME", text[start:i], start, i))
+            name = text[start:i]
+            _check_name(name, start)
+            parts = None
+            if len(name) > 1 and name not in _F and name not in _CONSTANTS and name not in known:
+                parts = _split_name(name, split_parts)
+            if parts and len(parts) > 1:
+                # "3xy" is 3*x*y and "xy^2" is x*y^2: split before powers bind.
+                pos = start
+                for part in parts:
+                    toks.append(_Tok("NAME", part, pos, pos + len(part)))
+                    pos += len(part)
+            else:
+                toks.append(_Tok("NAME", name, start, i))
             continue
         if ch in _GREEK:
             toks.append(_Tok("NAME", _GREEK[ch], start, i + 1))
@@ -1305,14 +1320,13 @@ def parse_expression(
     if given is not None and len(given) > max_variables:
         raise ExpressionError(_too_many(given, max_variables))
 
-    toks = _tokenize(text)
     known_vars = frozenset((*(given or ()), *data))
+    split_parts = [*(given if given is not None else ("x", "y")), *data]
+    toks = _tokenize(text, split_parts, known_vars)
     parser = _Parser(text, toks, known_vars)
     tree = parser.parse()
 
     # Resolve plain names: constants, known variables, data, or runs such as "xy".
-    split_parts = list(given) if given is not None else ["x", "y"]
-    split_parts += list(data)
     used: list[tuple[str, int]] = []
     _resolve_names(tree, given, data, split_parts, used)
 
@@ -1361,13 +1375,6 @@ def _resolve_names(
                 raise ExpressionError(f"{name} needs parentheses", n.start + 1)
             known = name in data or (given is not None and name in given)
             if not known:
-                parts = _split_name(name, [*split_parts, "pi"]) if len(name) > 1 else None
-                if parts and len(parts) > 1:
-                    _replace_with_product(n, parts)
-                    for i, p in enumerate(parts):
-                        if p not in _CONSTANTS:
-                            used.append((p, n.start + 1 + sum(len(q) for q in parts[:i])))
-                    continue
                 # "sinx", "expx", "logy": a function name glued to a variable.
                 for fname in sorted(_F, key=len, reverse=True):
                     rest = name[len(fname) :]
@@ -1388,20 +1395,6 @@ def _resolve_names(
             stack.extend(reversed(n.args))
     # Keep first-use order stable (left to right).
     used.sort(key=lambda item: item[1])
-
-
-def _replace_with_product(node: _Node, parts: list[str]) -> None:
-    pos = node.start
-    leaves = []
-    for p in parts:
-        leaves.append(_Node("name", pos, pos + len(p), p))
-        pos += len(p)
-    prod = leaves[0]
-    for leaf in leaves[1:]:
-        prod = _Node("bin", prod.start, leaf.end, "*", (prod, leaf), leaf.start)
-    node.kind, node.text, node.args, node.op_pos = "bin", "*", prod.args, prod.op_pos
-    if len(leaves) == 1:  # pragma: no cover - only called with two or more parts
-        node.kind, node.text, node.args = "name", parts[0], ()
 
 
 #: Node types that may appear in a compiled expression or its derivatives.

@@ -131,9 +131,6 @@ def _compile_blob(text: str, variables: Sequence[str] | None) -> dict[str, Any]:
         "value": _function_source("value", d, [expr.xreplace(placeholders)]),
         "grad": _function_source("grad", d, [g.xreplace(placeholders) for g in grads]),
         "hess": _function_source("hess", d, [h.xreplace(placeholders) for h in upper]),
-        "value_and_grad": _function_source(
-            "value_and_grad", d, [e.xreplace(placeholders) for e in (expr, *grads)]
-        ),
     }
     grad_latex = _latex(grads[0] if d == 1 else sympy.Matrix(grads), sum(map(_size, grads)))
     hess_latex = _latex(sympy.Matrix(hess), sum(_size(h) for h in upper))
@@ -206,7 +203,6 @@ class Loss:
         self._value = _load_function(src["value"], "value")
         self._grad = _load_function(src["grad"], "grad")
         self._hess = _load_function(src["hess"], "hess")
-        self._value_and_grad = _load_function(src["value_and_grad"], "value_and_grad")
         self._exprs: tuple | None = None
         self._lock = threading.Lock()
 
@@ -271,14 +267,13 @@ class Loss:
         return out
 
     def value_and_grad(self, p: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Loss and gradient together (shares common sub-expressions)."""
+        """Loss and gradient together, bit-for-bit equal to :meth:`value` and :meth:`grad`."""
         shape, cols = self._columns(p)
         value = np.empty(shape)
         grad = np.empty((*shape, self.dim))
         with np.errstate(all="ignore"):
-            res = _call(self._value_and_grad, cols, 1 + self.dim)
-            value[...] = res[0]
-            for i, c in enumerate(res[1:]):
+            value[...] = _call(self._value, cols, 1)[0]
+            for i, c in enumerate(_call(self._grad, cols, self.dim)):
                 grad[..., i] = c
         return value, grad
 
