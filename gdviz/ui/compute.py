@@ -17,7 +17,6 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from gdviz.ui.mathtext import pretty_equations
 
 __all__ = ["Computer", "RunRequest"]
 
@@ -53,8 +52,11 @@ class _Worker(QObject):
     def compile(self, gen: int, text: str, variables: object, timeout: object) -> None:
         if gen < self.latest_compile:
             return  # a newer text is already waiting
+        # Imported here, on the worker thread: SymPy's import takes about a
+        # second, and the window can already be on screen meanwhile.
         from gdviz.core.expression import ExpressionError
         from gdviz.core.loss import compile_loss
+        from gdviz.ui.mathtext import pretty_equations
 
         try:
             loss = compile_loss(text, variables, timeout=timeout)  # type: ignore[arg-type]

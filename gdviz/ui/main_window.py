@@ -15,7 +15,14 @@ from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QKeySequence,
+    QShortcut,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QComboBox,
     QGroupBox,
@@ -90,6 +97,8 @@ class MainWindow(QMainWindow):
         self._pending: Session | None = None
         self._last_stats = 0.0
         self._resume_step = 0
+        self._started = False
+        self._held_text: str | None = None
 
         self.computer = Computer(self)
         self.player = Player(self)
@@ -301,6 +310,11 @@ class MainWindow(QMainWindow):
 
     # -------------------------------------------------------------- compile
     def _compile(self, text: str) -> None:
+        if not self._started:
+            # Before the window's first paint, hold the request: the worker's
+            # SymPy import would compete with painting for the interpreter.
+            self._held_text = text
+            return
         # Shipped presets are trusted and simple: compile them in-process, which
         # skips starting the compile process when the window opens. Everything
         # typed goes through the killable process with a time limit.
@@ -500,7 +514,20 @@ class MainWindow(QMainWindow):
         self.message.hide()
 
     # ------------------------------------------------------------ lifetime
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._started:
+            QTimer.singleShot(0, self._start)
+
+    def _start(self) -> None:
+        self._started = True
+        if self._held_text is not None:
+            text, self._held_text = self._held_text, None
+            self._compile(text)
+
     def closeEvent(self, event: QCloseEvent) -> None:
         self.player.pause()
+        self._zoom_timer.stop()
+        self._recompute_timer.stop()
         self.computer.shutdown()
         super().closeEvent(event)
