@@ -17,6 +17,7 @@ Exit status: 0 written; 2 bad input (one line on stderr, nothing written);
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from typing import TextIO
@@ -28,6 +29,8 @@ PROG = "gdviz export"
 
 #: More steps than this would be a film nobody wants to wait for.
 MAX_STEPS = 1_000_000
+
+_NEGATIVE_NUMBERS = re.compile(r"^-(\d|\.\d)[\d.eE+\-,\s]*$")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -95,6 +98,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     parser.add_argument("--force", action="store_true", help="replace an existing output")
     parser.set_defaults(run=run)
+    # argparse takes "-1.5,2" for an option (only plain "-1.5" counts as a
+    # number), so "--start -1.5,2" would fail; accept comma lists of numbers.
+    parser._negative_number_matcher = _NEGATIVE_NUMBERS
     return parser
 
 
@@ -230,6 +236,17 @@ def _flag_for(message: str) -> str:
     return ""
 
 
+def _points_to_frame(trajectory, start: tuple[float, ...]):
+    """The points the default view must hold: the start and every run that did
+    not diverge. A diverged run may have flown to 1e8; framing it would shrink
+    everything else to a dot, so it is left to leave the picture."""
+    import numpy as np
+
+    positions = np.asarray(trajectory.positions, dtype=np.float64)
+    keep = [k for k, s in enumerate(trajectory.status) if s != "diverged"]
+    return np.concatenate([positions[:, keep].reshape(-1, positions.shape[2]), [start]])
+
+
 def _compute(args: argparse.Namespace):
     """Compile the loss and run the optimizers: everything the scene draws."""
     from gdviz.core.engine import run as run_engine
@@ -260,5 +277,5 @@ def _compute(args: argparse.Namespace):
         except ValueError as exc:
             raise UsageError(f"{PROG}: --domain: {exc}") from None
     else:
-        domain = auto_domain(trajectory.positions)
-    return SceneInputs(loss=loss, domain=domain, trajectory=trajectory, labels=specs)
+        domain = auto_domain(_points_to_frame(trajectory, start))
+    return SceneInputs(loss=loss, domain=domain, trajectory=trajectory, labels=specs, start=start)

@@ -34,6 +34,7 @@ __all__ = [
     "check_output",
     "check_size",
     "frame_steps",
+    "output_exists",
     "output_kind",
     "parse_size",
 ]
@@ -176,6 +177,16 @@ def output_kind(out: str | os.PathLike[str]) -> OutputKind:
     )
 
 
+def output_exists(path: Path, kind: OutputKind) -> bool:
+    """Whether writing ``kind`` to ``path`` would replace something.
+
+    For a PNG sequence that means ``frame_*.png`` files in the directory.
+    """
+    if kind is OutputKind.PNG:
+        return path.is_dir() and any(path.glob("frame_*.png"))
+    return path.exists()
+
+
 def check_output(path: Path, kind: OutputKind, *, force: bool = False) -> None:
     """Raise :class:`OutputPathError` if ``path`` cannot be written as ``kind``.
 
@@ -196,7 +207,7 @@ def check_output(path: Path, kind: OutputKind, *, force: bool = False) -> None:
     if kind is OutputKind.PNG:
         if path.exists() and not path.is_dir():
             raise OutputPathError(f"{str(path)!r} exists and is not a directory")
-        if path.is_dir() and not force and any(path.glob("frame_*.png")):
+        if not force and output_exists(path, kind):
             raise OutputPathError(
                 f"{str(path)!r} already holds frame_*.png files; use --force to replace them"
             )

@@ -155,18 +155,29 @@ class SceneRenderer:
         scene.set_start(inputs.start)
         _flush_posted_events()
         self.n_steps = inputs.n_steps
+        # Axes size themselves to their tick labels while painting, which
+        # changes the layout for the *next* paint. Paint the first and last
+        # steps once and let the layout settle, so frame 0 is drawn with the
+        # same layout as every other frame (and as a second run of the same
+        # export).
+        for step in (0, self.n_steps, 0):
+            self._paint(step)
 
     def frame(self, step: int) -> np.ndarray:
         """The scene at ``step`` as RGB ``uint8`` of shape ``(height, width, 3)``."""
         if not 0 <= step <= self.n_steps:
             raise ValueError(f"step {step} is outside the computed steps 0…{self.n_steps}")
+        return qimage_to_rgb(self._paint(step))
+
+    def _paint(self, step: int) -> QImage:
         self.scene.set_step(step)
         _flush_posted_events()
         width, height = self.size
         image = QImage(width, height, QImage.Format.Format_RGB32)
         image.fill(0)
         self.scene.render(image)
-        return qimage_to_rgb(image)
+        _flush_posted_events()
+        return image
 
     def close(self) -> None:
         """Drop the scene widget."""

@@ -246,8 +246,16 @@ class FrameWriter(ABC):
         if not self.force and self.path.exists():
             raise OutputPathError(f"{str(self.path)!r} appeared while exporting; not replaced")
         _fsync_file(temp)
+        # mkstemp makes owner-only files; the output gets the usual permissions.
+        os.chmod(temp, 0o666 & ~_umask())
         os.replace(temp, self.path)
         _fsync_dir(self.path.parent)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_file(path: Path) -> None:
@@ -336,6 +344,7 @@ class PngSequenceWriter(FrameWriter):
         if temp.parent != self.path:
             if self.path.exists():
                 raise OutputPathError(f"{str(self.path)!r} appeared while exporting; not replaced")
+            os.chmod(temp, 0o777 & ~_umask())  # mkdtemp makes it owner-only
             os.rename(temp, self.path)
             self._tempdir = None
             _fsync_dir(self.path.parent)
