@@ -97,6 +97,11 @@ class Session:
         Theme name (``"dark"`` or ``"light"``).
     preset
         Name of the preset it came from, if any.
+    noise
+        Standard deviation σ of Gaussian noise added to every gradient
+        (0: exact gradients), as :class:`gdviz.core.engine.GradientNoise`.
+    noise_seed
+        Seed of that noise, so a noisy run replays the same way.
     """
 
     function: str = "x^2 + 3y^2"
@@ -109,6 +114,8 @@ class Session:
     step: int = 0
     theme: str = "dark"
     preset: str | None = None
+    noise: float = 0.0
+    noise_seed: int = 0
 
     def run_start(self, index: int) -> tuple[float, ...]:
         """The start point of run ``index`` (its own, else the session's)."""
