@@ -103,11 +103,18 @@ def _function_source(name: str, n_args: int, exprs: Sequence[sympy.Expr]) -> str
     return "\n".join(lines) + "\n"
 
 
-def _load_function(source: str, name: str):
-    """Execute generated source in a namespace that holds only NumPy."""
+#: Joins the generated value and gradient so a caller gets both from one call
+#: with exactly the numbers of the separate functions.
+_VALUE_AND_GRAD = "def value_and_grad(*p):\n    return value(*p) + grad(*p)\n"
+
+
+def _load_functions(sources: dict[str, str]) -> dict[str, Any]:
+    """Execute generated sources in one namespace that holds only NumPy."""
     namespace: dict[str, Any] = {"numpy": np, "__builtins__": {}}
-    exec(compile(source, f"<gdviz {name}>", "exec"), namespace)
-    return namespace[name]
+    for name in ("value", "grad", "hess"):
+        exec(compile(sources[name], f"<gdviz {name}>", "exec"), namespace)
+    exec(compile(_VALUE_AND_GRAD, "<gdviz value_and_grad>", "exec"), namespace)
+    return namespace
 
 
 # --------------------------------------------------------------------------- #
@@ -199,6 +206,13 @@ class Loss:
     latex, grad_latex, hess_latex : str
         LaTeX of the function, its gradient (a column vector; a scalar when
         ``d == 1``) and its Hessian matrix.
+
+    Notes
+    -----
+    For hot loops over a few points, :attr:`raw_value_and_grad` is the
+    generated function itself: ``f(x, y) -> (value, dx, dy)`` on float64 NumPy
+    scalars or arrays, with no shape handling and no ``errstate`` (the caller
+    sets it). Its numbers equal :meth:`value` and :meth:`grad` bit for bit.
     """
 
     def __init__(self, blob: dict[str, Any]):
@@ -209,10 +223,11 @@ class Loss:
         self.latex: str = blob["latex"]
         self.grad_latex: str = blob["grad_latex"]
         self.hess_latex: str = blob["hess_latex"]
-        src = blob["sources"]
-        self._value = _load_function(src["value"], "value")
-        self._grad = _load_function(src["grad"], "grad")
-        self._hess = _load_function(src["hess"], "hess")
+        funcs = _load_functions(blob["sources"])
+        self._value = funcs["value"]
+        self._grad = funcs["grad"]
+        self._hess = funcs["hess"]
+        self._value_and_grad = funcs["value_and_grad"]
         self._exprs: tuple | None = None
         self._lock = threading.Lock()
 
@@ -240,6 +255,11 @@ class Loss:
     def hess_exprs(self) -> tuple[tuple[sympy.Expr, ...], ...]:
         """The Hessian as a ``d × d`` tuple of SymPy expressions."""
         return self._expressions()[2]
+
+    @property
+    def raw_value_and_grad(self):
+        """The generated ``f(*coords) -> (value, *grad)`` (see the class notes)."""
+        return self._value_and_grad
 
     @property
     def sources(self) -> dict[str, str]:
@@ -282,8 +302,9 @@ class Loss:
         value = np.empty(shape)
         grad = np.empty((*shape, self.dim))
         with np.errstate(all="ignore"):
-            value[...] = _call(self._value, cols, 1)[0]
-            for i, c in enumerate(_call(self._grad, cols, self.dim)):
+            res = _call(self._value_and_grad, cols, 1 + self.dim)
+            value[...] = res[0]
+            for i, c in enumerate(res[1:]):
                 grad[..., i] = c
         return value, grad
 
