@@ -1,0 +1,353 @@
+"""Drive the main window as a person would: type, pick presets, edit runs, click, play."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+
+from gdviz.core.presets import load_presets
+from gdviz.ui.main_window import DEFAULT_PRESET, MainWindow
+
+WAIT = 30_000  # ms; generous: only catches hangs, never measures speed
+
+
+def ready(window):
+    return window.trajectory is not None and window.complete and not window.computer.busy
+
+
+def wait_new(qtbot, window, old):
+    """Wait until a trajectory other than ``old`` is complete on screen."""
+    qtbot.waitUntil(lambda: window.trajectory is not old and ready(window), timeout=WAIT)
+
+
+@pytest.fixture
+def window(qtbot):
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    qtbot.waitUntil(lambda: ready(w), timeout=WAIT)
+    return w
+
+
+def type_function(qtbot, window, text):
+    edit = window.editor.edit
+    edit.selectAll()
+    qtbot.keyClick(edit, Qt.Key.Key_Delete)
+    qtbot.keyClicks(edit, text)
+
+
+def test_opens_on_the_default_preset_ready_to_play(window):
+    s = window.session
+    assert s.preset == DEFAULT_PRESET
+    assert window.loss.text == s.function
+    assert window.trajectory.positions.shape == (s.steps + 1, len(s.runs), 2)
+    assert window.transport.timeline.maximum() == s.steps
+    assert "∂f/∂x" in window.editor.math.text()
+    assert window.teaches.text() and window.teaches.textFormat() == Qt.TextFormat.PlainText
+    assert window.stats.rowCount() == len(s.runs)
+
+
+def test_typing_a_valid_function_recompiles_and_recomputes(qtbot, window):
+    old = window.trajectory
+    type_function(qtbot, window, "x^2 + 3y^2")
+    wait_new(qtbot, window, old)
+    assert window.loss.text == "x^2 + 3y^2"
+    assert window.session.function == "x^2 + 3y^2"
+    math = window.editor.math.text()
+    assert "x² + 3·y²" in math and "∂f/∂y = 6·y" in math
+    assert not window.editor.has_error()
+    # The runs start where the session says, on the new function.
+    traj = window.trajectory
+    assert np.allclose(traj.positions[0, 0], window.session.start)
+    assert traj.losses[0, 0] == pytest.approx(
+        window.session.start[0] ** 2 + 3 * window.session.start[1] ** 2
+    )
+
+
+def test_an_invalid_function_shows_message_and_position_and_keeps_the_last_good(qtbot, window):
+    good_loss, good_math, good_traj = window.loss, window.editor.math.text(), window.trajectory
+    type_function(qtbot, window, "x^2 + sine(y)")
+    qtbot.waitUntil(window.editor.has_error, timeout=WAIT)
+    err = window.editor.error.text()
+    assert "sine" in err and "sin" in err
+    lines = err.split("\n")
+    assert lines[0] == "x^2 + sine(y)"
+    assert lines[1].index("^") == lines[0].index("sine")  # the caret marks the column
+    assert window.editor.edit.property("invalid") == "true"
+    assert window.loss is good_loss
+    assert window.trajectory is good_traj
+    assert window.editor.math.text() == good_math
+    # Fixing the typo clears the error.
+    type_function(qtbot, window, "x^2 + sin(y)")
+    wait_new(qtbot, window, good_traj)
+    assert not window.editor.has_error()
+    assert window.editor.edit.property("invalid") == "false"
+
+
+def test_hostile_text_is_an_error_not_code(qtbot, window, tmp_path):
+    marker = tmp_path / "ran"
+    type_function(qtbot, window, f"__import__('os').system('touch {marker}')")
+    qtbot.waitUntil(window.editor.has_error, timeout=WAIT)
+    assert not marker.exists()
+    assert window.loss.text == window.session.function
+
+
+def test_empty_function_says_what_to_type(qtbot, window):
+    type_function(qtbot, window, "")
+    qtbot.keyClick(window.editor.edit, Qt.Key.Key_Return)
+    assert window.editor.has_error()
+    assert "type a function" in window.editor.error.text()
+
+
+@pytest.mark.parametrize("preset", [p.name for p in load_presets()])
+def test_every_preset_loads_from_the_menu_box(qtbot, window, preset):
+    box = window.preset_box
+    old = window.trajectory
+    idx = box.findData(preset)
+    box.setCurrentIndex(idx)
+    box.activated.emit(idx)
+    if preset == DEFAULT_PRESET:
+        old = None  # reloading the same preset may reuse nothing; just wait for it
+    wait_new(qtbot, window, old)
+    s = window.session
+    assert s.preset == preset
+    assert window.loss.dim == len(s.domain)
+    assert window.trajectory.positions.shape[1] == len(s.runs)
+    assert window.runs_panel.list.count() == len(s.runs)
+    one_d = window.loss.dim == 1
+    assert window.scene.curve.isVisible() == one_d
+    assert window.scene.image.isVisible() == (not one_d)
+    assert window.view_panel.y_range.isVisibleTo(window) == (not one_d)
+
+
+def test_add_duplicate_remove_runs(qtbot, window):
+    n = len(window.session.runs)
+    old = window.trajectory
+    qtbot.mouseClick(window.runs_panel.add_button, Qt.MouseButton.LeftButton)
+    wait_new(qtbot, window, old)
+    assert len(window.session.runs) == n + 1
+    assert window.trajectory.positions.shape[1] == n + 1
+    assert window.session.runs[-1].optimizer == "gd"
+    assert window.stats.rowCount() == n + 1
+
+    window.runs_panel.list.setCurrentRow(0)
+    old = window.trajectory
+    qtbot.mouseClick(window.runs_panel.dup_button, Qt.MouseButton.LeftButton)
+    wait_new(qtbot, window, old)
+    runs = window.session.runs
+    assert len(runs) == n + 2
+    assert runs[1].optimizer == runs[0].optimizer and runs[1].params == runs[0].params
+    assert np.array_equal(window.trajectory.positions[:, 0], window.trajectory.positions[:, 1])
+
+    old = window.trajectory
+    qtbot.mouseClick(window.runs_panel.remove_button, Qt.MouseButton.LeftButton)
+    wait_new(qtbot, window, old)
+    assert len(window.session.runs) == n + 1
+
+
+def test_learning_rate_text_box_and_slider(qtbot, window):
+    panel = window.runs_panel
+    panel.list.setCurrentRow(0)
+    lr = panel.param_widget("lr")
+    old = window.trajectory
+    lr.text.setText("0.000123")
+    lr.text.editingFinished.emit()
+    wait_new(qtbot, window, old)
+    assert window.session.runs[0].params["lr"] == pytest.approx(0.000123)
+    assert window.trajectory.lrs[0, 0] == pytest.approx(0.000123)
+    # The slider moves on a log scale: its middle is the geometric mean of its ends.
+    old = window.trajectory
+    lr.slider.setValue(500)
+    wait_new(qtbot, window, old)
+    mid = window.session.runs[0].params["lr"]
+    assert mid == pytest.approx(np.sqrt(1e-5 * 10.0), rel=0.01)
+    assert lr.text.text() == f"{mid:.6g}"
+
+
+def test_bad_hyperparameter_is_marked_and_changes_nothing(qtbot, window):
+    panel = window.runs_panel
+    panel.list.setCurrentRow(0)
+    before = window.session.runs
+    lr = panel.param_widget("lr")
+    for bad in ("fast", "-1", "nan"):
+        lr.text.setText(bad)
+        lr.text.editingFinished.emit()
+        assert panel.error.isVisibleTo(panel)
+        assert "lr" in panel.error.text()
+        assert lr.text.property("invalid") == "true"
+    assert window.session.runs == before
+
+
+def test_switching_optimizer_regenerates_its_settings(qtbot, window):
+    panel = window.runs_panel
+    panel.list.setCurrentRow(0)
+    idx = panel.optimizer.findData("adam")
+    old = window.trajectory
+    panel.optimizer.setCurrentIndex(idx)
+    panel.optimizer.activated.emit(idx)
+    wait_new(qtbot, window, old)
+    assert window.session.runs[0].optimizer == "adam"
+    for name in ("lr", "beta1", "beta2", "eps", "amsgrad"):
+        assert panel.param_widget(name) is not None, name
+    assert panel.param_widget("momentum") is None
+
+
+def test_bad_schedule_and_range_get_messages(qtbot, window):
+    panel = window.runs_panel
+    panel.list.setCurrentRow(0)
+    panel.schedule.setText("cosine:t_max=oops")
+    panel.schedule.editingFinished.emit()
+    assert "schedule" in panel.error.text()
+    assert window.session.runs[0].schedule == "constant"
+    vp = window.view_panel
+    domain = window.session.domain
+    vp.x_range.setText("3, 1")
+    vp.x_range.editingFinished.emit()
+    assert vp.error.isVisibleTo(vp) and "low must be below high" in vp.error.text()
+    vp.y_range.setText("0, banana")
+    vp.y_range.editingFinished.emit()
+    assert "'banana' is not a number" in vp.error.text()
+    assert window.session.domain == domain
+
+
+def test_editing_the_range_redraws_the_surface(qtbot, window):
+    vp = window.view_panel
+    vp.x_range.setText("-1, 1.5")
+    vp.x_range.editingFinished.emit()
+    assert window.session.domain[0] == (-1.0, 1.5)
+    (x0, x1), _ = window.scene.surface.getViewBox().viewRange()
+    assert x0 == pytest.approx(-1.0, abs=0.05) and x1 == pytest.approx(1.5, abs=0.05)
+
+
+def test_click_on_the_surface_sets_the_start(qtbot, window):
+    scene = window.scene
+    vb = scene.surface.getViewBox()
+    target = QPointF(0.5, 0.25)
+    pos = scene.surface_view.mapFromScene(vb.mapViewToScene(target))
+    old = window.trajectory
+    qtbot.mouseClick(scene.surface_view.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    wait_new(qtbot, window, old)
+    sx, sy = window.session.start
+    px = vb.viewPixelSize()
+    assert sx == pytest.approx(0.5, abs=2 * px[0]) and sy == pytest.approx(0.25, abs=2 * px[1])
+    assert np.allclose(window.trajectory.positions[0, :, 0], sx)
+    assert window.view_panel.start.text() == f"{sx:.4g}, {sy:.4g}"
+    assert window.player.step == 0
+
+
+def test_typed_start_point(qtbot, window):
+    old = window.trajectory
+    window.view_panel.start.setText("-1, 2.5")
+    window.view_panel.start.editingFinished.emit()
+    wait_new(qtbot, window, old)
+    assert np.allclose(window.trajectory.positions[0, :], [-1.0, 2.5])
+
+
+def test_play_pause_step_scrub(qtbot, window):
+    player = window.player
+    transport = window.transport
+    window.activateWindow()
+    qtbot.mouseClick(transport.play_button, Qt.MouseButton.LeftButton)
+    assert player.playing and transport.play_button.text() == "Pause"
+    qtbot.waitUntil(lambda: player.step > 5, timeout=WAIT)
+    qtbot.mouseClick(transport.play_button, Qt.MouseButton.LeftButton)
+    assert not player.playing
+    i = player.step
+    assert window.scene.step == i
+    qtbot.mouseClick(transport.forward_button, Qt.MouseButton.LeftButton)
+    assert player.step == i + 1 and window.scene.step == i + 1
+    qtbot.mouseClick(transport.back_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(transport.back_button, Qt.MouseButton.LeftButton)
+    assert player.step == i - 1
+    transport.timeline.setValue(1234)
+    assert player.step == 1234 and window.scene.step == 1234
+    assert transport.step_label.text() == f"step 1234 / {window.session.steps}"
+    # The trail holds every step up to the one shown, for every run.
+    for items in window.scene._run_items:
+        x, _y = items.trail.getData()
+        assert len(x) == 1235
+    # The numbers are those of step 1234.
+    row = window.stats.row_text(0)
+    assert row["loss"] == f"{window.trajectory.losses[1234, 0]:.5g}"
+    qtbot.mouseClick(transport.reset_button, Qt.MouseButton.LeftButton)
+    assert player.step == 0
+
+
+def test_keyboard_shortcuts(qtbot, window):
+    window.activateWindow()
+    window.scene.setFocus()
+    qtbot.keyClick(window.scene, Qt.Key.Key_Right)
+    qtbot.keyClick(window.scene, Qt.Key.Key_Right)
+    assert window.player.step == 2
+    qtbot.keyClick(window.scene, Qt.Key.Key_Left)
+    assert window.player.step == 1
+    qtbot.keyClick(window.scene, Qt.Key.Key_Space)
+    assert window.player.playing
+    qtbot.keyClick(window.scene, Qt.Key.Key_Space)
+    assert not window.player.playing
+    qtbot.keyClick(window.scene, Qt.Key.Key_R)
+    assert window.player.step == 0
+    # In the function editor, Space is a space, not play.
+    window.editor.edit.setFocus()
+    qtbot.keyClick(window.editor.edit, Qt.Key.Key_Space)
+    assert not window.player.playing
+
+
+def test_divergence_is_shown_and_the_view_stays_put(qtbot, window):
+    window.load_preset("parabola")
+    qtbot.waitUntil(lambda: window.session.preset == "parabola" and ready(window), timeout=WAIT)
+    traj = window.trajectory
+    k = window.session.runs.index(next(r for r in window.session.runs if r.params["lr"] > 1))
+    assert traj.status[k] == "diverged"
+    stop = int(traj.stop_step[k])
+    view_before = window.scene.surface.getViewBox().viewRange()
+    window.player.seek(stop - 1)
+    assert window.stats.row_text(k)["status"] == "running"
+    window.player.seek(window.player.limit)
+    assert window.stats.row_text(k)["status"] == f"diverged at {stop}"
+    assert window.scene.points.data["symbol"][k] == "x"
+    assert window.scene.surface.getViewBox().viewRange() == view_before
+    others = [window.stats.row_text(j)["status"] for j in range(len(window.session.runs)) if j != k]
+    assert not any(s.startswith("diverged") for s in others)
+
+
+def test_hiding_a_run_keeps_the_computation(qtbot, window):
+    item = window.runs_panel.list.item(1)
+    traj = window.trajectory
+    item.setCheckState(Qt.CheckState.Unchecked)
+    assert window.session.runs[1].visible is False
+    qtbot.wait(100)
+    assert window.trajectory is traj  # nothing recomputed
+    assert not window.scene._run_items[1].trail.isVisible()
+    assert window.scene._run_items[0].trail.isVisible()
+
+
+def test_one_variable_function_gets_the_curve_view(qtbot, window):
+    old = window.trajectory
+    type_function(qtbot, window, "x^4 - 2x^2")
+    wait_new(qtbot, window, old)
+    assert window.loss.dim == 1
+    assert len(window.session.domain) == 1 and len(window.session.start) == 1
+    assert window.scene.curve.isVisible() and not window.scene.image.isVisible()
+    window.player.seek(10)
+    # The ball sits on the curve: its height is the loss at its position.
+    x = window.trajectory.positions[10, 0, 0]
+    y = window.scene.points.data["y"][0]
+    assert y == pytest.approx(x**4 - 2 * x**2)
+
+
+def test_view_toggles_and_theme(qtbot, window):
+    vp = window.view_panel
+    vp.checks["gradient_field"].setChecked(True)
+    assert window.scene.field.isVisible()
+    vp.checks["show_grad_norm"].setChecked(True)
+    vp.checks["show_lr"].setChecked(True)
+    assert window.scene.gnorm_plot.isVisible() and window.scene.lr_plot.isVisible()
+    vp.checks["contours"].setChecked(False)
+    assert not window.scene.contours.isVisible()
+    window.set_theme("light")
+    assert window.scene.surface_view.backgroundBrush().color().name() == "#ffffff"
+    window.set_font_scale(2.0)
+    assert window.theme.font_scale == 2.0
+    window.set_theme("dark")
+    assert window.theme.font_scale == 2.0  # the scale survives a theme switch
