@@ -371,7 +371,7 @@ class Engine:
         self._status = np.zeros(k, dtype=np.int8)  # index into STATUSES
         self.step = 0  # step number of the current (last computed) row
 
-        buf = self._alloc(0)
+        buf = self._alloc(0, start=True)
         buf["P"][0] = starts[self._perm]
         for g in self.groups:
             g.state = g.opt.init_state(buf["P"][0, g.sl])
@@ -384,7 +384,7 @@ class Engine:
 
     # ------------------------------------------------------------------ buffers
 
-    def _alloc(self, n: int) -> dict[str, Any]:
+    def _alloc(self, n: int, *, start: bool = False) -> dict[str, Any]:
         k, d = self.k, self.d
         buf: dict[str, Any] = {
             "P": np.empty((n + 1, k, d)),
@@ -402,10 +402,14 @@ class Engine:
                     arr[:, grp.sl] = np.nan
             buf["S"][name] = arr
         if self.noise is not None:
-            z = np.empty((n + 1, k, d))
-            for j, rng in enumerate(self._rngs):
-                z[1 if n else 0 :, j] = rng.standard_normal((n if n else 1, d))
-            z *= self.noise.sigma
+            # Row 0 is drawn only for the start row; a segment's row 0 repeats
+            # the previous segment's last row, which already had its noise.
+            first = 0 if start else 1
+            z = np.zeros((n + 1, k, d))
+            if n + 1 > first:
+                for j, rng in enumerate(self._rngs):
+                    z[first:, j] = rng.standard_normal((n + 1 - first, d))
+                z *= self.noise.sigma
             buf["Z"] = z
         return buf
 
