@@ -27,8 +27,9 @@ from gdviz.export.plan import PANELS, THEMES
 
 PROG = "gdviz export"
 
-#: More steps than this would be a film nobody wants to wait for.
-MAX_STEPS = 1_000_000
+#: More steps than this would be a film nobody wants to wait for (an hour at 30 fps
+#: is 108,000 frames).
+MAX_STEPS = 100_000
 
 _NEGATIVE_NUMBERS = re.compile(r"^-(\d|\.\d)[\d.eE+\-,\s]*$")
 
@@ -36,6 +37,7 @@ _NEGATIVE_NUMBERS = re.compile(r"^-(\d|\.\d)[\d.eE+\-,\s]*$")
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "export",
+        prog=PROG,
         help="render the animation to PNG frames, a GIF or an MP4 (no display needed)",
         description=(
             "Render the animation headless: one frame for each of the steps "
@@ -65,6 +67,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         required=True,
         metavar="PATH",
         help="NAME.mp4, NAME.gif, or a directory (ending in /) for PNG frames",
+    )
+    parser.add_argument(
+        "--schedule",
+        default=None,
+        metavar="SPEC",
+        help="learning-rate schedule of every run, as for 'gdviz trace' (default constant)",
     )
     parser.add_argument(
         "--size", default="1280x720", metavar="WxH", help="frame size (default 1280x720)"
@@ -252,7 +260,7 @@ def _compute(args: argparse.Namespace):
     from gdviz.core.engine import run as run_engine
     from gdviz.core.expression import ExpressionError
     from gdviz.core.loss import compile_loss
-    from gdviz.core.specs import SpecError, parse_optimizer_spec
+    from gdviz.core.specs import SpecError, parse_optimizer_spec, parse_schedule_spec
     from gdviz.export.plan import auto_domain
     from gdviz.export.render import SceneInputs
 
@@ -262,8 +270,14 @@ def _compute(args: argparse.Namespace):
         raise UsageError(f"{PROG}: --function: {exc}") from None
     start = _numbers(args.start, "--start", (loss.dim,))
     specs = args.optimizer or ["gd"]
+    schedule = None
+    if args.schedule is not None:
+        try:
+            schedule = parse_schedule_spec(args.schedule)
+        except SpecError as exc:
+            raise UsageError(f"{PROG}: --schedule: {exc}") from None
     try:
-        configs = [parse_optimizer_spec(text, start=start) for text in specs]
+        configs = [parse_optimizer_spec(text, start=start, schedule=schedule) for text in specs]
     except SpecError as exc:
         raise UsageError(f"{PROG}: --optimizer: {exc}") from None
     trajectory = run_engine(loss, configs, args.steps)
