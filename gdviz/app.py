@@ -82,5 +82,4 @@ def run_app(session: str | None = None, argv: list[str] | None = None) -> int:
     window.close()
     window.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-    del window
     return status

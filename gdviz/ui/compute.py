@@ -17,7 +17,6 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-
 __all__ = ["Computer", "RunRequest"]
 
 #: Seconds a compile may take before it is stopped with a message.
