@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pytest
 import sympy
 from hypothesis import HealthCheck, given, settings
@@ -320,3 +321,82 @@ def test_random_unicode_compiles_or_raises_expression_error(text):
         compile_loss(text)
     except ExpressionError as err:
         assert err.column is None or 1 <= err.column <= len(text) + 1
+
+
+def _at_depth(frames: int, fn):
+    """Call fn with ``frames`` extra Python frames on the stack."""
+    if frames:
+        return _at_depth(frames - 1, fn)
+    return fn()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x+" * 199 + "x",
+        "x y " * 100,
+        "sin(x)" + " + sin(x)" * 99,
+        "(" * (MAX_DEPTH // 2 - 1) + "x" + ")" * (MAX_DEPTH // 2 - 1),
+        "x^" * 19 + "2",
+    ],
+)
+def test_deep_caller_stacks_never_see_recursion_error(text):
+    # Long chains are built in loops; anything else becomes an ExpressionError.
+    for frames in (0, 700, 950):
+        try:
+            _at_depth(frames, lambda: compile_loss(text))
+        except ExpressionError as err:
+            assert "nested too deeply" in str(err)
+
+
+# --------------------------------------------------------------------------- #
+# Property: well-formed random formulas compile and evaluate without surprises
+# --------------------------------------------------------------------------- #
+
+_LEAVES = st.sampled_from(["x", "y", "2", "0.5", "3", "pi", "e", "1e-2", "x²", "10"])
+_UNARY = ["sin", "cos", "exp", "log", "sqrt", "abs", "tanh", "atan", "asin", "cosh", "sigmoid"]
+
+
+def _formulas():
+    return st.recursive(
+        _LEAVES,
+        lambda inner: st.one_of(
+            st.tuples(inner, st.sampled_from([" + ", " - ", "*", "/", "^", " "]), inner).map(
+                lambda t: f"({t[0]}){t[1]}({t[2]})"
+            ),
+            st.tuples(st.sampled_from(_UNARY), inner).map(lambda t: f"{t[0]}({t[1]})"),
+            st.tuples(st.sampled_from(["max", "min", "atan2"]), inner, inner).map(
+                lambda t: f"{t[0]}({t[1]}, {t[2]})"
+            ),
+            inner.map(lambda s: f"-({s})"),
+        ),
+        max_leaves=8,
+    )
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_formulas())
+def test_random_formulas_compile_and_evaluate_cleanly(text):
+    try:
+        loss = compile_loss(text)
+    except ExpressionError as err:
+        # Only value problems (constants out of range or undefined) may reject
+        # a well-formed formula.
+        assert any(
+            word in str(err)
+            for word in (
+                "too large",
+                "not a real number",
+                "undefined",
+                "division by zero",
+                "exponent",
+            )
+        ), str(err)
+        return
+    grid = np.stack(np.meshgrid([-1.5, 0.0, 0.7], [-2.0, 0.3], indexing="ij"), axis=-1)
+    pts = grid[..., : loss.dim]
+    v, g, h = loss.value(pts), loss.grad(pts), loss.hess(pts)
+    assert v.shape == pts.shape[:-1] and g.shape == pts.shape and h.shape[-2:] == (loss.dim,) * 2
+    assert v.dtype == g.dtype == h.dtype == np.float64
+    first = tuple(pts.reshape(-1, loss.dim)[0])
+    assert np.isclose(loss.value_at(first), v.reshape(-1)[0], equal_nan=True)

@@ -918,8 +918,10 @@ class _Parser:
 
 
 def _check_name(name: str, start: int) -> None:
-    if name.startswith("_") or "__" in name:
+    if name.startswith("_"):
         raise ExpressionError(f"names starting with '_' are not allowed ('{name}')", start + 1)
+    if "__" in name:
+        raise ExpressionError(f"names containing '__' are not allowed ('{name}')", start + 1)
     if len(name) > MAX_NAME_LENGTH:
         raise ExpressionError(
             f"the name '{name[:12]}…' is too long (at most {MAX_NAME_LENGTH} characters)",
@@ -1016,9 +1018,22 @@ class _Builder:
         return _Val(sympy.Float(value), value, False)
 
     def _binary(self, node: _Node) -> _Val:
+        # Long sums and products are left-nested; walk their left spine in a
+        # loop so that 200 terms do not mean 200 levels of recursion.
+        spine: list[_Node] = []
+        cur = node
+        while cur.kind == "bin" and cur.text in "+-*/":
+            spine.append(cur)
+            cur = cur.args[0]
+        if not spine:
+            return self._combine(node, self.build(node.args[0]), self.build(node.args[1]))
+        acc = self.build(cur)
+        for link in reversed(spine):
+            acc = self._combine(link, acc, self.build(link.args[1]))
+        return acc
+
+    def _combine(self, node: _Node, left: _Val, right: _Val) -> _Val:
         op = node.text
-        left = self.build(node.args[0])
-        right = self.build(node.args[1])
         col = node.op_pos + 1
         if left.value is not None and right.value is not None:
             return self._constant_binary(node, op, left, right, col)
@@ -1303,6 +1318,22 @@ def parse_expression(
     ExpressionError
         For anything that is not a valid expression, with the column.
     """
+    try:
+        return _parse(text, variables=variables, data=data, max_variables=max_variables)
+    except RecursionError:
+        # The depth limit keeps this away in practice; a caller that is itself
+        # deep in the stack still gets a message instead of a crash.
+        raise ExpressionError("the expression is nested too deeply to handle") from None
+
+
+def _parse(
+    text: str,
+    *,
+    variables: Sequence[str] | None = None,
+    data: Sequence[str] = (),
+    max_variables: int = 2,
+) -> ParsedExpression:
+    """:func:`parse_expression` without the recursion guard."""
     if not isinstance(text, str):
         raise ExpressionError(f"the expression must be text, not {type(text).__name__}")
     if len(text) > MAX_LENGTH:

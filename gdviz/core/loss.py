@@ -124,6 +124,13 @@ def _load_functions(sources: dict[str, str]) -> dict[str, Any]:
 
 def _compile_blob(text: str, variables: Sequence[str] | None) -> dict[str, Any]:
     """Parse, differentiate and generate code; everything a :class:`Loss` needs."""
+    try:
+        return _compile(text, variables)
+    except RecursionError:
+        raise ExpressionError("the expression is nested too deeply to compile") from None
+
+
+def _compile(text: str, variables: Sequence[str] | None) -> dict[str, Any]:
     parsed = parse_expression(text, variables=variables)
     names = parsed.variables
     symbols = [sympy.Symbol(n, real=True) for n in names]
