@@ -43,6 +43,8 @@ _NEGATIVE_NUMBERS = re.compile(r"^-(\d|\.\d)[\d.eE+\-,\s]*$")
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "trace",
+        # The main parser's custom usage line would otherwise prefix every error.
+        prog=PROG,
         help="print optimizer trajectories as CSV or JSON",
         description=(
             "Run optimizers on a function and print every step: position, loss, "
