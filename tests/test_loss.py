@@ -360,3 +360,12 @@ def test_overrunning_compile_is_stopped_and_the_worker_recovers(worker):
     assert err.value.hint == "try a simpler expression"
     loss = compile_loss("x^2 + y^2", timeout=60)
     assert loss.value_at((3.0, 4.0)) == 25.0
+
+
+def test_latex_of_powers_of_kinks():
+    # SymPy hands the exponent of f(x)^n to the function's own LaTeX method.
+    loss = compile_loss("sin(max(x, y)) + abs(x)^3 + max(x, y)^2 + sign(y)^2")
+    assert r"\left|x\right|^{3}" in loss.latex
+    assert r"\left(\max\left(x, y\right)\right)^{2}" in loss.latex
+    assert r"\theta\left(x - y\right)" in loss.grad_latex
+    assert loss.hess_latex.count("&") == 2  # one per row of the 2×2 matrix

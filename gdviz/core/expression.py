@@ -125,6 +125,11 @@ def _num(printer, arg) -> str:
     return printer._print(arg)
 
 
+def _with_exp(body: str, exp: str | None) -> str:
+    # SymPy's LaTeX printer passes the exponent of f(x)^n to the function itself.
+    return body if exp is None else rf"\left({body}\right)^{{{exp}}}"
+
+
 class KinkStep(Function):
     """Step function with step(0) = 1/2; its derivative is taken as 0.
 
@@ -146,7 +151,10 @@ class KinkStep(Function):
     def _numpycode(self, printer):
         return f"numpy.heaviside({_num(printer, self.args[0])}, 0.5)"
 
-    def _latex(self, printer):
+    def _latex(self, printer, exp=None):
+        return _with_exp(self._latex_body(printer), exp)
+
+    def _latex_body(self, printer):
         return rf"\theta\left({printer._print(self.args[0])}\right)"
 
     def _sympystr(self, printer):
@@ -170,7 +178,10 @@ class KinkSign(Function):
     def _numpycode(self, printer):
         return f"numpy.sign({_num(printer, self.args[0])})"
 
-    def _latex(self, printer):
+    def _latex(self, printer, exp=None):
+        return _with_exp(self._latex_body(printer), exp)
+
+    def _latex_body(self, printer):
         return rf"\operatorname{{sign}}\left({printer._print(self.args[0])}\right)"
 
     def _sympystr(self, printer):
@@ -196,7 +207,11 @@ class KinkAbs(Function):
     def _numpycode(self, printer):
         return f"numpy.abs({_num(printer, self.args[0])})"
 
-    def _latex(self, printer):
+    def _latex(self, printer, exp=None):
+        body = self._latex_body(printer)  # |x| needs no extra parentheses
+        return body if exp is None else f"{body}^{{{exp}}}"
+
+    def _latex_body(self, printer):
         return rf"\left|{printer._print(self.args[0])}\right|"
 
     def _sympystr(self, printer):
@@ -224,7 +239,10 @@ class KinkMax(Function):
         a, b = (_num(printer, arg) for arg in self.args)
         return f"numpy.maximum({a}, {b})"
 
-    def _latex(self, printer):
+    def _latex(self, printer, exp=None):
+        return _with_exp(self._latex_body(printer), exp)
+
+    def _latex_body(self, printer):
         a, b = (printer._print(arg) for arg in self.args)
         return rf"\max\left({a}, {b}\right)"
 
@@ -254,7 +272,10 @@ class KinkMin(Function):
         a, b = (_num(printer, arg) for arg in self.args)
         return f"numpy.minimum({a}, {b})"
 
-    def _latex(self, printer):
+    def _latex(self, printer, exp=None):
+        return _with_exp(self._latex_body(printer), exp)
+
+    def _latex_body(self, printer):
         a, b = (printer._print(arg) for arg in self.args)
         return rf"\min\left({a}, {b}\right)"
 
