@@ -315,6 +315,7 @@ class ExportJob(QObject):
         self._renderer: SceneRenderer | None = None
         self._next = 0
         self._cancel_requested = False
+        self._busy = False
         self.state = "new"  # new -> running -> finished | failed | cancelled
         self.result: Path | None = None
         self.error: str | None = None
@@ -363,40 +364,58 @@ class ExportJob(QObject):
         self._timer.start()
 
     def cancel(self) -> None:
-        """Stop after the current frame and remove partial output."""
-        if self.state == "running":
-            self._cancel_requested = True
+        """Stop after the current frame and remove partial output.
+
+        Safe to call from a slot connected to :attr:`progressed`.
+        """
+        if self.state != "running":
+            return
+        self._cancel_requested = True
+        if not self._busy:
             # Finish now rather than on the next tick: the person asked to stop.
-            self._tick()
+            self._finish_cancel()
+
+    def _finish_cancel(self) -> None:
+        self._stop()
+        self.state = "cancelled"
+        self.cancelled.emit()
 
     def _tick(self) -> None:
         if self.state != "running":
             return
-        assert self._writer is not None and self._renderer is not None
         if self._cancel_requested:
-            self._stop()
-            self.state = "cancelled"
-            self.cancelled.emit()
+            self._finish_cancel()
             return
+        assert self._writer is not None and self._renderer is not None
         deadline = time.perf_counter() + self.slice_ms / 1000
         steps = self.plan.steps
+        self._busy = True
         try:
-            while self._next < len(steps):
+            while self._next < len(steps) and not self._cancel_requested:
                 self._writer.write(self._renderer.frame(steps[self._next]))
                 self._next += 1
                 if time.perf_counter() >= deadline:
                     break
-            self.progressed.emit(self._next, len(steps))
             if self._next == len(steps):
                 self._timer.stop()
                 self._close_renderer()
                 self.result = self._writer.close()
                 self.state = "finished"
-                self.finished.emit(self.result)
         except ExportError as exc:
+            self._busy = False
             self._fail(str(exc))
+            return
         except Exception as exc:  # a bug must not leave half a file or a dead window
+            self._busy = False
             self._fail(f"export failed: {exc}")
+            return
+        self._busy = False
+        # Signals go out once the job is consistent: their slots may cancel.
+        self.progressed.emit(self._next, len(steps))
+        if self.state == "finished":
+            self.finished.emit(self.result)
+        elif self._cancel_requested and self.state == "running":
+            self._finish_cancel()
 
     def _close_renderer(self) -> None:
         if self._renderer is not None:

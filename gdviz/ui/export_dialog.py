@@ -218,11 +218,14 @@ class ExportDialog(QDialog):
         text = self.out.text().strip()
         if not text:
             raise OutputPathError("choose where to save the animation")
+        kind = self.kind
+        if kind is not OutputKind.PNG and Path(text).suffix.lower() != _SUFFIX[kind]:
+            raise OutputPathError(f"a {kind.label} file name must end in {_SUFFIX[kind]}")
         if self.first.value() > self.last.value():
             raise ValueError("the first step is after the last step")
         return ExportPlan.create(
             Path(text).expanduser(),
-            kind=self.kind,
+            kind=kind,
             last_step=self.last.value(),
             first_step=self.first.value(),
             every=self.every.value(),
