@@ -63,6 +63,7 @@ __all__ = [
     "load_session",
     "loads_session",
     "save_session",
+    "session_from_table",
 ]
 
 #: The format written by this version; files with a larger number are refused.
@@ -569,8 +570,23 @@ def loads_session(text: str, source: str | None = None) -> LoadedSession:
         raise reader.fail(None, f"not valid TOML ({exc})") from None
     except RecursionError:
         raise reader.fail(None, "nested too deeply to be a session file") from None
+    return session_from_table(doc, source)
+
+
+def session_from_table(doc: Mapping[str, Any], source: str | None = None) -> LoadedSession:
+    """Check an already parsed TOML table and build the session it describes.
+
+    This is :func:`loads_session` after the TOML parsing, for readers of other
+    files that embed a session (lessons); ``source`` names the file in messages.
+
+    Raises
+    ------
+    SessionError
+        As :func:`loads_session`.
+    """
+    reader = _Reader(source)
     try:
-        session = reader.session(doc)
+        session = reader.session(dict(doc))
     except RecursionError:
         raise reader.fail(None, "nested too deeply to be a session file") from None
     return LoadedSession(session, tuple(reader.warnings))
