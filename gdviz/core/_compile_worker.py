@@ -13,7 +13,7 @@ import pickle
 import sys
 
 #: Address-space cap for the worker (bytes): far above any sane compile.
-MEMORY_LIMIT = 2 * 1024**3
+MEMORY_LIMIT = 4 * 1024**3
 
 
 def _limit_memory() -> None:

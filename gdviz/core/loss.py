@@ -126,8 +126,18 @@ def _compile_blob(text: str, variables: Sequence[str] | None) -> dict[str, Any]:
     """Parse, differentiate and generate code; everything a :class:`Loss` needs."""
     try:
         return _compile(text, variables)
+    except ExpressionError:
+        raise
     except RecursionError:
         raise ExpressionError("the expression is nested too deeply to compile") from None
+    except MemoryError:
+        raise ExpressionError("compiling this expression needs too much memory") from None
+    except Exception as exc:
+        # A SymPy corner we have not met: the person gets a message either way,
+        # in-process or in the worker; the cause stays chained for debugging.
+        raise ExpressionError(
+            f"gdviz could not compile this expression ({type(exc).__name__}: {exc})"
+        ) from exc
 
 
 def _compile(text: str, variables: Sequence[str] | None) -> dict[str, Any]:
@@ -186,7 +196,12 @@ def _size(expr: sympy.Basic, cap: int = LATEX_MAX_NODES + 1) -> int:
 
 
 def _latex(expr: sympy.Basic, size: int) -> str:
-    return sympy.latex(expr) if size <= LATEX_MAX_NODES else _TOO_LONG_LATEX
+    if size > LATEX_MAX_NODES:
+        return _TOO_LONG_LATEX
+    try:
+        return sympy.latex(expr)
+    except Exception:  # display only: never fail a compile over typesetting
+        return r"\text{(cannot display)}"
 
 
 # --------------------------------------------------------------------------- #
@@ -379,10 +394,14 @@ class _Worker:
             "from gdviz.core._compile_worker import main; main()"
         )
         flags = getattr(subprocess, "CREATE_NO_WINDOW", 0) if os.name == "nt" else 0
+        # The worker does no linear algebra: one BLAS thread keeps its memory
+        # (and its address-space cap) small on machines with many cores.
+        env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
         self.proc = subprocess.Popen(
             [sys.executable, "-c", code],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            env=env,
             creationflags=flags,
         )
         self.replies: queue.Queue = queue.Queue()
