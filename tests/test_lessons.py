@@ -113,7 +113,7 @@ def test_rosenbrock_lesson(results) -> None:
 
 
 def test_newton_lesson(results) -> None:
-    loss, t = results["6_newton"]
+    _loss, t = results["6_newton"]
     newton, gd = 0, 1
     # One Newton step lands on the minimum (0, 0) of the quadratic.
     assert _dist(t, 1, newton, (0, 0)) < 1e-12
