@@ -435,16 +435,16 @@ class Engine:
     def _eval_row(self, buf: dict[str, Any], i: int, _t: int) -> None:
         p = buf["P"][i]
         if self.noise is not None:
-            self._evaluate(p, buf["L"][i], buf["TG"][i])
+            self._evaluate(p, buf["L"][i], buf["TG"][i], _t)
             np.add(buf["TG"][i], buf["Z"][i], out=buf["G"][i])
         else:
-            self._evaluate(p, buf["L"][i], buf["G"][i])
+            self._evaluate(p, buf["L"][i], buf["G"][i], _t)
 
     def _step_row(self, buf: dict[str, Any], i: int, t: int) -> None:
         """Compute the update from row i (global step t) and the state it used."""
         p, g, lr = buf["P"][i], buf["G"][i], buf["LR"][i][:, None]
         u, s = buf["U"][i], buf["S"]
-        hess = self.loss.hess(p) if self.needs_hess else None
+        hess = self._hess_fn(p) if self.needs_hess else None
         for grp in self.groups:
             sl = grp.sl
             u[sl] = grp.opt.step(
@@ -592,7 +592,7 @@ class Engine:
         P, L, G, U, LR, S = buf["P"], buf["L"], buf["G"], buf["U"], buf["LR"], buf["S"]
         TG, Z = buf["TG"], buf.get("Z")
         evaluate = self._evaluate
-        hess_fn = self.loss.hess if self.needs_hess else None
+        hess_fn = self._hess_fn if self.needs_hess else None
         add = np.add
         lr3 = LR[:, :, None]
         single = self.groups[0] if len(self.groups) == 1 else None
@@ -610,11 +610,11 @@ class Engine:
             add(P[i - 1], U[i - 1], out=p)
             if TG is not None:
                 gi = TG[i]
-                evaluate(p, L[i], gi)
+                evaluate(p, L[i], gi, t0 + i)
                 gi = add(gi, Z[i], out=G[i])
             else:
                 gi = G[i]
-                evaluate(p, L[i], gi)
+                evaluate(p, L[i], gi, t0 + i)
             hess = hess_fn(p) if hess_fn is not None else None
             t = t0 + i + 1
             if single is not None:
@@ -633,21 +633,33 @@ class Engine:
                             S[name][i, sl] = grp.state[name]
 
     def _make_evaluator(self):
-        """A function ``(p, loss_row, grad_row)`` that writes the loss and gradient at p.
+        """A function ``(p, loss_row, grad_row, step)`` that writes the loss and gradient at p.
 
-        :class:`gdviz.core.loss.Loss` keeps the generated value-and-gradient
-        function as ``_value_and_grad(x, y)``; calling it directly skips the
-        public method's per-call set-up, which dominates when K is small.
-        For one run it is called with NumPy scalars (about 10× faster than
+        A loss with a ``bind_runs(order)`` method (dataset mode's
+        :class:`gdviz.core.dataset_loss.SampledObjective`) supplies its own
+        evaluator, which uses ``step`` to pick each run's mini-batch, and a
+        ``hess`` on the same batches; plain losses ignore ``step``.
+
+        :attr:`gdviz.core.loss.Loss.raw_value_and_grad` is the generated
+        ``f(x, y) -> (value, dx, dy)`` itself; calling it directly skips the
+        public method's per-call set-up, which dominates when K is small. For
+        one run it is called with NumPy scalars (about 10× faster than
         1-element arrays). Other losses go through ``value_and_grad`` or
-        ``value`` and ``grad``.
+        ``value`` and ``grad``. The loop runs under ``errstate(all="ignore")``.
         """
         loss, d = self.loss, self.d
-        raw = getattr(loss, "_value_and_grad", None)
+        self._hess_fn = loss.hess
+        bind = getattr(loss, "bind_runs", None)
+        if callable(bind):
+            # Dataset mode: the objective picks each run's mini-batch from the step.
+            bound = bind([int(i) for i in self._perm])
+            self._hess_fn = bound.hess
+            return bound.evaluate
+        raw = getattr(loss, "raw_value_and_grad", None)
         nan = (np.nan,) * (d + 1)
         if callable(raw) and self.k == 1:
 
-            def evaluate(p, lrow, grow):
+            def evaluate(p, lrow, grow, _t):
                 try:
                     res = raw(*p[0])
                 except ArithmeticError:
@@ -658,7 +670,7 @@ class Engine:
             return evaluate
         if callable(raw) and self.k <= 64:
 
-            def evaluate(p, lrow, grow):
+            def evaluate(p, lrow, grow, _t):
                 try:
                     res = raw(*p.T)
                 except ArithmeticError:
@@ -671,14 +683,14 @@ class Engine:
         vg = getattr(loss, "value_and_grad", None)
         if callable(vg):
 
-            def evaluate(p, lrow, grow):
+            def evaluate(p, lrow, grow, _t):
                 v, g = vg(p)
                 lrow[...] = v
                 grow[...] = g
 
             return evaluate
 
-        def evaluate(p, lrow, grow):
+        def evaluate(p, lrow, grow, _t):
             lrow[...] = loss.value(p)
             grow[...] = loss.grad(p)
 
