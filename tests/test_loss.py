@@ -369,3 +369,19 @@ def test_latex_of_powers_of_kinks():
     assert r"\left(\max\left(x, y\right)\right)^{2}" in loss.latex
     assert r"\theta\left(x - y\right)" in loss.grad_latex
     assert loss.hess_latex.count("&") == 2  # one per row of the 2×2 matrix
+
+
+@pytest.mark.parametrize("executable", ["/nonexistent/python", "/bin/false"])
+def test_timed_compile_falls_back_when_no_worker_can_run(monkeypatch, executable):
+    import gdviz.core.loss as loss_module
+
+    shutdown_worker()
+    monkeypatch.setattr(loss_module.sys, "executable", executable)
+    monkeypatch.setattr(loss_module, "_worker_unavailable", False)
+    loss = compile_loss("x^2 + y", timeout=5)
+    assert loss.value_at((2.0, 1.0)) == 5.0
+    assert loss_module._worker_unavailable
+    # Later timed compiles do not keep trying to start a worker.
+    assert compile_loss("x", timeout=5).dim == 1
+    assert loss_module._worker is None
+    shutdown_worker()

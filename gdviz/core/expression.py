@@ -53,6 +53,8 @@ __all__ = [
     "KinkSign",
     "KinkStep",
     "ParsedExpression",
+    "check_compilable",
+    "normalize_kinks",
     "parse_expression",
 ]
 
@@ -1398,7 +1400,7 @@ def _parse(
     builder = _Builder(text, symbols)
     val = builder.build(tree)
     expr = normalize_kinks(val.expr)
-    _check_final(expr)
+    check_compilable(expr)
     return ParsedExpression(text=text, expr=expr, variables=tuple(order), data=data)
 
 
@@ -1415,7 +1417,7 @@ def _resolve_names(
     split_parts: list[str],
     used: list[tuple[str, int]],
 ) -> None:
-    """Check names in place; split runs like ``xy`` into products."""
+    """Check every plain name and record the variables used, with their columns."""
     stack = [node]
     while stack:
         n = stack.pop()
@@ -1528,11 +1530,3 @@ def check_compilable(expr: sympy.Expr, what: str = "this expression") -> None:
             )
         if not isinstance(e, _ALLOWED_TYPES):
             raise ExpressionError(f"gdviz cannot compile {what}: it contains {type(e).__name__}")
-
-
-def _check_final(expr: sympy.Expr) -> None:
-    check_compilable(expr)
-
-
-# Exposed for the compiler module.
-_normalize = normalize_kinks

@@ -460,6 +460,19 @@ class _Worker:
 
 _worker: _Worker | None = None
 _worker_lock = threading.Lock()
+#: Set when a worker could not start; timed compiles then run in-process.
+_worker_unavailable = False
+
+
+def _start_worker() -> _Worker | None:
+    global _worker_unavailable
+    if _worker_unavailable:
+        return None
+    try:
+        return _Worker()
+    except OSError:  # no usable interpreter to start (frozen or sandboxed app)
+        _worker_unavailable = True
+        return None
 
 
 def warm_up() -> None:
@@ -467,7 +480,7 @@ def warm_up() -> None:
     global _worker
     with _worker_lock:
         if _worker is None:
-            _worker = _Worker()
+            _worker = _start_worker()
 
 
 def shutdown_worker() -> None:
@@ -484,15 +497,19 @@ def shutdown_worker() -> None:
 
 
 def _compile_in_worker(text: str, variables: tuple[str, ...] | None, timeout: float):
-    global _worker
+    """The compile's blob from the worker, or None when no worker can run."""
+    global _worker, _worker_unavailable
     with _worker_lock:
         if _worker is None:
-            _worker = _Worker()
+            _worker = _start_worker()
         worker = _worker
+        if worker is None:
+            return None
         if not worker.wait_ready(WORKER_START_TIMEOUT):
             # The platform cannot run the worker: compile here, unprotected.
             worker.kill()
             _worker = None
+            _worker_unavailable = True
             return None
         try:
             worker.send((text, variables))
@@ -501,7 +518,7 @@ def _compile_in_worker(text: str, variables: tuple[str, ...] | None, timeout: fl
             answered, reply = True, None
         if reply is None:
             worker.kill()
-            _worker = _Worker()  # restart now so the next compile finds it warm
+            _worker = _start_worker()  # restart now so the next compile finds it warm
             if not answered:
                 raise ExpressionError(
                     f"compiling this expression took longer than {timeout:g} s and was stopped",
@@ -509,7 +526,7 @@ def _compile_in_worker(text: str, variables: tuple[str, ...] | None, timeout: fl
                     "try a simpler expression",
                 )
             raise ExpressionError(
-                "compiling this expression used too much memory and was stopped",
+                "compiling this expression stopped its worker process (out of memory?)",
                 None,
                 "try a simpler expression",
             )
