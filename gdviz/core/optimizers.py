@@ -503,20 +503,39 @@ class Newton(Optimizer):
     def step(self, params, grad, state, lr, t, hess=None):
         if hess is None:
             raise ValueError("Newton's method needs the Hessian")
-        finite = np.isfinite(hess).all(axis=(-2, -1))
-        if not finite.all():
-            # eigh would fail on nan; those runs get a nan step instead.
-            hess = np.where(finite[:, None, None], hess, np.eye(self.d))
-        lam, q = np.linalg.eigh(hess)
-        lam_min = lam[:, :1]
         delta = self.hp["damping"]
-        mu = np.maximum(0.0, delta - lam_min) + np.maximum(0.0, -lam_min)
-        coef = np.matmul(np.swapaxes(q, -1, -2), grad[..., None])[..., 0]
-        coef /= lam + mu
-        step = np.matmul(q, coef[..., None])[..., 0]
-        if not finite.all():
-            step[~finite] = np.nan
-            lam[~finite] = np.nan
+        if self.d == 1:
+            lam = hess[:, :, 0]
+            mu = np.maximum(0.0, delta - lam) + np.maximum(0.0, -lam)
+            step = grad / (lam + mu)
+        elif self.d == 2:
+            # Closed-form eigenvalues and inverse of a symmetric 2×2 matrix:
+            # much cheaper than LAPACK calls on many tiny matrices.
+            a, b, c = hess[:, 0, 0], hess[:, 0, 1], hess[:, 1, 1]
+            mid = 0.5 * (a + c)
+            rad = np.hypot(0.5 * (a - c), b)
+            lam = np.stack([mid - rad, mid + rad], axis=-1)
+            lam_min = lam[:, 0]
+            mu = np.maximum(0.0, delta - lam_min) + np.maximum(0.0, -lam_min)
+            am, cm = a + mu, c + mu
+            det = am * cm - b * b
+            g0, g1 = grad[:, 0], grad[:, 1]
+            step = np.stack([(cm * g0 - b * g1) / det, (am * g1 - b * g0) / det], axis=-1)
+            mu = mu[:, None]
+        else:
+            finite = np.isfinite(hess).all(axis=(-2, -1))
+            if not finite.all():
+                # eigh fails on nan; those runs get a nan step instead.
+                hess = np.where(finite[:, None, None], hess, np.eye(self.d))
+            lam, q = np.linalg.eigh(hess)
+            lam_min = lam[:, :1]
+            mu = np.maximum(0.0, delta - lam_min) + np.maximum(0.0, -lam_min)
+            coef = np.matmul(np.swapaxes(q, -1, -2), grad[..., None])[..., 0]
+            coef /= lam + mu
+            step = np.matmul(q, coef[..., None])[..., 0]
+            if not finite.all():
+                step[~finite] = np.nan
+                lam[~finite] = np.nan
         state["hess_eigvals"][...] = lam
         state["damping_mu"][...] = mu
         return -lr * step
