@@ -31,6 +31,7 @@ that lambdify cannot print quickly (or at all).
 from __future__ import annotations
 
 import difflib
+import fractions
 import keyword
 import math
 import unicodedata
@@ -1037,7 +1038,9 @@ class _Builder:
             return _Val(sympy.Integer(int(text)), value, True)
         if "e" not in text.lower() and len(text) <= 18:
             # A short decimal such as 0.5 or 1.25 stays an exact fraction.
-            return _Val(sympy.Rational(text), value, True)
+            # Fraction parses the digits itself; SymPy never sees the string.
+            frac = fractions.Fraction(text)
+            return _Val(sympy.Rational(frac.numerator, frac.denominator), value, True)
         return _Val(sympy.Float(value), value, False)
 
     def _binary(self, node: _Node) -> _Val:
