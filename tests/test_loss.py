@@ -385,3 +385,11 @@ def test_timed_compile_falls_back_when_no_worker_can_run(monkeypatch, executable
     assert compile_loss("x", timeout=5).dim == 1
     assert loss_module._worker is None
     shutdown_worker()
+
+
+def test_variables_as_one_string_and_bad_timeouts():
+    assert compile_loss("w^2 + b", "w, b").variables == ("w", "b")
+    assert compile_loss("w^2 + b", "b w").variables == ("b", "w")
+    for bad in (0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="timeout must be a positive"):
+            compile_loss("x", timeout=bad)

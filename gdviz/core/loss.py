@@ -546,12 +546,15 @@ def compile_loss(
     text
         The loss as typed, e.g. ``"(1-x)^2 + 100(y-x^2)^2"``.
     variables
-        Variable names in order; ``None`` takes the one or two names the text
-        uses (``x``, ``y`` first, then alphabetical).
+        Variable names in order (a sequence, or one string such as ``"w, b"``);
+        ``None`` takes the one or two names the text uses (``x``, ``y`` first,
+        then alphabetical).
     timeout
-        Seconds the compile may take. When given, the compile runs in a separate
-        worker process that is stopped when it overruns, so the caller never
-        freezes; when ``None`` it runs in this process.
+        Seconds the compile may take (> 0). When given, the compile runs in a
+        separate worker process that is stopped when it overruns, so the caller
+        never freezes; when ``None`` it runs in this process. Starting the
+        worker the first time (about half a second; see :func:`warm_up`) does
+        not count against it.
 
     Returns
     -------
@@ -562,8 +565,12 @@ def compile_loss(
     ExpressionError
         For invalid text, and for a compile that overruns ``timeout``.
     """
+    if isinstance(variables, str):
+        variables = variables.replace(",", " ").split()
     var_tuple = None if variables is None else tuple(variables)
     if timeout is not None:
+        if not timeout > 0:
+            raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
         blob = _compile_in_worker(text, var_tuple, float(timeout))
         if blob is not None:
             return Loss(blob)
