@@ -1367,6 +1367,10 @@ def _parse(
             f"the expression is too long ({len(text)} characters; the limit is {MAX_LENGTH})",
             MAX_LENGTH + 1,
         )
+    if isinstance(variables, str):  # "w, b" or "w b"
+        variables = variables.replace(",", " ").split()
+    if isinstance(data, str):
+        data = data.replace(",", " ").split()
     data = tuple(data)
     given = None if variables is None else tuple(variables)
     for name in (*(given or ()), *data):
