@@ -1206,6 +1206,9 @@ class _Builder:
             )
         if spec.exact and all(v.exact and _is_simple_constant(v.expr) for v in vals):
             expr = spec.build(*(v.expr for v in vals))
+            if expr.has(S.ComplexInfinity, S.Infinity, S.NegativeInfinity, S.NaN):
+                # tan(pi/2): rounding makes the float finite, the exact value is not.
+                raise ExpressionError(f"{self.snippet(node)} is undefined", col)
             if expr.is_finite and (expr.is_Number or not expr.has(S.ImaginaryUnit)):
                 return _Val(expr, value, True)
         return _Val(sympy.Float(value), value, False)
