@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import math
 import os
@@ -195,9 +196,8 @@ def run(args: argparse.Namespace) -> int:
     except ExpressionError as exc:
         raise UsageError(f"{PROG}: --function: {exc}") from None
     start = _start(args.start, loss.variables)
-    configs = [
-        type(c)(c.optimizer, c.params, start, c.schedule) for c in configs
-    ]  # every run races from the same start
+    # Every run races from the same start.
+    configs = [dataclasses.replace(c, start=start) for c in configs]
     noise = None
     if args.noise is not None:
         noise = GradientNoise(args.noise, 0 if args.seed is None else args.seed)

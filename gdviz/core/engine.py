@@ -79,6 +79,16 @@ class RunConfig:
     start: tuple[float, ...] = ()
     schedule: ScheduleSpec = CONSTANT
 
+    def __post_init__(self) -> None:
+        # Accept schedule text and any sequence of numbers for convenience.
+        if self.schedule is None:
+            object.__setattr__(self, "schedule", CONSTANT)
+        elif isinstance(self.schedule, str):
+            from gdviz.core.schedules import parse_schedule
+
+            object.__setattr__(self, "schedule", parse_schedule(self.schedule))
+        object.__setattr__(self, "start", tuple(float(x) for x in self.start))
+
     def resolved(self) -> dict[str, float | bool]:
         """Every setting, defaults filled in; raises SpecError for bad ones."""
         spec = OPTIMIZERS.get(self.optimizer)

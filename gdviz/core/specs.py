@@ -279,7 +279,7 @@ def parse_schedule_spec(text: str) -> ScheduleSpec:
     ``warmup_start`` (the warm-up's first factor). See
     :mod:`gdviz.core.schedules` for the formulas.
     """
-    from gdviz.core.schedules import SCHEDULES, WARMUP_PARAMS, ScheduleSpec
+    from gdviz.core.schedules import SCHEDULES, ScheduleSpec
 
     kind, pairs = split_spec(text)
     kind = kind.replace("-", "_")
@@ -288,9 +288,4 @@ def parse_schedule_spec(text: str) -> ScheduleSpec:
             f"unknown schedule {kind!r}{_suggest(kind, SCHEDULES)} "
             f"(choose from {', '.join(SCHEDULES)})"
         )
-    given = dict(pairs)
-    warm = {hp.name: given.pop(hp.name) for hp in WARMUP_PARAMS if hp.name in given}
-    # warmup and warmup_start are checked together with the kind's own keys so
-    # an unknown key lists all valid ones.
-    params = {**given, **warm}
-    return ScheduleSpec.from_params(kind, params)
+    return ScheduleSpec.from_params(kind, dict(pairs))
