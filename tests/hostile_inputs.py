@@ -124,6 +124,8 @@ HOSTILE: list[tuple[str, str]] = [
     ("tan(pi/2) x", "undefined"),
     ("x + sec(pi/2)", "undefined"),
     ("cot(0) + y", "undefined"),
+    ("log(x - x) + y", "undefined"),
+    ("x / (y - y)", "division by zero"),
     ("1.2.3", "malformed number"),
     ("x..y", "'.' is not allowed"),
     ("inf", "finite numbers"),

@@ -1175,6 +1175,8 @@ class _Builder:
         if all(v.value is not None for v in vals):
             return self._constant_call(node, spec, vals, col)
         expr = spec.build(*(v.expr for v in vals))
+        if isinstance(expr, _FORBIDDEN_NUMBERS):  # log(x - x): SymPy folds it to zoo
+            raise ExpressionError(f"{self.snippet(node)} is undefined", col)
         _check_sizes(expr, col)
         return _Val(expr)
 
