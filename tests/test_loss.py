@@ -393,3 +393,14 @@ def test_variables_as_one_string_and_bad_timeouts():
     for bad in (0, -1.0, float("nan")):
         with pytest.raises(ValueError, match="timeout must be a positive"):
             compile_loss("x", timeout=bad)
+
+
+def test_printer_never_overflows_on_big_numbers():
+    from gdviz.core.loss import _Printer
+
+    printer = _Printer()
+    assert printer.doprint(sympy.Integer(10**400)) == "numpy.inf"
+    assert printer.doprint(sympy.Rational(-(10**400), 7)) == "(-numpy.inf)"
+    assert printer.doprint(sympy.Rational(1, 10**400)) == "0.0"
+    assert float(printer.doprint(sympy.Integer(2**60 + 1))) == 2.0**60
+    assert printer.doprint(sympy.Rational(1, 3)) == "1/3"

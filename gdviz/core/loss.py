@@ -9,8 +9,8 @@ namespace holding only ``numpy`` (no builtins).
 
 Symbolic work can still take long on innocent-looking input, and a thread cannot
 interrupt SymPy. With ``timeout=`` the whole compile runs in a warm worker
-process (a fresh interpreter) that is killed and restarted when it
-overruns; the result comes back as source text, LaTeX and pickled expressions.
+process (a fresh interpreter) that is killed and restarted when it overruns;
+the result comes back as source text, LaTeX and pickled expressions.
 """
 
 from __future__ import annotations
@@ -61,7 +61,11 @@ class _Printer(NumPyPrinter):
     def _print_Rational(self, expr: sympy.Rational) -> str:
         if abs(expr.p) <= 2**53 and expr.q <= 2**53:
             return super()._print_Rational(expr)
-        return self._float_literal(expr.p / expr.q if expr.q < 2**1000 else float(expr))
+        try:
+            value = expr.p / expr.q  # correctly rounded for ints of any size
+        except OverflowError:
+            value = float("inf") if expr.p > 0 else float("-inf")
+        return self._float_literal(value)
 
     def _print_Pow(self, expr: sympy.Pow, rational: bool = False) -> str:
         # numpy.power is ~8x slower than multiplying for small integer exponents
