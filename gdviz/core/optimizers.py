@@ -504,6 +504,8 @@ class Newton(Optimizer):
         if hess is None:
             raise ValueError("Newton's method needs the Hessian")
         delta = self.hp["damping"]
+        if self.k == 1 and self.d == 2 and not isinstance(delta, np.ndarray):
+            return self._step_one(grad, state, lr, hess, delta)
         if self.d == 1:
             lam = hess[:, :, 0]
             mu = np.maximum(0.0, delta - lam) + np.maximum(0.0, -lam)
@@ -538,6 +540,25 @@ class Newton(Optimizer):
                 lam[~finite] = np.nan
         state["hess_eigvals"][...] = lam
         state["damping_mu"][...] = mu
+        return -lr * step
+
+    def _step_one(self, grad, state, lr, hess, delta):
+        """The 2-D formula on Python floats for a single run (same numbers, less overhead)."""
+        h = hess[0]
+        a, b, c = float(h[0, 0]), float(h[0, 1]), float(h[1, 1])
+        mid = 0.5 * (a + c)
+        rad = float(np.hypot(0.5 * (a - c), b))
+        lam_min = mid - rad
+        mu = max(0.0, delta - lam_min) + max(0.0, -lam_min)
+        am, cm = a + mu, c + mu
+        det = am * cm - b * b
+        g0, g1 = float(grad[0, 0]), float(grad[0, 1])
+        if det == 0.0 or not math.isfinite(det):
+            step = np.full((1, 2), np.nan)  # as the array formula gives (0/0 or inf/inf)
+        else:
+            step = np.array([[(cm * g0 - b * g1) / det, (am * g1 - b * g0) / det]])
+        state["hess_eigvals"][0] = (lam_min, mid + rad)
+        state["damping_mu"][0] = mu
         return -lr * step
 
     def derive(self, state, lrs, t, grads, positions):
