@@ -207,6 +207,42 @@ def test_one_diverging_run_does_not_disturb_the_others():
     np.testing.assert_allclose(together.losses[:, [0, 2]], alone.losses, rtol=1e-13)
 
 
+def test_runs_come_back_in_the_order_given():
+    # Runs are grouped by optimizer inside the engine (adam, adam, gd); the
+    # trajectory lists them as configured.
+    loss = Bowl()
+    configs = [
+        RunConfig("adam", {"lr": 0.1}, (1.0, 1.0)),
+        RunConfig("gd", {"lr": 0.5}, (1.0, 1.0)),  # diverges
+        RunConfig("adam", {"lr": 0.05}, (-1.0, 0.5)),
+        RunConfig("newton", {}, (3.0, -2.0)),  # converges after one step
+    ]
+    together = run(loss, configs, 40)
+    assert together.status == ["max_steps", "diverged", "max_steps", "converged"]
+    assert together.stop_step[1] > 0 and together.stop_step[3] == 1
+    for k, cfg in enumerate(configs):
+        alone = run(loss, [cfg], 40)
+        assert alone.status[0] == together.status[k]
+        assert alone.stop_step[0] == together.stop_step[k]
+        np.testing.assert_allclose(together.positions[:, k], alone.positions[:, 0], rtol=1e-13)
+        np.testing.assert_allclose(together.lrs[:, k], alone.lrs[:, 0])
+        for name, arr in alone.state.items():
+            np.testing.assert_allclose(together.state[name][:, k], arr[:, 0], rtol=1e-13)
+
+
+def test_advancing_after_every_run_stopped_repeats_rows():
+    engine = Engine(Square(), [gd(0.5), gd(1.5)], StopRules(grad_tol=1e-12))
+    first = engine.advance(40)
+    assert first.status == ["converged", "diverged"]
+    later = engine.advance(1000)
+    for name in ("positions", "losses", "grads"):
+        np.testing.assert_array_equal(
+            getattr(later, name), getattr(first, name)[-1:].repeat(1001, 0)
+        )
+    np.testing.assert_array_equal(later.updates, 0.0)
+    np.testing.assert_array_equal(later.lrs, 0.0)
+
+
 # --------------------------------------------------------------------------- noise
 
 

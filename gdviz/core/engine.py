@@ -577,13 +577,13 @@ class Engine:
                 self._fill_lrs(buf, 1)
             a = 1
             while a <= n:
+                if not (self._stop_at == _NEVER).any():
+                    # Every run has stopped: the rest only repeats frozen rows.
+                    self._freeze(buf, a, n, t0)
+                    break
                 b = min(a + self.block - 1, n)
                 self._loop(buf, a, b, t0)
                 self._finish_rows(buf, a, b, t0)
-                if b < n and not (self._stop_at == _NEVER).any():
-                    # Every run has stopped: the rest only repeats frozen rows.
-                    self._freeze(buf, b + 1, n, t0)
-                    break
                 a = b + 1
         self.step = t0 + n
         self._carry = {
