@@ -175,7 +175,7 @@ class Dataset:
 
 
 def _unknown_column(name: str, names: Sequence[str], where: str) -> str:
-    close = difflib.get_close_matches(name, list(names), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(name, list(names), n=1, cutoff=0.5)
     hint = f" — did you mean '{close[0]}'?" if close else ""
     return f"{where}: no column '{name}' (the columns are {', '.join(names)}){hint}"
 
@@ -605,7 +605,7 @@ class BatchSampler:
         Fast for steps taken in order: one epoch's shuffles are kept.
         """
         if self.full:
-            return self._all[None, :]
+            return np.broadcast_to(self._all, (len(self.runs), self.n))
         e = int(step) // self.steps_per_epoch
         if e != self._epoch:
             self._perms = np.stack([self.permutation(r, e) for r in self.runs])

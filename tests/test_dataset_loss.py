@@ -1,0 +1,208 @@
+"""Per-sample losses over a dataset: roles of names, exact values and derivatives, penalties."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gdviz.core.data import Dataset, make_builtin
+from gdviz.core.dataset_loss import (
+    Penalty,
+    compile_dataset_loss,
+    parse_batch_size,
+    parse_penalty,
+)
+from gdviz.core.expression import ExpressionError
+from gdviz.core.surface import sample_grid
+
+LINE = make_builtin("line", n=60, seed=2)
+OUT = make_builtin("outliers", n=60, seed=2)
+CLS = make_builtin("classes", n=60, seed=2)
+
+
+def _softplus(z):
+    return np.logaddexp(0.0, z)
+
+
+# text, dataset, independent per-sample NumPy loss ℓ(w, b, x, y), polynomial?
+CASES = {
+    "squared": ("(w*x + b - y)^2", LINE, lambda w, b, x, y: (w * x + b - y) ** 2, True),
+    "abs": ("abs(w*x + b - y)", OUT, lambda w, b, x, y: np.abs(w * x + b - y), False),
+    "logistic": (
+        "log(1 + exp(-y*(w*x + b)))",
+        CLS,
+        lambda w, b, x, y: _softplus(-y * (w * x + b)),
+        False,
+    ),
+    "quartic": ("(w*x + b - y)^4 / 10", LINE, lambda w, b, x, y: (w * x + b - y) ** 4 / 10, True),
+    "sixth": ("(w*x + b - y)^6", LINE, lambda w, b, x, y: (w * x + b - y) ** 6, False),
+    "huberish": (
+        "sqrt(1 + (w*x + b - y)^2) - 1",
+        OUT,
+        lambda w, b, x, y: np.sqrt(1 + (w * x + b - y) ** 2) - 1,
+        False,
+    ),
+}
+POINTS = np.array([[0.3, -0.2], [1.5, 0.5], [-1.0, 2.0], [0.0, 0.0]])
+
+
+def _mean_loss(fn, data, p):
+    x, y = data.column("x"), data.column("y")
+    return np.array([np.mean(fn(w, b, x, y)) for w, b in p])
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_full_value_grad_hess_match_independent_numpy(case):
+    text, data, fn, poly = CASES[case]
+    loss = compile_dataset_loss(text, data, parameters=("w", "b"))
+    assert loss.variables == ("w", "b") and loss.data_names == ("x", "y")
+    assert loss.uses_statistics is poly
+    np.testing.assert_allclose(loss.value(POINTS), _mean_loss(fn, data, POINTS), rtol=1e-10)
+    # Derivatives against central differences of the independent mean.
+    h = 1e-5
+    for p in POINTS:
+        fd = []
+        for j in range(2):
+            e = np.zeros(2)
+            e[j] = h
+            fd.append((_mean_loss(fn, data, [p + e]) - _mean_loss(fn, data, [p - e]))[0] / (2 * h))
+        np.testing.assert_allclose(loss.grad(p), fd, rtol=1e-5, atol=1e-6)
+        fdh = np.array(
+            [
+                (loss.grad(p + np.eye(2)[j] * h) - loss.grad(p - np.eye(2)[j] * h)) / (2 * h)
+                for j in range(2)
+            ]
+        )
+        np.testing.assert_allclose(loss.hess(p), fdh, rtol=1e-4, atol=1e-5)
+    assert loss.value(POINTS.reshape(2, 2, 2)).shape == (2, 2)
+    assert loss.hess(POINTS).shape == (4, 2, 2)
+    assert loss.value_at([0.3, -0.2]) == pytest.approx(float(loss.value(POINTS[:1])[0]))
+
+
+def test_statistics_path_equals_direct_mean_on_big_grid():
+    big = make_builtin("line", n=3000, seed=9)
+    loss = compile_dataset_loss("(w*x + b - y)^2", big, parameters=("w", "b"))
+    assert loss.uses_statistics
+    g = sample_grid(loss, ((-2, 4), (-3, 3)), 25)
+    w, b = np.meshgrid(g.xs, g.ys)
+    x, y = big.column("x"), big.column("y")
+    direct = ((w[..., None] * x + b[..., None] - y) ** 2).mean(axis=-1)
+    np.testing.assert_allclose(g.z, direct, rtol=1e-10)
+
+
+def test_names_split_into_data_and_parameters():
+    loss = compile_dataset_loss("(w*x + b - y)^2", LINE)
+    assert set(loss.variables) == {"w", "b"} and loss.data_names == ("x", "y")
+    assert "data: x, y" in loss.roles() and "parameters:" in loss.roles()
+    one = compile_dataset_loss("(w*x - y)^2", LINE)
+    assert one.variables == ("w",) and one.dim == 1
+    assert one.grad([[1.0]]).shape == (1, 1)
+    only_y = compile_dataset_loss("(m - y)^2", LINE)
+    assert only_y.data_names == ("y",)
+    np.testing.assert_allclose(only_y.grad([[0.0]])[0, 0], -2 * LINE.column("y").mean())
+
+
+@pytest.mark.parametrize(
+    ("text", "kwargs", "message"),
+    [
+        ("(x - y)^2", {}, "no parameters to fit"),
+        ("(w - b)^2", {}, "uses no data column"),
+        ("(a*x + b*x + c - y)^2", {}, "3 variables"),
+        ("(w*x + b - y)^2", {"parameters": ("w", "x")}, "'x' is a data column"),
+        ("(w*x + b - y", {}, "column"),
+        ("(w*x + b - z)^2", {"parameters": ("w", "b")}, "unknown name 'z'"),
+    ],
+)
+def test_bad_losses_are_explained(text, kwargs, message):
+    with pytest.raises(ExpressionError, match=message):
+        compile_dataset_loss(text, LINE, **kwargs)
+
+
+def test_columns_with_unusable_names_are_not_data():
+    d = Dataset("d", {"x": [1.0, 2.0], "exp": [3.0, 4.0], "y": [0.0, 1.0]})
+    loss = compile_dataset_loss("(w*x - y)^2 + exp(w)", d)
+    assert loss.data_names == ("x", "y")  # 'exp' stays the function
+
+
+def test_per_sample_and_batch_values():
+    loss = compile_dataset_loss("log(1 + exp(-y*(w*x + b)))", CLS, parameters=("w", "b"))
+    x, y = CLS.column("x"), CLS.column("y")
+    p = np.array([0.7, -0.3])
+    idx = np.array([3, 5, 5, 40])
+    z = -y[idx] * (p[0] * x[idx] + p[1])
+    np.testing.assert_allclose(loss.sample_values(p, idx), _softplus(z), rtol=1e-13)
+    sig = 1 / (1 + np.exp(-z))
+    expect = np.stack([-y[idx] * x[idx] * sig, -y[idx] * sig], axis=-1)
+    np.testing.assert_allclose(loss.sample_grads(p, idx), expect, rtol=1e-12)
+    v, g = loss.batch_value_and_grad(np.array([p, p + 1]), np.array([idx, idx[::-1]]))
+    np.testing.assert_allclose(v[0], _softplus(z).mean(), rtol=1e-13)
+    np.testing.assert_allclose(g[0], expect.mean(axis=0), rtol=1e-12)
+    v_all, g_all = loss.batch_value_and_grad(np.array([p]), None)
+    np.testing.assert_allclose(v_all, loss.value(p[None]), rtol=1e-13)
+    np.testing.assert_allclose(g_all, loss.grad(p[None]), rtol=1e-13)
+    h = loss.batch_hess(np.array([p]), idx[None])
+    w2 = sig * (1 - sig)
+    expect_h = np.array(
+        [[np.mean(w2 * x[idx] ** 2), np.mean(w2 * x[idx])], [np.mean(w2 * x[idx]), np.mean(w2)]]
+    )
+    np.testing.assert_allclose(h[0], expect_h, rtol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["l2", "l1"])
+@pytest.mark.parametrize("case", ["squared", "logistic"])
+def test_penalty_adds_to_value_gradient_and_hessian(kind, case):
+    text, data, _fn, _ = CASES[case]
+    lam = 0.3
+    plain = compile_dataset_loss(text, data, parameters=("w", "b"))
+    reg = compile_dataset_loss(text, data, parameters=("w", "b"), penalty=Penalty(kind, lam))
+    p = POINTS
+    if kind == "l2":
+        pv, pg, ph = lam * (p**2).sum(-1), 2 * lam * p, 2 * lam * np.eye(2)
+    else:
+        pv, pg, ph = lam * np.abs(p).sum(-1), lam * np.sign(p), np.zeros((2, 2))
+    np.testing.assert_allclose(reg.value(p), plain.value(p) + pv, rtol=1e-12)
+    np.testing.assert_allclose(reg.grad(p), plain.grad(p) + pg, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(reg.hess(p), plain.hess(p) + ph, rtol=1e-12, atol=1e-15)
+    idx = np.arange(5)[None]
+    v0, g0 = plain.batch_value_and_grad(p[:1], idx)
+    v1, g1 = reg.batch_value_and_grad(p[:1], idx)
+    np.testing.assert_allclose(v1, v0 + pv[:1], rtol=1e-12)
+    np.testing.assert_allclose(g1, g0 + pg[:1], rtol=1e-12)
+    assert r"0.3\left(" in reg.latex
+    assert (r"\left|w\right|" in reg.latex) is (kind == "l1")
+    assert "0.3" not in plain.latex
+
+
+def test_latex_shows_the_mean_over_samples():
+    loss = compile_dataset_loss("(w*x + b - y)^2", LINE, parameters=("w", "b"))
+    assert loss.latex.startswith(r"\frac{1}{60}\sum_{i=1}^{60}")
+    assert "x_{i}" in loss.latex and "y_{i}" in loss.latex
+    assert r"\sum_{i\in B}" in loss.grad_latex and r"\sum_{i\in B}" in loss.hess_latex
+    assert "x_{i}" in loss.sample_latex
+
+
+def test_parse_penalty_and_batch_size():
+    assert parse_penalty("l2=0.01") == Penalty("l2", 0.01)
+    assert parse_penalty("L1:2") == Penalty("l1", 2.0)
+    assert not parse_penalty("none").active and not parse_penalty(None).active
+    for bad, msg in [
+        ("l3=1", "l1 or l2"),
+        ("l2", "write l2"),
+        ("l2=x", "number"),
+        ("l2=-1", ">= 0"),
+    ]:
+        with pytest.raises(ValueError, match=msg):
+            parse_penalty(bad)
+    assert parse_batch_size("batch") is None and parse_batch_size("all") is None
+    assert parse_batch_size("1") == 1 and parse_batch_size("sgd") == 1
+    assert parse_batch_size("32", n=100) == 32 and parse_batch_size("100", n=100) is None
+    for bad in ("0", "-3", "two", "1.5"):
+        with pytest.raises(ValueError, match="batch size"):
+            parse_batch_size(bad)
+
+
+def test_non_finite_samples_give_nan_or_inf_not_errors():
+    d = Dataset("d", {"x": [0.0, 1.0], "y": [1.0, 2.0]})
+    loss = compile_dataset_loss("log(w*x)", d)
+    v = loss.value([[1.0], [-1.0]])
+    assert not np.isfinite(v).any()  # log(0) and log of negatives: no warnings, no raise
