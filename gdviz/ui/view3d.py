@@ -1,0 +1,1137 @@
+"""The 3-D surface view: the loss as a landscape a person can turn, with the runs on it.
+
+:class:`Surface3DView` draws a loss of two variables as a shaded surface (the
+same colour map as the 2-D heat-map), every run's path draped over it (slightly
+lifted so the surface does not hide it) and each run's current point as a ball.
+It shows the same step index as every other view: :meth:`Surface3DView.set_step`.
+Drag to turn, scroll to zoom, middle-drag to pan; "Reset camera" goes back.
+
+OpenGL is not everywhere (see :mod:`gdviz.ui.gl`). The view asks
+:func:`~gdviz.ui.gl.probe_gl` before it creates any GL widget; without OpenGL it
+is a one-line note and every method is a harmless no-op, so callers never need
+to check.
+
+Coordinates: the view window ``(x0, x1) × (y0, y1)`` is drawn as the square
+``[-1, 1]²`` and heights as ``[0, BOX_HEIGHT]``, whatever the function's units.
+How a loss value becomes a height is a :class:`HeightScale` (pure NumPy, no Qt):
+linear, clamped at a high quantile (so one steep wall or a pole does not flatten
+everything else), or logarithmic (Rosenbrock's curved valley floor becomes
+visible).
+"""
+
+from __future__ import annotations
+
+import functools
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QPoint, QRect, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QStackedLayout,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gdviz.core.surface import normalize_domain, sample_grid
+from gdviz.ui.gl import GLSupport, probe_gl
+from gdviz.ui.theme import DARK, Theme
+
+__all__ = [
+    "BOX_HEIGHT",
+    "HEIGHT_MODES",
+    "HeightScale",
+    "Surface3DView",
+    "drape_path",
+    "export_scene",
+    "mesh_height",
+    "path_segments",
+    "surface_mesh",
+]
+
+#: How loss values become heights; labels for the menu.
+HEIGHT_MODES: dict[str, str] = {
+    "clamp": "Clamped",
+    "linear": "Linear",
+    "log": "Log",
+}
+#: Height of the drawn box; the view window is 2 × 2.
+BOX_HEIGHT = 1.1
+#: Paths and balls float this far above the surface (in box units), so the
+#: surface's own triangles never cover them.
+LIFT = 0.012
+#: Path width relative to the theme's line width (3-D lines read thinner than 2-D).
+PATH_WIDTH = 1.3
+#: Opacity of the copy of each path drawn through the hills in front of it.
+GHOST_ALPHA = 0.3
+#: Samples per axis of the surface mesh.
+GRID_SIZE = 150
+#: Upper quantile that "clamp" and "log" map to the top of the box: the same
+#: choice as the 2-D heat-map's colour range, so both views colour alike.
+TOP_QUANTILE = 0.99
+#: Draped path budget: at most this many sub-samples per step and per run.
+MAX_SUBSTEPS = 8
+MAX_PATH_SAMPLES = 60_000
+
+_CAMERA = {"distance": 4.9, "elevation": 45.0, "azimuth": -100.0}
+
+
+# --------------------------------------------------------------------------- maths
+@dataclass(frozen=True)
+class HeightScale:
+    """Maps loss values to heights in ``[0, 1]`` (multiply by :data:`BOX_HEIGHT`).
+
+    Built from the sampled surface with :meth:`from_values` and then applied to
+    the surface and to the runs alike, so a path lies on the surface it crosses.
+
+    Attributes
+    ----------
+    mode
+        ``"linear"`` (minimum → 0, maximum → 1), ``"clamp"`` (minimum → 0, the
+        :data:`TOP_QUANTILE` quantile → 1, higher values flattened at 1) or
+        ``"log"`` (``log10(z − min + offset)``, then like clamp).
+    zmin
+        Smallest finite value of the surface.
+    lo, hi
+        Transformed values mapped to 0 and 1 (``lo < hi``).
+    offset
+        Log mode only: added to ``z − zmin`` before the logarithm (``span · 1e-4``,
+        as the 2-D view's log colours), so the minimum itself is finite.
+    """
+
+    mode: str
+    zmin: float
+    lo: float
+    hi: float
+    offset: float = 0.0
+
+    @classmethod
+    def from_values(cls, z: np.ndarray, mode: str = "clamp") -> HeightScale:
+        """The scale for surface values ``z`` (non-finite values are ignored).
+
+        Raises
+        ------
+        ValueError
+            For an unknown ``mode`` (the message lists the modes).
+        """
+        if mode not in HEIGHT_MODES:
+            raise ValueError(f"height mode must be one of {', '.join(HEIGHT_MODES)}, got {mode!r}")
+        f = np.asarray(z, dtype=np.float64)
+        f = f[np.isfinite(f)]
+        if f.size == 0:
+            return cls(mode, 0.0, 0.0, 1.0, 1.0 if mode == "log" else 0.0)
+        zmin, zmax = float(f.min()), float(f.max())
+        offset = 0.0
+        if mode == "log":
+            offset = max(zmax - zmin, 1e-300) * 1e-4
+            with np.errstate(all="ignore"):
+                t = np.log10(f - zmin + offset)
+        else:
+            t = f
+        lo = float(t.min())
+        hi = float(t.max())
+        if mode != "linear" and t.size > 10:
+            hi = float(np.quantile(t, TOP_QUANTILE))
+        if not hi > lo:
+            hi = float(t.max())
+        if not hi > lo:  # a flat function: put it half-way up
+            lo, hi = lo - 1.0, lo + 1.0
+        return cls(mode, zmin, lo, hi, offset)
+
+    def transform(self, z: np.ndarray) -> np.ndarray:
+        """Values on the scale's own axis (``z`` itself, or its logarithm)."""
+        z = np.asarray(z, dtype=np.float64)
+        if self.mode != "log":
+            return z
+        with np.errstate(all="ignore"):
+            # Values below the sampled minimum (between grid points, or a run
+            # outside the window) sit on the floor rather than turning into NaN.
+            return np.log10(np.maximum(z - self.zmin, 0.0) + self.offset)
+
+    def __call__(self, z: np.ndarray) -> np.ndarray:
+        """Heights in ``[0, 1]``; NaN where ``z`` is not finite."""
+        z = np.asarray(z, dtype=np.float64)
+        with np.errstate(all="ignore"):
+            h = (self.transform(z) - self.lo) / (self.hi - self.lo)
+        h = np.clip(h, 0.0, 1.0)
+        h[~np.isfinite(z)] = np.nan
+        return h
+
+
+def _unit(v: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """``[lo, hi]`` → ``[-1, 1]``."""
+    return (np.asarray(v, dtype=np.float64) - lo) * (2.0 / (hi - lo)) - 1.0
+
+
+@dataclass(frozen=True)
+class SurfaceMesh:
+    """Triangles of a sampled surface, ready for the GPU.
+
+    Attributes
+    ----------
+    vertexes
+        ``(nx·ny, 3)`` float32 in box coordinates; vertex ``i·ny + j`` is at
+        ``(xs[i], ys[j])``. Masked samples sit at height 0 and belong to no face.
+    faces
+        ``(F, 3)`` uint32: two triangles per grid cell whose four corners are
+        finite (cells touching a masked sample are left out, leaving a hole).
+    normals
+        ``(nx·ny, 3)`` float32 unit normals (from central differences).
+    heights
+        ``(nx·ny,)`` heights in ``[0, 1]`` (NaN where masked), for colouring.
+    """
+
+    vertexes: np.ndarray
+    faces: np.ndarray
+    normals: np.ndarray
+    heights: np.ndarray
+
+
+def surface_mesh(xs: np.ndarray, ys: np.ndarray, z: np.ndarray, scale: HeightScale) -> SurfaceMesh:
+    """Build the mesh of ``z[j, i]`` at ``(xs[i], ys[j])`` (a :class:`~gdviz.core.surface.Grid`).
+
+    Parameters
+    ----------
+    xs, ys
+        Increasing sample coordinates, ``nx`` and ``ny`` of them.
+    z
+        Values of shape ``(ny, nx)`` (row-major, as the 2-D view uses).
+    scale
+        How values become heights.
+    """
+    xs = np.asarray(xs, dtype=np.float64)
+    ys = np.asarray(ys, dtype=np.float64)
+    nx, ny = len(xs), len(ys)
+    zz = np.asarray(z, dtype=np.float64)
+    if zz.shape != (ny, nx):
+        raise ValueError(f"z must have shape (ny, nx) = ({ny}, {nx}), got {zz.shape}")
+    # The GL mesh wants vertex (i, j) at (xs[i], ys[j]): the transpose of the image.
+    h = scale(zz.T)  # (nx, ny)
+    finite = np.isfinite(h)
+    hz = np.where(finite, h, 0.0) * BOX_HEIGHT
+    ux = _unit(xs, xs[0], xs[-1])
+    uy = _unit(ys, ys[0], ys[-1])
+    verts = np.empty((nx, ny, 3), dtype=np.float32)
+    verts[..., 0] = ux[:, None]
+    verts[..., 1] = uy[None, :]
+    verts[..., 2] = hz
+
+    # Normal of a height field: (-∂h/∂x, -∂h/∂y, 1), normalised.
+    gx = np.gradient(hz, ux, axis=0) if nx > 1 else np.zeros_like(hz)
+    gy = np.gradient(hz, uy, axis=1) if ny > 1 else np.zeros_like(hz)
+    n = np.stack([-gx, -gy, np.ones_like(hz)], axis=-1)
+    n /= np.linalg.norm(n, axis=-1, keepdims=True)
+
+    idx = np.arange(nx * ny, dtype=np.uint32).reshape(nx, ny)
+    a, b = idx[:-1, :-1], idx[1:, :-1]
+    c, d = idx[1:, 1:], idx[:-1, 1:]
+    ok = (finite[:-1, :-1] & finite[1:, :-1] & finite[1:, 1:] & finite[:-1, 1:]).ravel()
+    tri1 = np.stack([a.ravel(), b.ravel(), c.ravel()], axis=1)[ok]
+    tri2 = np.stack([a.ravel(), c.ravel(), d.ravel()], axis=1)[ok]
+    faces = np.ascontiguousarray(np.concatenate([tri1, tri2]), dtype=np.uint32)
+    return SurfaceMesh(
+        vertexes=verts.reshape(-1, 3),
+        faces=faces,
+        normals=n.reshape(-1, 3).astype(np.float32),
+        heights=h.reshape(-1),
+    )
+
+
+@dataclass(frozen=True)
+class DrapedPath:
+    """One run's path in box coordinates, split into sub-steps once for every step.
+
+    Attributes
+    ----------
+    xy
+        ``(M + 1, 2)`` box coordinates of the sub-samples along the path, in order.
+    starts
+        ``(T + 1,)``: step ``i`` is sub-sample ``starts[i]``; the path up to step
+        ``i`` is ``xy[: starts[i] + 1]``.
+    """
+
+    xy: np.ndarray
+    starts: np.ndarray
+
+
+def drape_path(
+    positions: np.ndarray,
+    domain: Sequence[Sequence[float]],
+    cell: float,
+    *,
+    max_substeps: int = MAX_SUBSTEPS,
+    budget: int = MAX_PATH_SAMPLES,
+) -> DrapedPath:
+    """Split a path of points ``(T + 1, 2)`` into sub-steps that can follow the surface.
+
+    A step that crosses several grid cells is split into sub-steps (two per
+    ``cell`` of length, at most ``max_substeps``), so that, once each sub-sample
+    gets the surface's height (:func:`path_segments`), the drawn path goes over
+    hills and through valleys instead of cutting through them. Past ``budget``
+    sub-samples (a very long run), steps are not split.
+
+    Parameters
+    ----------
+    positions
+        The run's positions, one row per step.
+    domain
+        ``((x0, x1), (y0, y1))``, the view window (drawn as ``[-1, 1]²``).
+    cell
+        Grid spacing in box units.
+    """
+    (x0, x1), (y0, y1) = normalize_domain(domain, 2)
+    p = np.asarray(positions, dtype=np.float64)
+    if p.ndim != 2 or p.shape[1] != 2 or p.shape[0] == 0:
+        raise ValueError(f"positions must have shape (T+1, 2), got {p.shape}")
+    steps = p.shape[0] - 1
+    u = np.stack([_unit(p[:, 0], x0, x1), _unit(p[:, 1], y0, y1)], axis=1)
+    if steps == 0:
+        return DrapedPath(xy=u, starts=np.zeros(1, dtype=np.int64))
+    with np.errstate(all="ignore"):
+        length = np.hypot(*(u[1:] - u[:-1]).T)
+        m = np.ceil(2.0 * length / max(cell, 1e-12))
+    m = np.where(np.isfinite(m), np.clip(m, 1, max_substeps), 1).astype(np.int64)
+    if int(m.sum()) > budget:
+        m[:] = 1
+    starts = np.concatenate([[0], np.cumsum(m)])
+    seg = np.repeat(np.arange(steps), m)
+    frac = (np.arange(int(starts[-1])) - starts[seg]) / m[seg]
+    xy = np.empty((len(seg) + 1, 2))
+    with np.errstate(all="ignore"):
+        xy[:-1] = u[seg] + frac[:, None] * (u[seg + 1] - u[seg])
+    xy[-1] = u[-1]
+    return DrapedPath(xy=xy, starts=starts.astype(np.int64))
+
+
+def mesh_height(hz: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """Height of the drawn surface mesh at box points ``xy`` (``(N, 2)``).
+
+    ``hz`` is ``(nx, ny)``: heights of the grid vertices spread evenly over
+    ``[-1, 1]²`` (NaN where masked). The interpolation is the mesh's own: each
+    cell is split into the triangles ``(i, j)–(i+1, j)–(i+1, j+1)`` and
+    ``(i, j)–(i+1, j+1)–(i, j+1)``, as :func:`surface_mesh` draws them, so a
+    point lies exactly on the triangles on screen. NaN outside ``[-1, 1]²``,
+    for non-finite points, and in cells with a masked corner.
+    """
+    hz = np.asarray(hz, dtype=np.float64)
+    nx, ny = hz.shape
+    pts = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    out = np.full(len(pts), np.nan)
+    with np.errstate(all="ignore"):
+        gx = (pts[:, 0] + 1.0) * 0.5 * (nx - 1)
+        gy = (pts[:, 1] + 1.0) * 0.5 * (ny - 1)
+    eps = 1e-9
+    ok = (
+        np.isfinite(gx) & np.isfinite(gy) & (gx >= -eps) & (gx <= nx - 1 + eps)
+        & (gy >= -eps) & (gy <= ny - 1 + eps)
+    )  # fmt: skip
+    gx, gy = np.clip(gx[ok], 0, nx - 1), np.clip(gy[ok], 0, ny - 1)
+    i = np.minimum(gx.astype(np.int64), nx - 2)
+    j = np.minimum(gy.astype(np.int64), ny - 2)
+    s, t = gx - i, gy - j
+    ha, hb = hz[i, j], hz[i + 1, j]
+    hc, hd = hz[i + 1, j + 1], hz[i, j + 1]
+    lower = s >= t  # triangle a-b-c
+    h = np.where(lower, ha + s * (hb - ha) + t * (hc - hb), ha + t * (hd - ha) + s * (hc - hd))
+    out[ok] = h
+    return out
+
+
+def path_segments(path: DrapedPath, heights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The drawable pieces of a path, as line pairs, and where each step ends.
+
+    Parameters
+    ----------
+    path
+        From :func:`drape_path`.
+    heights
+        ``(M + 1,)`` the height of each sub-sample (NaN where it cannot be drawn:
+        outside the view window, over a hole).
+
+    Returns
+    -------
+    (vertexes, ends)
+        ``vertexes`` ``(2P, 3)`` float32, two per drawable sub-segment, in path
+        order; the path up to step ``i`` is ``vertexes[: 2 * ends[i]]``.
+        Zero-length pieces (a stopped run repeats its last point) are left out.
+    """
+    xy = path.xy
+    h = np.asarray(heights, dtype=np.float64)
+    ok = np.isfinite(h[:-1]) & np.isfinite(h[1:]) & np.any(xy[1:] != xy[:-1], axis=1)
+    q = np.nonzero(ok)[0]
+    v = np.empty((len(q), 2, 3), dtype=np.float32)
+    v[:, 0, :2] = xy[q]
+    v[:, 1, :2] = xy[q + 1]
+    v[:, 0, 2] = h[q]
+    v[:, 1, 2] = h[q + 1]
+    counted = np.concatenate([[0], np.cumsum(ok)])
+    return v.reshape(-1, 3), counted[path.starts].astype(np.int64)
+
+
+def _rgba(color: str, alpha: float | None = None) -> tuple[float, float, float, float]:
+    """``#rrggbb`` / ``#rrggbbaa`` (CSS order) to floats 0…1."""
+    c = color.lstrip("#")
+    r, g, b = (int(c[i : i + 2], 16) / 255 for i in (0, 2, 4))
+    a = int(c[6:8], 16) / 255 if len(c) == 8 else 1.0
+    return (r, g, b, a if alpha is None else alpha)
+
+
+# ---------------------------------------------------------------------- GL classes
+_SURFACE_VERTEX = """
+uniform mat4 u_mvp;
+uniform mat3 u_normal;
+attribute vec4 a_position;
+attribute vec3 a_normal;
+attribute vec4 a_color;
+varying vec4 v_color;
+varying vec3 v_normal;
+void main() {
+    v_normal = normalize(u_normal * a_normal);
+    v_color = a_color;
+    gl_Position = u_mvp * a_position;
+}
+"""
+# Light from the viewer's upper left; the factor stays near 1 on ground facing
+# the viewer, so colours read as the same colour map as the 2-D heat-map. The
+# underside is drawn dark (triangles wind counter-clockwise seen from above, so
+# gl_FrontFacing is false from below): a wall seen from below is clearly the
+# back of the surface, not a valley.
+_SURFACE_FRAGMENT = """
+#ifdef GL_ES
+precision mediump float;
+#endif
+varying vec4 v_color;
+varying vec3 v_normal;
+void main() {
+    vec3 n = normalize(v_normal);
+    float d = abs(dot(n, normalize(vec3(-0.35, 0.55, 1.0))));
+    float k = gl_FrontFacing ? 0.5 + 0.55 * d : 0.25 + 0.2 * d;
+    gl_FragColor = vec4(min(v_color.rgb * k, 1.0), v_color.a);
+}
+"""
+
+
+@functools.cache
+def _gl() -> Any:
+    """Import pyqtgraph.opengl and define the GL classes (only once OpenGL is known to work)."""
+    import pyqtgraph.opengl as gl
+    from pyqtgraph.opengl import shaders
+    from pyqtgraph.opengl.items.GLMeshItem import DirtyFlag
+
+    shaders.ShaderProgram(
+        "gdviz_surface",
+        [shaders.VertexShader(_SURFACE_VERTEX), shaders.FragmentShader(_SURFACE_FRAGMENT)],
+    )
+
+    class SurfaceItem(gl.GLMeshItem):
+        """A mesh whose vertexes, normals, faces and colours are given ready-made.
+
+        ``GLSurfacePlotItem`` computes smooth normals with a Python loop over
+        every vertex (seconds for 150 × 150) and cannot leave holes where the
+        loss is not finite; a grid's normals are one ``np.gradient`` away.
+        """
+
+        def __init__(self) -> None:
+            from OpenGL import GL
+
+            # Pushed back a little in depth, so the paths lying on it win every tie.
+            options = {
+                GL.GL_DEPTH_TEST: True,
+                GL.GL_BLEND: False,
+                GL.GL_CULL_FACE: False,
+                GL.GL_POLYGON_OFFSET_FILL: True,
+                "glPolygonOffset": (1.0, 1.0),
+            }
+            super().__init__(shader="gdviz_surface", smooth=True, glOptions=options)
+            self._arrays: tuple[np.ndarray, ...] | None = None
+
+        def set_mesh(self, mesh: SurfaceMesh, colors: np.ndarray) -> None:
+            self._arrays = (mesh.vertexes, mesh.normals, mesh.faces, colors)
+            self.vertexes = None  # re-parse on the next paint
+            self.meshDataChanged()
+
+        def meshDataChanged(self) -> None:
+            self.vertexes = None
+            self.update()
+
+        def parseMeshData(self) -> Any:
+            if self.vertexes is not None or self._arrays is None:
+                return DirtyFlag(0)
+            self.vertexes, self.normals, self.faces, self.colors = self._arrays
+            return DirtyFlag.POSITION | DirtyFlag.NORMAL | DirtyFlag.FACES | DirtyFlag.COLOR
+
+    class Label(gl.GLTextItem):
+        """An axis name on a plate of the background colour, readable over any colour.
+
+        pyqtgraph's ``GLTextItem`` adds its text onto what is behind it, which
+        vanishes over the yellow end of the colour map.
+        """
+
+        plate = QColor(0, 0, 0, 150)
+
+        def paint(self) -> None:
+            if not self.text:
+                return
+            self.setupGLState()
+            at = self.compute_projection().map(_vector(*(float(v) for v in self.pos)))
+            metrics = QFontMetricsF(self.font)
+            box = metrics.boundingRect(self.text)
+            pad = 0.3 * metrics.height()
+            rect = QRectF(0, 0, box.width() + 2 * pad, metrics.height() + pad)
+            rect.moveCenter(at.toPointF())
+            painter = QPainter(self.view())
+            painter.setRenderHints(
+                QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing
+            )
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(self.plate)
+            painter.drawRoundedRect(rect, pad, pad)
+            painter.setPen(self.color)
+            painter.setFont(self.font)
+            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, self.text)
+            painter.end()
+
+    class View(gl.GLViewWidget):
+        """A GLViewWidget that keeps pyqtgraph's shader programs per GL context.
+
+        pyqtgraph caches compiled shader programs in class attributes shared by
+        every view. A program belongs to one context (share group): a second
+        view — the exporter's, or the next test's — would draw with the
+        first one's program ids and fail with ``GLError: invalid value``. Each
+        view therefore keeps its own set and swaps it in before painting.
+        """
+
+        def __init__(self, parent: QWidget | None = None) -> None:
+            super().__init__(parent)
+            self._programs: dict[str, Any] = {}
+
+        def initializeGL(self) -> None:
+            # A (re)created context: programs compiled for the old one are gone.
+            self._programs = {}
+            if _ProgramSwap.owner is not None and _ProgramSwap.owner() is self:
+                _ProgramSwap.load({})
+            super().initializeGL()
+
+        def paint(self, *, region: Any, viewport: Any, useItemNames: bool = False) -> None:
+            from OpenGL import GL
+
+            _ProgramSwap.activate(self)
+            # glClear leaves the depth buffer alone while depth writes are off
+            # (an outline item turns them off): turn them on before clearing.
+            GL.glDepthMask(GL.GL_TRUE)
+            super().paint(region=region, viewport=viewport, useItemNames=useItemNames)
+
+    class _ProgramSwap:
+        owner: weakref.ReferenceType[Any] | None = None
+        classes = tuple(
+            getattr(gl, name)
+            for name in ("GLLinePlotItem", "GLScatterPlotItem", "GLImageItem", "GLVolumeItem")
+            if hasattr(gl, name)
+        )
+
+        @classmethod
+        def save(cls) -> dict[str, Any]:
+            store: dict[str, Any] = {k.__name__: k._shaderProgram for k in cls.classes}
+            store["named"] = {n: p.prog for n, p in shaders.ShaderProgram.names.items()}
+            return store
+
+        @classmethod
+        def load(cls, store: dict[str, Any]) -> None:
+            for k in cls.classes:
+                k._shaderProgram = store.get(k.__name__)
+            named = store.get("named", {})
+            for n, p in shaders.ShaderProgram.names.items():
+                p.prog = named.get(n)
+
+        @classmethod
+        def activate(cls, view: Any) -> None:
+            current = cls.owner() if cls.owner is not None else None
+            if current is view:
+                return
+            if current is not None:
+                current._programs = cls.save()
+            cls.load(view._programs)
+            cls.owner = weakref.ref(view)
+
+    return gl, SurfaceItem, View, Label
+
+
+# --------------------------------------------------------------------------- widget
+class Surface3DView(QWidget):
+    """A loss of two variables as a surface in 3-D, with runs on it, for one step.
+
+    Parameters
+    ----------
+    theme
+        Colours and sizes; change later with :meth:`set_theme`.
+    height_mode
+        ``"clamp"`` (default), ``"linear"`` or ``"log"``; see :class:`HeightScale`.
+    controls
+        Show the row with the height menu and the reset-camera button (the
+        exporter hides it).
+    grid_size
+        Samples per axis of the surface.
+
+    Attributes
+    ----------
+    gl_support
+        The :func:`~gdviz.ui.gl.probe_gl` answer; when it is no, the widget is a
+        one-line note (:attr:`note`) and every method does nothing.
+
+    Signals
+    -------
+    heightModeChanged(str)
+        The height mode was changed (from the menu or :meth:`set_height_mode`).
+    """
+
+    heightModeChanged = Signal(str)
+
+    def __init__(
+        self,
+        theme: Theme = DARK,
+        parent: QWidget | None = None,
+        *,
+        height_mode: str = "clamp",
+        controls: bool = True,
+        grid_size: int = GRID_SIZE,
+    ) -> None:
+        super().__init__(parent)
+        if height_mode not in HEIGHT_MODES:
+            raise ValueError(
+                f"height mode must be one of {', '.join(HEIGHT_MODES)}, got {height_mode!r}"
+            )
+        self.theme = theme
+        self.height_mode = height_mode
+        self.grid_size = int(grid_size)
+        self.gl_support: GLSupport = probe_gl()
+        self._loss: Any = None
+        self._domain: tuple[tuple[float, float], ...] = ((-1.0, 1.0), (-1.0, 1.0))
+        self._grid: Any = None
+        self._scale: HeightScale | None = None
+        self._traj: Any = None
+        self._colors: list[str] = []
+        self._visible: list[bool] = []
+        self._mesh: SurfaceMesh | None = None
+        self._hz: np.ndarray | None = None  # (nx, ny) drawn heights, NaN in holes
+        self._paths: list[DrapedPath] = []
+        self._path_verts: list[np.ndarray] = []
+        self._path_ends: list[np.ndarray] = []
+        self._ball_xyz: np.ndarray = np.empty((0, 0, 3))
+        self._start: tuple[float, ...] | None = None
+        self._step = 0
+        self.glview: Any = None
+        self._build(controls)
+        self.set_theme(theme)
+
+    @property
+    def available(self) -> bool:
+        """Whether this widget draws in 3-D (False: it shows :attr:`note`)."""
+        return self.glview is not None
+
+    # ------------------------------------------------------------------ build
+    def _build(self, controls: bool) -> None:
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        self.note = QLabel()
+        self.note.setTextFormat(Qt.TextFormat.PlainText)
+        self.note.setProperty("role", "hint")
+        self.note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.note.setWordWrap(True)
+        if not self.gl_support.available:
+            self.note.setText(f"{self.gl_support.reason} — the 2D view shows the same runs.")
+            self.note.setToolTip(
+                "The 3D view needs OpenGL: a desktop session or an X server "
+                "(xvfb-run) with Mesa works; Qt's offscreen platform has none."
+            )
+            lay.addWidget(self.note)
+            self.controls = None
+            return
+
+        self.height_box = QComboBox()
+        self.height_box.setAccessibleName("surface height")
+        self.height_box.setToolTip(
+            "How loss values become heights: Clamped cuts off the top 1% "
+            "(a pole or a steep wall does not flatten the rest); Log shows "
+            "deep narrow valleys such as Rosenbrock's."
+        )
+        for key, label in HEIGHT_MODES.items():
+            self.height_box.addItem(label, key)
+        self.height_box.setCurrentIndex(list(HEIGHT_MODES).index(self.height_mode))
+        self.height_box.activated.connect(
+            lambda i: self.set_height_mode(self.height_box.itemData(i))
+        )
+        self.reset_button = QPushButton("Reset camera")
+        self.reset_button.setToolTip("Back to the starting angle and zoom")
+        self.reset_button.clicked.connect(self.reset_camera)
+        hint = QLabel("drag to turn · scroll to zoom")
+        hint.setProperty("role", "hint")
+        self.controls = QWidget()
+        row = QHBoxLayout(self.controls)
+        row.setContentsMargins(4, 0, 4, 0)
+        row.addWidget(QLabel("Height"))
+        row.addWidget(self.height_box)
+        row.addStretch(1)
+        row.addWidget(hint)
+        row.addWidget(self.reset_button)
+        self.controls.setVisible(controls)
+        lay.addWidget(self.controls)
+
+        gl, surface_cls, view_cls, label_cls = _gl()
+        self._glmod = gl
+        self.glview = view_cls()
+        self.glview.setAccessibleName("3D surface")
+        self.glview.setMinimumSize(120, 90)
+        self.surface_item = surface_cls()
+        self.glview.addItem(self.surface_item)
+        self.frame_item = gl.GLLinePlotItem(mode="lines", glOptions="translucent", antialias=True)
+        self.glview.addItem(self.frame_item)
+        self.labels = {name: label_cls(text=name) for name in ("x", "y", "f")}
+        for item in self.labels.values():
+            item.setGLOptions(_overlay_options())
+            item.setDepthValue(200)
+            self.glview.addItem(item)
+        self.path_items: list[tuple[Any, Any, Any]] = []
+        # Balls are drawn last and without a depth test: a current point is
+        # never lost behind a hill. A darker, larger disc under each one is
+        # its outline, so any run colour stands out on any part of the map.
+        self.ball_outline = gl.GLScatterPlotItem(pxMode=True)
+        self.balls = gl.GLScatterPlotItem(pxMode=True)
+        self.start_item = gl.GLScatterPlotItem(pxMode=True)
+        for depth, item in enumerate((self.start_item, self.ball_outline, self.balls)):
+            item.setGLOptions(_overlay_options())
+            item.setDepthValue(100 + depth)
+            self.glview.addItem(item)
+        self.stack = QStackedLayout()
+        self.stack.addWidget(self.glview)
+        self.stack.addWidget(self.note)
+        lay.addLayout(self.stack, 1)
+        self.reset_camera()
+        self._show_note("")
+
+    def _show_note(self, text: str) -> None:
+        if self.glview is None:
+            return
+        self.note.setText(text)
+        self.stack.setCurrentWidget(self.note if text else self.glview)
+
+    # ------------------------------------------------------------------ theme
+    def set_theme(self, theme: Theme) -> None:
+        """Restyle every item (colour map, background, lines, balls, labels)."""
+        self.theme = theme
+        if self.glview is None:
+            return
+        self.glview.setBackgroundColor(QColor(theme.background))
+        fg = QColor(theme.foreground)
+        font = QFont()
+        font.setPointSizeF(theme.font_pt * 1.1)
+        font.setBold(True)
+        plate = QColor(theme.background)
+        plate.setAlpha(170)
+        for item in self.labels.values():
+            item.setData(color=fg, font=font)
+            item.plate = plate
+        self.frame_item.setData(color=_rgba(theme.foreground, 0.45), width=1.2 * theme.font_scale)
+        self._recolor_surface()
+        self._restyle_runs()
+        self.set_step(self._step)
+
+    # ----------------------------------------------------------------- inputs
+    def set_problem(self, loss: Any, domain: Sequence[Sequence[float]]) -> None:
+        """Show ``loss`` over ``domain`` (one ``(low, high)`` pair per variable).
+
+        A function of one variable has no surface: the view then shows a note.
+
+        Raises
+        ------
+        ValueError
+            If the domain is not a valid range per variable (message names the axis).
+        """
+        dom = normalize_domain(domain, loss.dim)
+        self._loss = loss
+        self._domain = dom
+        if self.glview is None:
+            return
+        if loss.dim != 2:
+            self._grid = None
+            self._show_note("The 3D view shows functions of two variables.")
+            return
+        self._grid = sample_grid(loss, dom, self.grid_size)
+        if self._grid.value_range() is None:
+            self._show_note("This function has no finite values in the view window.")
+        else:
+            self._show_note("")
+        names = tuple(getattr(loss, "variables", ("x", "y")))
+        for key, text in zip(("x", "y"), names, strict=False):
+            self.labels[key].setData(text=text)
+        self._rebuild_surface()
+        self._prepare_runs()
+        self.set_step(self._step)
+
+    def set_height_mode(self, mode: str) -> None:
+        """``"clamp"``, ``"linear"`` or ``"log"`` (see :class:`HeightScale`).
+
+        Raises
+        ------
+        ValueError
+            For an unknown mode.
+        """
+        if mode not in HEIGHT_MODES:
+            raise ValueError(f"height mode must be one of {', '.join(HEIGHT_MODES)}, got {mode!r}")
+        if mode == self.height_mode:
+            return
+        self.height_mode = mode
+        if self.glview is not None:
+            self.height_box.setCurrentIndex(list(HEIGHT_MODES).index(mode))
+            self._rebuild_surface()
+            self._update_path_heights()
+            self.set_step(self._step)
+        self.heightModeChanged.emit(mode)
+
+    def set_view(self, view: Any) -> None:
+        """Follow the 2-D view's settings: log colour levels there mean log heights here."""
+        log = bool(getattr(view, "log_levels", False))
+        if log and self.height_mode != "log":
+            self.set_height_mode("log")
+        elif not log and self.height_mode == "log":
+            self.set_height_mode("clamp")
+
+    def set_runs(
+        self,
+        trajectory: Any,
+        colors: Sequence[str],
+        labels: Sequence[str] | None = None,
+        visible: Sequence[bool] | None = None,
+    ) -> None:
+        """Show the runs of a computed trajectory (None clears them).
+
+        Parameters
+        ----------
+        trajectory
+            A :class:`~gdviz.core.engine.Trajectory` with ``K`` runs.
+        colors
+            One ``#rrggbb`` colour per run.
+        labels
+            Accepted for symmetry with the 2-D scene (the 3-D view has no legend).
+        visible
+            Which runs to draw (all by default).
+        """
+        k = 0 if trajectory is None else int(np.asarray(trajectory.positions).shape[1])
+        if len(colors) < k:
+            raise ValueError(f"need {k} colours, got {len(colors)}")
+        self._traj = trajectory
+        self._colors = list(colors[:k])
+        self._visible = [True] * k if visible is None else [bool(v) for v in visible[:k]]
+        self._visible += [True] * (k - len(self._visible))
+        if self.glview is None:
+            return
+        while len(self.path_items) < k:
+            # Each path is drawn three times: a dark outline (so any run colour
+            # stands out on any part of the map, as in 2-D), the colour line on
+            # top of it, both hidden by hills like real objects, and a faint
+            # copy drawn through the hills, so a path behind one is never lost.
+            shadow = self._glmod.GLLinePlotItem(mode="lines", glOptions=_line_options(False))
+            item = self._glmod.GLLinePlotItem(mode="lines", glOptions=_line_options(True))
+            ghost = self._glmod.GLLinePlotItem(mode="lines", glOptions=_overlay_options())
+            for depth, it in ((9, shadow), (10, item), (11, ghost)):
+                it.setDepthValue(depth)
+                self.glview.addItem(it)
+            self.path_items.append((shadow, item, ghost))
+        while len(self.path_items) > k:
+            for it in self.path_items.pop():
+                self.glview.removeItem(it)
+        self._prepare_runs()
+        self._restyle_runs()
+        self.set_step(min(self._step, self.n_steps))
+
+    def set_start(self, point: Sequence[float] | None) -> None:
+        """Mark the start point (None hides the mark)."""
+        self._start = None if point is None else tuple(float(v) for v in point)
+        self._draw_start()
+
+    @property
+    def n_steps(self) -> int:
+        """Number of steps available to show (0 without a trajectory)."""
+        return 0 if self._traj is None else int(np.asarray(self._traj.positions).shape[0] - 1)
+
+    @property
+    def step(self) -> int:
+        return self._step
+
+    def reset_camera(self) -> None:
+        """Back to the starting angle, distance and centre."""
+        if self.glview is None:
+            return
+        self.glview.setCameraPosition(
+            pos=_vector(0.0, 0.0, 0.42 * BOX_HEIGHT),
+            distance=_CAMERA["distance"],
+            elevation=_CAMERA["elevation"],
+            azimuth=_CAMERA["azimuth"],
+        )
+        self.glview.opts["fov"] = 45
+
+    def camera(self) -> dict[str, float]:
+        """Current ``distance``, ``elevation`` and ``azimuth`` (degrees)."""
+        if self.glview is None:
+            return {}
+        o = self.glview.opts
+        return {k: float(o[k]) for k in ("distance", "elevation", "azimuth")}
+
+    # --------------------------------------------------------------- drawing
+    def _rebuild_surface(self) -> None:
+        grid = self._grid
+        if self.glview is None or grid is None:
+            return
+        self._scale = HeightScale.from_values(grid.z, self.height_mode)
+        self._mesh = surface_mesh(grid.xs, grid.ys, grid.z, self._scale)
+        self._hz = self._mesh.heights.reshape(len(grid.xs), len(grid.ys)) * BOX_HEIGHT
+        self._recolor_surface()
+        # Axis frame: the floor square and a vertical edge at the front-left corner.
+        top = BOX_HEIGHT
+        f = np.array(
+            [
+                [-1, -1, 0], [1, -1, 0], [1, -1, 0], [1, 1, 0],
+                [1, 1, 0], [-1, 1, 0], [-1, 1, 0], [-1, -1, 0],
+                [-1, -1, 0], [-1, -1, top],
+            ],
+            dtype=np.float32,
+        )  # fmt: skip
+        self.frame_item.setData(pos=f)
+        self.labels["x"].setData(pos=np.array([0.0, -1.15, 0.0]))
+        self.labels["y"].setData(pos=np.array([1.15, 0.0, 0.0]))
+        self.labels["f"].setData(pos=np.array([-1.0, -1.0, top * 1.06]), text=self._f_label())
+
+    def _f_label(self) -> str:
+        return {"log": "log f", "clamp": "f", "linear": "f"}[self.height_mode]
+
+    def _recolor_surface(self) -> None:
+        if self.glview is None or self._mesh is None:
+            return
+        import pyqtgraph as pg
+
+        h = self._mesh.heights
+        cmap = pg.colormap.get(self.theme.colormap)
+        colors = cmap.map(np.where(np.isfinite(h), h, 0.0), mode="float").astype(np.float32)
+        colors[:, 3] = 1.0
+        self.surface_item.set_mesh(self._mesh, np.ascontiguousarray(colors))
+
+    def _prepare_runs(self) -> None:
+        """Split every run into sub-steps once; heights follow in _update_path_heights."""
+        self._paths = []
+        tr, loss = self._traj, self._loss
+        if self.glview is not None and tr is not None and loss is not None and loss.dim == 2:
+            pos = np.asarray(tr.positions, dtype=np.float64)
+            if pos.ndim == 3 and pos.shape[2] == 2:
+                cell = 2.0 / max(self.grid_size - 1, 1)
+                self._paths = [
+                    drape_path(pos[:, k], self._domain, cell) for k in range(pos.shape[1])
+                ]
+        self._update_path_heights()
+
+    def _update_path_heights(self) -> None:
+        """Give paths and balls the drawn surface's height (set_step then only slices)."""
+        self._path_verts, self._path_ends = [], []
+        self._ball_xyz = np.empty((0, 0, 3))
+        hz = self._hz
+        if hz is not None and self._paths:
+            for path in self._paths:
+                verts, ends = path_segments(path, mesh_height(hz, path.xy) + LIFT)
+                self._path_verts.append(verts)
+                self._path_ends.append(ends)
+            pos = np.asarray(self._traj.positions, dtype=np.float64)
+            (x0, x1), (y0, y1) = self._domain
+            xyz = np.empty((*pos.shape[:2], 3))
+            xyz[..., 0] = _unit(pos[..., 0], x0, x1)
+            xyz[..., 1] = _unit(pos[..., 1], y0, y1)
+            xyz[..., 2] = mesh_height(hz, xyz[..., :2]).reshape(pos.shape[:2]) + LIFT
+            self._ball_xyz = xyz
+        self._draw_start()
+
+    def _restyle_runs(self) -> None:
+        if self.glview is None:
+            return
+        t = self.theme
+        for k, (shadow, item, ghost) in enumerate(self.path_items):
+            color = self._colors[k] if k < len(self._colors) else t.run_color(k)
+            width = t.line_px * PATH_WIDTH
+            shadow.setData(
+                color=_rgba(t.path_shadow), width=width + 3.0 * t.font_scale, antialias=True
+            )
+            item.setData(color=_rgba(color), width=width, antialias=True)
+            ghost.setData(color=_rgba(color, GHOST_ALPHA), width=width * 0.7, antialias=True)
+
+    def _draw_start(self) -> None:
+        if self.glview is None:
+            return
+        p = self._start
+        if p is None or len(p) != 2 or self._hz is None:
+            self.start_item.hide()
+            return
+        (x0, x1), (y0, y1) = self._domain
+        u = np.array([[_unit(p[0], x0, x1), _unit(p[1], y0, y1)]])
+        h = mesh_height(self._hz, u)[0]
+        if not np.isfinite(h):
+            self.start_item.hide()
+            return
+        self.start_item.setData(
+            pos=np.array([[u[0, 0], u[0, 1], h + LIFT]], dtype=np.float32),
+            color=_rgba(self.theme.foreground, 0.9),
+            size=0.55 * self.theme.marker_px,
+        )
+        self.start_item.show()
+
+    def set_step(self, i: int) -> None:
+        """Draw every run up to and including step ``i`` (clamped to what is computed)."""
+        n = self.n_steps
+        i = int(max(0, min(int(i), n)))
+        self._step = i
+        if self.glview is None:
+            return
+        t = self.theme
+        centres, colors = [], []
+        status = list(getattr(self._traj, "status", None) or [])
+        stop = np.asarray(getattr(self._traj, "stop_step", np.full(len(self._paths), -1)))
+        for k, items in enumerate(self.path_items):
+            shown = k < len(self._path_verts) and self._visible[k]
+            count = 2 * int(self._path_ends[k][i]) if shown else 0
+            if count:
+                verts = self._path_verts[k][:count]
+                for it in items:
+                    it.setData(pos=verts)
+            for it in items:
+                it.setVisible(count > 0)
+            if not shown:
+                continue
+            c = self._ball_xyz[i, k]
+            if np.isfinite(c[2]):
+                diverged = k < len(status) and status[k] == "diverged" and 0 <= stop[k] <= i
+                centres.append(c)
+                colors.append(_rgba(self._colors[k], 0.45 if diverged else 1.0))
+        if centres:
+            pts = np.asarray(centres, dtype=np.float32)
+            size = t.marker_px * 1.25
+            self.ball_outline.setData(
+                pos=pts, color=_rgba(t.path_shadow[:7], 0.85), size=size + 3.0 * t.font_scale
+            )
+            self.balls.setData(pos=pts, color=np.asarray(colors, dtype=np.float32), size=size)
+        self.ball_outline.setVisible(bool(centres))
+        self.balls.setVisible(bool(centres))
+        self.glview.update()
+
+    # ----------------------------------------------------------------- export
+    def render(self, target: Any, *args: Any, **kwargs: Any) -> None:
+        """Paint the widget into ``target`` (a paint device or painter), as ``QWidget.render``.
+
+        ``QWidget.render`` leaves out the axis names pyqtgraph paints into the GL
+        view with ``QPainter``; here the GL view is copied from its framebuffer,
+        which has them. The exporter paints frames with this method. The whole
+        GL view is painted (a ``sourceRegion`` argument does not clip it).
+        """
+        gl_on = self.glview is not None and self.glview.isVisible()
+        if not gl_on or self.glview.geometry() != self.rect():
+            super().render(target, *args, **kwargs)
+        if not gl_on:
+            return
+        offset = args[0] if args else kwargs.get("targetOffset", QPoint())
+        frame = self.glview.grabFramebuffer()
+        rect = QRect(offset + self.glview.mapTo(self, QPoint(0, 0)), self.glview.size())
+        if isinstance(target, QPainter):
+            target.drawImage(rect, frame)
+            return
+        painter = QPainter(target)
+        painter.drawImage(rect, frame)
+        painter.end()
+
+    def snapshot(self) -> QImage:
+        """The widget as it looks on screen, as a ``QImage`` (see :meth:`render`)."""
+        image = QImage(self.size(), QImage.Format.Format_RGB32)
+        image.fill(QColor(self.theme.panel))
+        self.render(image)
+        return image
+
+    def render_rgb(self, size: tuple[int, int] | None = None) -> np.ndarray:
+        """The 3-D view alone as RGB ``uint8`` ``(height, width, 3)``, read from the GPU.
+
+        Parameters
+        ----------
+        size
+            ``(width, height)`` in pixels; the view's own size by default. Any
+            size works (``renderToArray`` draws it in tiles), at some cost.
+
+        Raises
+        ------
+        RuntimeError
+            Without OpenGL (check :attr:`available`).
+        """
+        if self.glview is None:
+            raise RuntimeError(self.gl_support.reason)
+        if size is None:
+            image = self.glview.grabFramebuffer().convertToFormat(QImage.Format.Format_RGB888)
+            w, h, stride = image.width(), image.height(), image.bytesPerLine()
+            buf = np.frombuffer(image.constBits(), np.uint8, count=stride * h)
+            return buf.reshape(h, stride)[:, : w * 3].reshape(h, w, 3).copy()
+        bgra = self.glview.renderToArray((int(size[0]), int(size[1])))
+        # renderToArray reads GL_BGRA: reverse the first three channels.
+        return np.ascontiguousarray(bgra[..., 2::-1])
+
+
+def _line_options(write_depth: bool) -> dict[Any, Any]:
+    """Depth-tested, blended lines; ``write_depth=False`` for an outline drawn under a line.
+
+    The outline must not write depth, or the line drawn over it at the same
+    depth would fail the depth test. Every line item sets the mask itself
+    (GL state persists from item to item), and the view resets it before
+    clearing each frame.
+    """
+    from OpenGL import GL
+
+    return {
+        GL.GL_DEPTH_TEST: True,
+        GL.GL_BLEND: True,
+        GL.GL_CULL_FACE: False,
+        "glBlendFuncSeparate": (
+            GL.GL_SRC_ALPHA,
+            GL.GL_ONE_MINUS_SRC_ALPHA,
+            GL.GL_ONE,
+            GL.GL_ONE_MINUS_SRC_ALPHA,
+        ),
+        "glDepthMask": (GL.GL_TRUE if write_depth else GL.GL_FALSE,),
+    }
+
+
+def _overlay_options() -> dict[Any, Any]:
+    from OpenGL import GL
+
+    return {
+        GL.GL_DEPTH_TEST: False,
+        GL.GL_BLEND: True,
+        GL.GL_CULL_FACE: False,
+        "glBlendFunc": (GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA),
+    }
+
+
+def _vector(x: float, y: float, z: float) -> Any:
+    from PySide6.QtGui import QVector3D
+
+    return QVector3D(x, y, z)
+
+
+def export_scene(panels: str = "3d", theme: Theme = DARK) -> Surface3DView:
+    """A :class:`Surface3DView` for the exporter's ``scene_factory`` (no control row).
+
+    It answers the calls the exporter makes on a scene (``set_view``,
+    ``set_problem``, ``set_runs``, ``set_start``, ``set_step``) and paints with
+    ``QWidget.render``. Only call it where :func:`~gdviz.ui.gl.probe_gl` says yes.
+    """
+    del panels  # the 3-D view is one panel
+    view = Surface3DView(theme, controls=False)
+    if not view.available:
+        raise RuntimeError(view.gl_support.reason)
+    return view
