@@ -316,11 +316,12 @@ def test_hessian_is_only_computed_when_newton_runs():
 
 
 @pytest.mark.parametrize("name", list(OPTIMIZERS))
-@pytest.mark.parametrize("dim", [1, 2])
+@pytest.mark.parametrize("dim", [1, 2, 3])
 def test_every_optimizer_descends_in_1d_and_2d(name, dim):
-    loss = Quadratic(np.diag([2.0, 6.0][:dim]))
+    # Written for d dimensions: 3 works too (the app uses 1 and 2).
+    loss = Quadratic(np.diag([2.0, 6.0, 1.0][:dim]))
     lr = {"adadelta": 1.0, "newton": 1.0}.get(name, 0.05)
-    start = (1.0, -1.0)[:dim]
+    start = (1.0, -1.0, 2.0)[:dim]
     traj = run(loss, [RunConfig(name, {"lr": lr}, start)], 200, StopRules(200, grad_tol=1e-10))
     assert traj.status[0] in ("converged", "max_steps")
     assert np.isfinite(traj.positions).all()
