@@ -29,6 +29,7 @@ import re
 import sys
 from typing import Any, TextIO
 
+from gdviz import cli_data_options
 from gdviz.cli import UsageError
 
 PROG = "gdviz trace"
@@ -99,11 +100,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         default=None,
         type=_int_arg("--seed"),
         metavar="S",
-        help="seed of the gradient noise (default 0)",
+        help="seed of the gradient noise, or of the mini-batch shuffles with --data (default 0)",
     )
     parser.add_argument(
         "--format", default="csv", choices=("csv", "json"), help="output format (default csv)"
     )
+    cli_data_options.add_arguments(parser)
     parser.set_defaults(run=run)
     parser._negative_number_matcher = _NEGATIVE_NUMBERS
     return parser
@@ -160,10 +162,11 @@ def _check_args(args: argparse.Namespace) -> None:
     if args.noise is not None and args.noise < 0:
         raise UsageError(f"{PROG}: --noise must be >= 0, not {args.noise:g}")
     if args.seed is not None:
-        if args.noise is None:
-            raise UsageError(f"{PROG}: --seed only applies with --noise SIGMA")
+        if args.noise is None and args.data is None:
+            raise UsageError(f"{PROG}: --seed only applies with --noise SIGMA or --data")
         if args.seed < 0:
             raise UsageError(f"{PROG}: --seed must be >= 0, not {args.seed}")
+    cli_data_options.check(args, PROG)
     n_runs = len(args.optimizer or ["gd"])
     if (args.steps + 1) * n_runs > MAX_ROWS:
         raise UsageError(
@@ -191,10 +194,16 @@ def run(args: argparse.Namespace) -> int:
             configs.append(parse_optimizer_spec(text, schedule=schedule))
         except SpecError as exc:
             raise UsageError(f"{PROG}: --optimizer {text!r}: {exc}") from None
-    try:
-        loss = compile_loss(args.function, timeout=10.0)
-    except ExpressionError as exc:
-        raise UsageError(f"{PROG}: --function: {exc}") from None
+    dataset = None
+    if args.data is not None:
+        # Dataset mode: the loss is the mean of a per-sample loss over the data.
+        dataset = cli_data_options.prepare(args, PROG, len(configs), MAX_ROWS)
+        loss, args.steps = dataset.objective, dataset.steps  # --epochs sets the steps
+    else:
+        try:
+            loss = compile_loss(args.function, timeout=10.0)
+        except ExpressionError as exc:
+            raise UsageError(f"{PROG}: --function: {exc}") from None
     start = _start(args.start, loss.variables)
     # Every run races from the same start.
     configs = [dataclasses.replace(c, start=start) for c in configs]
@@ -203,13 +212,14 @@ def run(args: argparse.Namespace) -> int:
         noise = GradientNoise(args.noise, 0 if args.seed is None else args.seed)
     stop = StopRules(max_steps=args.steps, grad_tol=args.tol or None)
     traj = run_engine(loss, configs, args.steps, stop, noise, record_state=False)
+    trace = None if dataset is None else dataset.objective.trace(traj)
 
     out = sys.stdout
     try:
         if args.format == "json":
-            _write_json(out, args, loss, configs, traj, noise)
+            _write_json(out, args, loss, configs, traj, noise, dataset, trace)
         else:
-            _write_csv(out, loss, configs, traj)
+            _write_csv(out, loss, configs, traj, dataset, trace)
         out.flush()
     except BrokenPipeError:
         # The reader (e.g. `| head`) went away: that is not an error here.
@@ -223,12 +233,14 @@ def _num(x: float) -> str:
     return repr(float(x))
 
 
-def _write_csv(out: TextIO, loss: Any, configs: list, traj: Any) -> None:
+def _write_csv(
+    out: TextIO, loss: Any, configs: list, traj: Any, dataset: Any = None, trace: Any = None
+) -> None:
     variables = loss.variables
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(
-        ["run", "optimizer", "step", "lr", "loss", *variables, *(f"grad_{v}" for v in variables)]
-    )
+    extra = [] if dataset is None else cli_data_options.csv_header()
+    grads = [f"grad_{v}" for v in variables]
+    writer.writerow(["run", "optimizer", "step", "lr", "loss", *variables, *grads, *extra])
     for k, cfg in enumerate(configs):
         last = traj.last_row(k)
         pos, grad = traj.positions[: last + 1, k], traj.grads[: last + 1, k]
@@ -242,6 +254,7 @@ def _write_csv(out: TextIO, loss: Any, configs: list, traj: Any) -> None:
                 _num(losses[t]),
                 *map(_num, pos[t]),
                 *map(_num, grad[t]),
+                *([] if dataset is None else cli_data_options.csv_cells(dataset, trace, k, t)),
             ]
             for t in range(last + 1)
         )
@@ -252,7 +265,7 @@ def _json_num(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def _write_json(out: TextIO, args, loss, configs, traj, noise) -> None:
+def _write_json(out: TextIO, args, loss, configs, traj, noise, dataset=None, trace=None) -> None:
     variables = loss.variables
     runs = []
     for k, cfg in enumerate(configs):
@@ -277,6 +290,8 @@ def _write_json(out: TextIO, args, loss, configs, traj, noise) -> None:
         if traj.true_grads is not None:
             for j, v in enumerate(variables):
                 entry[f"exact_grad_{v}"] = [_json_num(x) for x in traj.true_grads[rows, k, j]]
+        if dataset is not None:
+            entry.update(cli_data_options.run_fields(dataset, trace, k, last))
         runs.append(entry)
     doc = {
         "function": loss.text,
@@ -288,5 +303,7 @@ def _write_json(out: TextIO, args, loss, configs, traj, noise) -> None:
         else {"sigma": noise.sigma, "seed": noise.seed, "label": noise.label},
         "runs": runs,
     }
+    if dataset is not None:
+        doc["dataset"] = cli_data_options.describe(dataset)
     json.dump(doc, out, allow_nan=False)
     out.write("\n")
