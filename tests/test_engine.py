@@ -408,6 +408,14 @@ def test_bad_configurations_are_refused_clearly():
         Engine(Square(), [gd(0.1)]).advance(-1)
     with pytest.raises(ValueError, match="steps"):
         run(Square(), [gd(0.1)])
+    with pytest.raises(ValueError, match="max_steps must be a whole number"):
+        StopRules(max_steps=-1)
+    with pytest.raises(ValueError, match="grad_tol"):
+        StopRules(grad_tol=-1e-3)
+    with pytest.raises(ValueError, match="loss_tol"):
+        StopRules(loss_tol=float("nan"))
+    with pytest.raises(ValueError, match="bound"):
+        StopRules(bound=0.0)
 
 
 # --------------------------------------------------------------------------- compiled losses

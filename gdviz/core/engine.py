@@ -128,6 +128,19 @@ class StopRules:
     loss_tol: float | None = None
     bound: float = 1e8
 
+    def __post_init__(self) -> None:
+        if self.max_steps is not None and (
+            isinstance(self.max_steps, bool) or int(self.max_steps) != self.max_steps
+            or self.max_steps < 0
+        ):  # fmt: skip
+            raise ValueError(f"max_steps must be a whole number >= 0, not {self.max_steps!r}")
+        for name in ("grad_tol", "loss_tol"):
+            value = getattr(self, name)
+            if value is not None and not (value >= 0 and math.isfinite(value)):
+                raise ValueError(f"{name} must be a finite number >= 0 or None, not {value!r}")
+        if not self.bound > 0:
+            raise ValueError(f"bound must be > 0 (inf for none), not {self.bound!r}")
+
 
 @dataclass(frozen=True)
 class GradientNoise:
@@ -312,8 +325,6 @@ class Engine:
         if k == 0:
             raise ValueError("no runs: give at least one RunConfig")
         self.k = k
-        if self.stop.max_steps is not None and self.stop.max_steps < 0:
-            raise ValueError("max_steps must be >= 0")
 
         params: list[dict[str, float | bool]] = []
         starts = np.empty((k, d))
