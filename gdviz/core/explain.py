@@ -209,13 +209,19 @@ class Explanation:
             parts.append("<div>" + " ".join(chips) + "</div>")
         parts.append(f"<div style='opacity:0.8'>{esc(self.rule).replace(chr(10), '<br>')}</div>")
         rows = []
+        cell = "<tr><td align='right'>{}</td><td>{}</td></tr>"
         for line in self.lines:
-            rhs = " = ".join(esc(p) for p in (line.rule, line.substituted) if p)
-            rhs = f"{rhs} = " if rhs else ""
-            rows.append(
-                f"<tr><td align='right'><b>{esc(line.lhs)}</b></td><td>&nbsp;=&nbsp;</td>"
-                f"<td>{rhs}<b>{esc(_vec(line.value))}</b></td></tr>"
-            )
+            result = f"<b>{esc(_vec(line.value))}</b>"
+            lhs = f"<b>{esc(line.lhs)}</b>&nbsp;="
+            if line.rule and line.substituted:
+                # Rule on one row, numbers and result under it: narrow enough
+                # for a side panel at projector font sizes.
+                rows.append(cell.format(lhs, esc(line.rule)))
+                rows.append(cell.format("=", f"{esc(line.substituted)} = {result}"))
+            elif line.rule:
+                rows.append(cell.format(lhs, f"{esc(line.rule)} = {result}"))
+            else:
+                rows.append(cell.format(lhs, result))
         if rows:
             parts.append("<table cellspacing='0' cellpadding='1'>" + "".join(rows) + "</table>")
         if self.note:
