@@ -300,8 +300,7 @@ class Loss:
                 f"points for {self.text!r} need {self.dim} coordinate(s) on the last axis, "
                 f"got shape {arr.shape}"
             )
-        # Contiguous columns make the ufuncs noticeably faster on big grids.
-        cols = [np.ascontiguousarray(arr[..., i]) for i in range(self.dim)]
+        cols = [arr[..., i] for i in range(self.dim)]
         return arr.shape[:-1], cols
 
     def value(self, p: Any) -> np.ndarray:
