@@ -54,6 +54,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
             "(e.g. adam:lr=0.05,beta1=0.9 or momentum:lr=0.01,momentum=0.95); "
             "booleans are true/false."
         ),
+        epilog=(
+            "CSV columns: run (0-based), optimizer, step, lr, loss, the variables, "
+            "grad_<variable>. Row t is the point after t updates; lr is the rate of "
+            "the update from t to t+1 (0 on a run's last row). A run's rows end where "
+            "it stopped: converged (gradient norm below --tol), diverged (not finite "
+            "or beyond 1e8; its last finite point), or after --steps. JSON adds each "
+            "run's settings, status and stop step. Negative starts: --start -1.5,2."
+        ),
     )
     parser.add_argument(
         "--function", required=True, metavar="TEXT", help="the loss, e.g. '(1-x)^2 + 100(y-x^2)^2'"
