@@ -400,3 +400,20 @@ def test_random_formulas_compile_and_evaluate_cleanly(text):
     assert v.dtype == g.dtype == h.dtype == np.float64
     first = tuple(pts.reshape(-1, loss.dim)[0])
     assert np.isclose(loss.value_at(first), v.reshape(-1)[0], equal_nan=True)
+
+
+def test_expression_error_fields_and_pickling():
+    import pickle
+
+    err = ExpressionError("unknown function 'sine'", 5, "did you mean sin?")
+    assert str(err) == "unknown function 'sine' at column 5 — did you mean sin?"
+    assert err.message == "unknown function 'sine' — did you mean sin?"
+    assert (err.problem, err.column, err.hint) == (
+        "unknown function 'sine'",
+        5,
+        "did you mean sin?",
+    )
+    again = pickle.loads(pickle.dumps(err))
+    assert (str(again), again.column, again.hint) == (str(err), 5, "did you mean sin?")
+    bare = ExpressionError("the expression is empty")
+    assert str(bare) == bare.message == "the expression is empty" and bare.column is None
