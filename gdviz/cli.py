@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from gdviz import __version__
 
 #: Modules that each contribute one sub-command, in the order ``--help`` lists them.
-SUBCOMMANDS: tuple[str, ...] = ("gdviz.cli_trace", "gdviz.cli_export")
+SUBCOMMANDS: tuple[str, ...] = ("gdviz.cli_trace", "gdviz.cli_export", "gdviz.cli_maps")
 
 
 class UsageError(Exception):
