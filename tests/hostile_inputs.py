@@ -126,6 +126,7 @@ HOSTILE: list[tuple[str, str]] = [
     ("cot(0) + y", "undefined"),
     ("log(x - x) + y", "undefined"),
     ("x / (y - y)", "division by zero"),
+    ("asin(x - x + 2)", "constant that is not a real number"),
     ("1.2.3", "malformed number"),
     ("x..y", "'.' is not allowed"),
     ("inf", "finite numbers"),

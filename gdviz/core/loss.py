@@ -170,6 +170,17 @@ def _compile(text: str, variables: Sequence[str] | None) -> dict[str, Any]:
         "grad": _function_source("grad", d, [g.xreplace(placeholders) for g in grads]),
         "hess": _function_source("hess", d, [h.xreplace(placeholders) for h in upper]),
     }
+    if not expr.free_symbols:
+        # Constants are checked as they are built, but SymPy can also fold a
+        # variable away (asin(x - x + 2)); such a constant must still be real.
+        with np.errstate(all="ignore"):
+            value = _load_functions(sources)["value"](*([np.float64(0.0)] * d))[0]
+        if not np.isfinite(value):
+            raise ExpressionError(
+                "the expression is a constant that is not a real number",
+                None,
+                "look for a division by zero or a function outside its domain",
+            )
     grad_latex = _latex(grads[0] if d == 1 else sympy.Matrix(grads), sum(map(_size, grads)))
     hess_latex = _latex(sympy.Matrix(hess), sum(_size(h) for h in upper))
     return {
