@@ -342,3 +342,23 @@ def test_vectorised_group_equals_runs_alone(name):
         np.testing.assert_allclose(together.positions[:, k], alone.positions[:, 0], rtol=1e-12)
         for key, arr in alone.state.items():
             np.testing.assert_allclose(together.state[key][:, k], arr[:, 0], rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["adam", "adamax", "nadam", "rmsprop"])
+def test_moment_averages_follow_both_lerp_branches(name):
+    # torch.lerp switches formula at weight 0.5; a group may mix runs on both sides.
+    key = "alpha" if name == "rmsprop" else "beta1"
+    params = [{"lr": 0.05, key: 0.3}, {"lr": 0.05, key: 0.9}]
+    if name == "rmsprop":
+        params = [dict(p, centered=True) for p in params]
+    loss = Quadratic([[2.0, 0.5], [0.5, 1.0]])
+    configs = [RunConfig(name, p, (1.0, -1.0)) for p in params]
+    together = run(loss, configs, 20, StopRules(20, grad_tol=None))
+    for k, cfg in enumerate(configs):
+        alone = run(loss, [cfg], 20, StopRules(20, grad_tol=None))
+        np.testing.assert_allclose(together.positions[:, k], alone.positions[:, 0], rtol=1e-13)
+    # By hand for the first average: m₁ = (1 − β₁)·g₀ either way.
+    if name != "rmsprop":
+        g0 = loss.grad(np.array([1.0, -1.0]))
+        np.testing.assert_allclose(together.state["exp_avg"][0, 0], 0.7 * g0, rtol=1e-15)
+        np.testing.assert_allclose(together.state["exp_avg"][0, 1], 0.1 * g0, rtol=1e-14)

@@ -110,8 +110,9 @@ def test_optimizer_matches_torch(name, cls, params, extra):
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)
 
 
-def test_betas_map_to_beta1_and_beta2():
-    params = {"lr": 0.02, "beta1": 0.8, "beta2": 0.99}
+@pytest.mark.parametrize("beta1", [0.8, 0.3])  # 0.3: torch.lerp's other formula
+def test_betas_map_to_beta1_and_beta2(beta1):
+    params = {"lr": 0.02, "beta1": beta1, "beta2": 0.99}
     want, _ = torch_path(O.Adam, _torch_kwargs(params, {}))
     got, _ = ours("adam", params)
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)
