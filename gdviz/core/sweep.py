@@ -53,6 +53,7 @@ __all__ = [
     "cluster_minima",
     "final_states",
     "lr_grid",
+    "parse_values",
     "sweep_map",
     "sweepable_params",
 ]
@@ -376,6 +377,39 @@ def lr_grid(low: float, high: float, n: int) -> np.ndarray:
     return np.geomspace(low, high, int(n)) if n > 1 else np.array([float(low)])
 
 
+def parse_values(text: str) -> tuple[float, ...]:
+    """Values for a sweep axis: ``"0, 0.5, 0.9"`` or ``"low:high:n"`` (evenly spaced).
+
+    Raises ValueError with a one-line message.
+    """
+    t = text.strip()
+    if not t:
+        raise ValueError("give values, e.g. 0,0.5,0.9 or 0:0.99:12")
+    if ":" in t:
+        parts = [p.strip() for p in t.split(":")]
+        if len(parts) != 3:
+            raise ValueError(f"{t!r}: a range is low:high:n, e.g. 0:0.99:12")
+        try:
+            lo, hi, n = float(parts[0]), float(parts[1]), int(parts[2])
+        except ValueError:
+            raise ValueError(f"{t!r}: a range is low:high:n with a whole number n") from None
+        if not (math.isfinite(lo) and math.isfinite(hi)) or not 1 <= n <= 1000:
+            raise ValueError(f"{t!r}: low and high must be finite and n within 1…1000")
+        return tuple(float(v) for v in np.linspace(lo, hi, n))
+    out = []
+    for p in t.split(","):
+        try:
+            v = float(p)
+        except ValueError:
+            raise ValueError(f"{p.strip()!r} is not a number") from None
+        if not math.isfinite(v):
+            raise ValueError(f"{p.strip()!r} is not a finite number")
+        out.append(v)
+    if len(out) > 1000:
+        raise ValueError("at most 1000 values")
+    return tuple(out)
+
+
 def sweepable_params(optimizer: str) -> list[str]:
     """Hyper-parameters of ``optimizer`` a sweep can put on its second axis.
 
@@ -661,7 +695,8 @@ def cluster_minima(
     -------
     labels, minima
         ``labels[i]`` is the index into ``minima`` of point i (or
-        :data:`OTHER_MINIMUM`); minima are in order of increasing loss.
+        :data:`OTHER_MINIMUM`); minima are in order of increasing loss, and
+        minima of equal loss (to 6 digits of the largest) in order of position.
     """
     pts = np.asarray(points, dtype=np.float64)
     vals = np.asarray(losses, dtype=np.float64)
@@ -688,8 +723,19 @@ def cluster_minima(
         lab_o[idx] = len(minima)
         unassigned[idx] = False
         minima.append(Minimum(tuple(float(v) for v in centre), float(vals_o[first]), int(idx.size)))
+    # Report lowest first, but minima of equal depth (equal to 6 decimals of
+    # max(1, largest |loss|), e.g. Himmelblau's four zeros up to rounding noise)
+    # by position, so their numbers and colours do not hinge on the last bits.
+    scale = max([1.0, *(abs(m.loss) for m in minima)])
+    rank = sorted(
+        range(len(minima)), key=lambda i: (round(minima[i].loss / scale, 6), minima[i].position)
+    )
+    if minima:
+        new_index = np.empty(len(minima), dtype=np.int64)
+        new_index[rank] = np.arange(len(minima))
+        lab_o = np.where(lab_o >= 0, new_index[np.maximum(lab_o, 0)], lab_o)
     labels[order] = lab_o
-    return labels, tuple(minima)
+    return labels, tuple(minima[i] for i in rank)
 
 
 @dataclass(frozen=True)

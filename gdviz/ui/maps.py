@@ -71,6 +71,7 @@ from gdviz.core.sweep import (
     basin_map,
     describe_config,
     lr_grid,
+    parse_values,
     sweep_map,
     sweepable_params,
 )
@@ -86,7 +87,6 @@ __all__ = [
     "MapsPanel",
     "SweepRequest",
     "basin_colors",
-    "parse_values",
     "render_map",
     "sweep_colors",
 ]
@@ -458,7 +458,7 @@ class MapView(QWidget):
         self.plot.setYRange(-0.5, ny - 0.5, padding=0)
         self._set_legend(col.legend)
         if col.bar is not None:
-            lo, hi, label = col.bar
+            lo, hi, _ = col.bar
             self.colorbar.setColorMap(col.colormap)
             self.colorbar.setLevels((lo, hi))
             self.colorbar.axis.setTextPen(QColor(self.theme.foreground))
@@ -738,39 +738,6 @@ class MapWorker(QObject):
             self.failed.emit(gen, f"could not compute the map: {exc}")
             return
         self.finished.emit(gen, result)
-
-
-def parse_values(text: str) -> tuple[float, ...]:
-    """Values for a sweep axis: ``"0, 0.5, 0.9"`` or ``"low:high:n"`` (evenly spaced).
-
-    Raises ValueError with a one-line message.
-    """
-    t = text.strip()
-    if not t:
-        raise ValueError("give values, e.g. 0,0.5,0.9 or 0:0.99:12")
-    if ":" in t:
-        parts = [p.strip() for p in t.split(":")]
-        if len(parts) != 3:
-            raise ValueError(f"{t!r}: a range is low:high:n, e.g. 0:0.99:12")
-        try:
-            lo, hi, n = float(parts[0]), float(parts[1]), int(parts[2])
-        except ValueError:
-            raise ValueError(f"{t!r}: a range is low:high:n with a whole number n") from None
-        if not (math.isfinite(lo) and math.isfinite(hi)) or not 1 <= n <= 1000:
-            raise ValueError(f"{t!r}: low and high must be finite and n within 1…1000")
-        return tuple(float(v) for v in np.linspace(lo, hi, n))
-    out = []
-    for p in t.split(","):
-        try:
-            v = float(p)
-        except ValueError:
-            raise ValueError(f"{p.strip()!r} is not a number") from None
-        if not math.isfinite(v):
-            raise ValueError(f"{p.strip()!r} is not a finite number")
-        out.append(v)
-    if len(out) > 1000:
-        raise ValueError("at most 1000 values")
-    return tuple(out)
 
 
 # --------------------------------------------------------------------------- panel
