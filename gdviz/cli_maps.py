@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from gdviz.cli import UsageError
-from gdviz.cli_trace import _NEGATIVE_NUMBERS, _float_arg, _int_arg, _start
+from gdviz.cli_trace import _NEGATIVE_NUMBERS, _float_arg, _int_arg
 
 #: Cells × steps beyond this would take many minutes; it is a typo.
 MAX_WORK = 2_000_000_000
@@ -233,6 +233,21 @@ def _lr_arg(prog: str, text: str) -> tuple[float, float, int]:
     return lo, hi, n
 
 
+def _start(prog: str, text: str, variables: tuple[str, ...]) -> tuple[float, ...]:
+    try:
+        values = tuple(float(p) for p in text.split(","))
+    except ValueError:
+        raise UsageError(f"{prog}: --start {text!r} must be numbers separated by commas") from None
+    if len(values) != len(variables):
+        raise UsageError(
+            f"{prog}: --start {text!r} has {len(values)} number(s) but the function has "
+            f"{len(variables)} variable(s) ({', '.join(variables)})"
+        )
+    if not all(math.isfinite(v) for v in values):
+        raise UsageError(f"{prog}: --start {text!r} must be finite numbers")
+    return values
+
+
 def _pair(prog: str, flag: str, text: str) -> tuple[float, float]:
     parts = [p.strip() for p in text.split(",")]
     try:
@@ -336,7 +351,7 @@ def run_sweep(args: argparse.Namespace) -> int:
     if n_lr * len(values or (0,)) * max(args.steps, 1) > MAX_WORK:
         raise UsageError(f"{prog}: that many cells × steps would take very long; use fewer")
     loss = _compile(prog, args.function)
-    start = _start(args.start, loss.variables)
+    start = _start(prog, args.start, loss.variables)
     base = RunConfig(base.optimizer, dict(base.params), start, base.schedule)
     progress = _Progress()
     try:
