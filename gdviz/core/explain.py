@@ -209,15 +209,15 @@ class Explanation:
             parts.append("<div>" + " ".join(chips) + "</div>")
         parts.append(f"<div style='opacity:0.8'>{esc(self.rule).replace(chr(10), '<br>')}</div>")
         rows = []
-        cell = "<tr><td align='right'>{}</td><td>{}</td></tr>"
+        cell = "<tr><td align='right' nowrap>{}</td><td nowrap>&nbsp;=&nbsp;</td><td>{}</td></tr>"
         for line in self.lines:
             result = f"<b>{esc(_vec(line.value))}</b>"
-            lhs = f"<b>{esc(line.lhs)}</b>&nbsp;="
+            lhs = f"<b>{esc(line.lhs)}</b>"
             if line.rule and line.substituted:
                 # Rule on one row, numbers and result under it: narrow enough
                 # for a side panel at projector font sizes.
                 rows.append(cell.format(lhs, esc(line.rule)))
-                rows.append(cell.format("=", f"{esc(line.substituted)} = {result}"))
+                rows.append(cell.format("", f"{esc(line.substituted)} = {result}"))
             elif line.rule:
                 rows.append(cell.format(lhs, f"{esc(line.rule)} = {result}"))
             else:
