@@ -266,6 +266,14 @@ def test_nadam_by_hand():
         x = x - lr * m_hat / denom
         out.append(x)
     np.testing.assert_allclose(xs("nadam", {"lr": lr}, steps=3), out, rtol=1e-13)
+    # The recorded m̂ and step size give the update: Δθ = −(γ/(√v̂ + ε))·m̂.
+    traj = run(SQUARE, [RunConfig("nadam", {"lr": lr, "weight_decay": 0.1}, (1.0,))], 5)
+    s = traj.state
+    m_hat0 = mu(2) * 0.1 * 2.1 / (1 - mu(1) * mu(2)) + (1 - mu(1)) * 2.1 / (1 - mu(1))
+    assert s["m_hat"][0, 0, 0] == pytest.approx(m_hat0, rel=1e-14)
+    np.testing.assert_allclose(
+        traj.updates[:5, 0], -s["effective_lr"][:5, 0] * s["m_hat"][:5, 0], rtol=1e-12
+    )
 
 
 # --------------------------------------------------------------------------- Newton

@@ -415,8 +415,8 @@ class NAdam(Optimizer):
     θ ← θ − γ m̂ / (√v̂ + ε)
     """
 
-    state_names = ("exp_avg", "exp_avg_sq", "mu_product", "m_hat")
-    derived_names = ("v_hat", "effective_lr")
+    state_names = ("exp_avg", "exp_avg_sq", "mu_product")
+    derived_names = ("m_hat", "v_hat", "effective_lr")
 
     def __init__(self, hp, k, d, *, decoupled: bool) -> None:
         super().__init__(hp, k, d)
@@ -425,11 +425,20 @@ class NAdam(Optimizer):
         self.one_minus_beta1 = _uniform(1.0 - hp["beta1"])
         self.one_minus_beta2 = _uniform(1.0 - hp["beta2"])
         self._low = _branch(1.0 - hp["beta1"])
+        # With β₁ and ψ shared, every run's ∏μ is the same number: the
+        # coefficients can then be computed on floats.
+        self._shared_mu = isinstance(self.beta1, float) and isinstance(
+            self.hp["momentum_decay"], float
+        )
 
     def init_state(self, params):
         state = super().init_state(params)
         state["mu_product"] += 1.0
         return state
+
+    def _mu(self, t):
+        b1, psi = self.beta1, self.hp["momentum_decay"]
+        return b1 * (1.0 - 0.5 * 0.96 ** (t * psi)), b1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
 
     def step(self, params, grad, state, lr, t, hess=None):
         decay = None
@@ -441,10 +450,8 @@ class NAdam(Optimizer):
                 g = grad + self.weight_decay * params
         else:
             g = grad
-        b1, psi = self.beta1, self.hp["momentum_decay"]
         bc2 = 1.0 - self.beta2**t
-        mu = b1 * (1.0 - 0.5 * 0.96 ** (t * psi))
-        mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
+        mu, mu_next = self._mu(t)
         prod = state["mu_product"]
         prod *= mu
         m = _lerp(state["exp_avg"], g, self.one_minus_beta1, self._low)
@@ -453,23 +460,31 @@ class NAdam(Optimizer):
         v += self.one_minus_beta2 * g * g
         denom = np.sqrt(v / bc2)
         denom += self.hp["eps"]
-        prod_next = prod * mu_next
+        pf = float(prod.flat[0]) if self._shared_mu else prod
         # The two coefficients in torch's order of operations.
-        c_grad = -lr * (1.0 - mu) / (1.0 - prod)
-        c_avg = (-lr * mu_next) / (1.0 - prod_next)
+        c_grad = -lr * (1.0 - mu) / (1.0 - pf)
+        c_avg = (-lr * mu_next) / (1.0 - pf * mu_next)
         update = c_grad * g / denom
         update += c_avg * m / denom
-        m_hat = state["m_hat"]
-        np.multiply((1.0 - mu) / (1.0 - prod), g, out=m_hat)
-        m_hat += mu_next / (1.0 - prod_next) * m
         if decay is not None:
             update += decay
         return update
 
     def derive(self, state, lrs, t, grads, positions):
+        g = grads
+        if self.weight_decay is not None and not self.decoupled:
+            g = grads + self.weight_decay * positions
+        mu, mu_next = self._mu(t)
+        prod = state["mu_product"]
+        m_hat = (1.0 - mu) / (1.0 - prod) * g
+        m_hat += mu_next / (1.0 - prod * mu_next) * state["exp_avg"]
         bc2 = 1.0 - _uniform(self.beta2) ** t
         v_hat = state["exp_avg_sq"] / bc2
-        return {"v_hat": v_hat, "effective_lr": lrs / (np.sqrt(v_hat) + _uniform(self.hp["eps"]))}
+        return {
+            "m_hat": m_hat,
+            "v_hat": v_hat,
+            "effective_lr": lrs / (np.sqrt(v_hat) + _uniform(self.hp["eps"])),
+        }
 
 
 # --------------------------------------------------------------------------- Newton
