@@ -22,6 +22,7 @@ convergence reads at a glance, also on a projector.
 
 from __future__ import annotations
 
+import atexit
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -677,7 +678,8 @@ class MapWorker(QObject):
     any thread (assigning an int is atomic in Python).
     """
 
-    progress = Signal(int, int, int)  # generation, done, total
+    # Generation and per mille done (run-steps overflow a C int on big maps).
+    progress = Signal(int, int)
     finished = Signal(int, object)  # generation, SweepMap | BasinMap
     failed = Signal(int, str)  # generation, message
     cancelled = Signal(int)
@@ -700,10 +702,10 @@ class MapWorker(QObject):
         def progress(done: int, total: int) -> bool:
             if self._wanted != gen:
                 return False
-            pct = int(100 * done / max(total, 1))
-            if pct != last[0]:  # at most ~100 signals per map
-                last[0] = pct
-                self.progress.emit(gen, done, total)
+            permille = int(1000 * done / max(total, 1))
+            if permille != last[0]:  # at most ~1000 signals per map
+                last[0] = permille
+                self.progress.emit(gen, permille)
             return True
 
         try:
@@ -766,6 +768,9 @@ class MapsPanel(QWidget):
     setStart = Signal(tuple)
     basinMapReady = Signal(object)
     busyChanged = Signal(bool)
+    #: Every request's end, also superseded ones: generation and
+    #: "finished", "failed" or "cancelled" (for tests and status bars).
+    computeEnded = Signal(int, str)
     _request = Signal(int, object)
 
     def __init__(self, parent: QWidget | None = None, theme: Theme = DARK) -> None:
@@ -780,9 +785,9 @@ class MapsPanel(QWidget):
         self.sweep_result: SweepMap | None = None
         self.basin_result: BasinMap | None = None
         self._build()
-        # The thread has no parent: when the panel goes, _stop_thread (which
-        # holds no reference to the panel) cancels the work and joins it, so
-        # Qt never destroys a running thread.
+        # The thread has no parent and is kept in _THREADS: when the panel goes
+        # (or the application quits, or Python exits) _stop_thread cancels the
+        # work and joins it, so Qt never destroys a running thread.
         self._thread = QThread()
         self._thread.setObjectName("gdviz-maps")
         self._worker = MapWorker()
@@ -794,7 +799,11 @@ class MapsPanel(QWidget):
         self._worker.cancelled.connect(self._on_cancelled)
         self._thread.start()
         thread, worker = self._thread, self._worker
+        _THREADS[id(thread)] = (thread, worker)
         self.destroyed.connect(lambda *_: _stop_thread(thread, worker))
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(lambda: _stop_thread(thread, worker))
 
     # ------------------------------------------------------------------ build
     def _build(self) -> None:
@@ -850,7 +859,7 @@ class MapsPanel(QWidget):
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel)
         self.progress = QProgressBar()
-        self.progress.setRange(0, 100)
+        self.progress.setRange(0, 1000)  # per mille: big maps move visibly
         self.progress.setValue(0)
         self.message = QLabel(" ")
         self.message.setTextFormat(Qt.TextFormat.PlainText)
@@ -1039,17 +1048,18 @@ class MapsPanel(QWidget):
     def _fail(self, text: str) -> None:
         self._message(text, "error")
 
-    @Slot(int, int, int)
-    def _on_progress(self, gen: int, done: int, total: int) -> None:
+    @Slot(int, int)
+    def _on_progress(self, gen: int, permille: int) -> None:
         if gen == self._gen:
-            self.progress.setValue(int(100 * done / max(total, 1)))
+            self.progress.setValue(permille)
 
     @Slot(int, object)
     def _on_finished(self, gen: int, result: Any) -> None:
+        self.computeEnded.emit(gen, "finished")
         if gen != self._gen:
             return
         self._set_busy(False)
-        self.progress.setValue(100)
+        self.progress.setValue(1000)
         if isinstance(result, SweepMap):
             self.sweep_result = result
             self.view.set_map(result, self.color_by.currentData())
@@ -1062,12 +1072,14 @@ class MapsPanel(QWidget):
 
     @Slot(int, str)
     def _on_failed(self, gen: int, text: str) -> None:
+        self.computeEnded.emit(gen, "failed")
         if gen == self._gen:
             self._set_busy(False)
             self._fail(text)
 
     @Slot(int)
     def _on_cancelled(self, gen: int) -> None:
+        self.computeEnded.emit(gen, "cancelled")
         if gen == self._gen:
             self._set_busy(False)
             self._message("cancelled")
@@ -1081,10 +1093,22 @@ class MapsPanel(QWidget):
             self.setStart.emit(m.start(row, col))
 
 
+#: Worker threads of live panels (their only owner: see MapsPanel.__init__).
+_THREADS: dict[int, tuple[QThread, MapWorker]] = {}
+
+
 def _stop_thread(thread: QThread, worker: MapWorker) -> None:
-    worker.want(-1)
+    if _THREADS.pop(id(thread), None) is None:
+        return  # already stopped
+    worker.want(-1)  # a running map stops at its next progress report
     thread.quit()
-    thread.wait(10_000)
+    thread.wait()
+
+
+@atexit.register
+def _stop_all_threads() -> None:
+    for thread, worker in list(_THREADS.values()):
+        _stop_thread(thread, worker)
 
 
 def _lr_range(text: str) -> tuple[float, float, int]:
