@@ -522,7 +522,7 @@ def test_height_menu_switches_to_log_heights(qtbot, gl_ok, rosenbrock):
     assert blocker.args == ["log"] and view.height_mode == "log"
     after = view._mesh.heights
     assert np.nanmedian(after) > np.nanmedian(before) + 0.2
-    assert view.labels["f"].text == "log f"
+    assert view.labels.entries["f"][1] == "log f"
 
 
 @pytest.mark.gl
@@ -591,3 +591,25 @@ def test_exporter_renders_3d_frames(qtbot, gl_ok, rosenbrock, rosen_runs):
     assert first.shape == (240, 320, 3) and first.dtype == np.uint8
     np.testing.assert_array_equal(first, again)  # same step, same pixels
     assert np.abs(first.astype(int) - last.astype(int)).sum() > 1000
+
+
+@pytest.mark.gl
+def test_still_surface_is_cached_and_redrawn_when_it_or_the_camera_changes(qtbot, gl_ok):
+    view = _shown(qtbot, Surface3DView(DARK, controls=False), (320, 240))
+    view.set_problem(compile_loss("x^2 + 3*y^2"), ((-2, 2), (-2, 2)))
+    home = view.render_rgb()
+    assert view.glview._bg_key is not None  # the cached path drew this frame
+    # The same picture as drawing everything every frame.
+    view.glview.cache_static = False
+    np.testing.assert_array_equal(view.render_rgb(), home)
+    view.glview.cache_static = True
+    view.glview.orbit(40, 10)
+    turned = view.render_rgb()
+    assert np.abs(turned.astype(int) - home.astype(int)).sum() > 10_000
+    view.reset_camera()
+    np.testing.assert_array_equal(view.render_rgb(), home)
+    view.set_problem(compile_loss("-x^2 - 3*y^2"), ((-2, 2), (-2, 2)))
+    assert np.abs(view.render_rgb().astype(int) - home.astype(int)).sum() > 10_000
+    view.set_height_mode("log")
+    view.set_problem(compile_loss("x^2 + 3*y^2"), ((-2, 2), (-2, 2)))
+    assert np.abs(view.render_rgb().astype(int) - home.astype(int)).sum() > 10_000

@@ -22,6 +22,7 @@ visible).
 from __future__ import annotations
 
 import functools
+import math
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,7 +30,8 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QPoint, QRect, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QMatrix4x4, QPainter
+from PySide6.QtOpenGL import QOpenGLFramebufferObject
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -467,57 +469,127 @@ def _gl() -> Any:
             self.vertexes, self.normals, self.faces, self.colors = self._arrays
             return DirtyFlag.POSITION | DirtyFlag.NORMAL | DirtyFlag.FACES | DirtyFlag.COLOR
 
-    class Label(gl.GLTextItem):
-        """An axis name on a plate of the background colour, readable over any colour.
+    class Labels(gl.GLTextItem):
+        """Axis names on plates of the background colour, readable over any colour.
 
         pyqtgraph's ``GLTextItem`` adds its text onto what is behind it, which
-        vanishes over the yellow end of the colour map.
+        vanishes over the yellow end of the colour map, and opens a ``QPainter``
+        per text; here one painter draws every name, each at its 3-D point.
         """
 
         plate = QColor(0, 0, 0, 150)
 
+        def __init__(self) -> None:
+            super().__init__(text=" ")
+            self.entries: dict[str, tuple[tuple[float, float, float], str]] = {}
+
+        def set_label(self, key: str, pos: Sequence[float], text: str) -> None:
+            self.entries[key] = ((float(pos[0]), float(pos[1]), float(pos[2])), text)
+            self.update()
+
         def paint(self) -> None:
-            if not self.text:
+            if not self.entries:
                 return
             self.setupGLState()
-            at = self.compute_projection().map(_vector(*(float(v) for v in self.pos)))
+            project = self.compute_projection()
             metrics = QFontMetricsF(self.font)
-            box = metrics.boundingRect(self.text)
             pad = 0.3 * metrics.height()
-            rect = QRectF(0, 0, box.width() + 2 * pad, metrics.height() + pad)
-            rect.moveCenter(at.toPointF())
             painter = QPainter(self.view())
             painter.setRenderHints(
                 QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing
             )
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(self.plate)
-            painter.drawRoundedRect(rect, pad, pad)
-            painter.setPen(self.color)
             painter.setFont(self.font)
-            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, self.text)
+            for pos, text in self.entries.values():
+                if not text:
+                    continue
+                rect = QRectF(
+                    0, 0, metrics.horizontalAdvance(text) + 2 * pad, metrics.height() + pad
+                )
+                rect.moveCenter(project.map(_vector(*pos)).toPointF())
+                painter.setPen(Qt.PenStyle.NoPen)
+                painter.setBrush(self.plate)
+                painter.drawRoundedRect(rect, pad, pad)
+                painter.setPen(self.color)
+                painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
             painter.end()
 
     class View(gl.GLViewWidget):
-        """A GLViewWidget that keeps pyqtgraph's shader programs per GL context.
+        """A GLViewWidget that draws the still part of the scene once, not every frame.
 
-        pyqtgraph caches compiled shader programs in class attributes shared by
-        every view. A program belongs to one context (share group): a second
-        view — the exporter's, or the next test's — would draw with the
-        first one's program ids and fail with ``GLError: invalid value``. Each
-        view therefore keeps its own set and swaps it in before painting.
+        While a run plays, only the paths and balls change; the surface (tens
+        of thousands of triangles, most of a software renderer's frame) stays
+        the same until the camera moves. Items in :attr:`static_items` are
+        drawn into an offscreen framebuffer (colour and depth) when the camera,
+        the size or :meth:`invalidate_static` says so; each frame copies it in
+        and draws the other items on top, depth-tested against the copy.
+
+        It also keeps pyqtgraph's shader programs per GL context: pyqtgraph
+        caches compiled programs in class attributes shared by every view, and
+        a program belongs to one context (share group). A second view — the
+        exporter's, or the next test's — would draw with the first one's
+        program ids and fail with ``GLError: invalid value``.
         """
 
         def __init__(self, parent: QWidget | None = None) -> None:
             super().__init__(parent)
             self._programs: dict[str, Any] = {}
+            self.static_items: list[Any] = []
+            self.cache_static = True
+            self._static_version = 0
+            self._bg: Any = None
+            self._bg_key: Any = None
+
+        def invalidate_static(self) -> None:
+            """The still items changed: draw them again on the next frame."""
+            self._static_version += 1
+            self.update()
 
         def initializeGL(self) -> None:
-            # A (re)created context: programs compiled for the old one are gone.
+            # A (re)created context: programs and framebuffers of the old one are gone.
             self._programs = {}
+            self._bg = None
             if _ProgramSwap.owner is not None and _ProgramSwap.owner() is self:
                 _ProgramSwap.load({})
             super().initializeGL()
+
+        def projectionMatrix(self, region: Any, viewport: Any) -> QMatrix4x4:
+            # pyqtgraph clips at distance × (0.001, 1000): 20 bits of a 24-bit
+            # depth buffer go to nothing. The box is about 3 units across, so
+            # (0.02, 20) × distance keeps it all and lets a path lifted a hair
+            # above the surface win the depth test.
+            x0, y0, w, h = viewport
+            near = self.opts["distance"] * 0.02
+            far = self.opts["distance"] * 20.0
+            r = near * math.tan(0.5 * math.radians(self.opts["fov"]))
+            t = r * h / w
+            left = r * ((region[0] - x0) * (2.0 / w) - 1)
+            right = r * ((region[0] + region[2] - x0) * (2.0 / w) - 1)
+            bottom = t * ((region[1] - y0) * (2.0 / h) - 1)
+            top = t * ((region[1] + region[3] - y0) * (2.0 / h) - 1)
+            m = QMatrix4x4()
+            m.frustum(left, right, bottom, top, near, far)
+            return m
+
+        def _camera_key(self) -> tuple[Any, ...]:
+            o = self.opts
+            c = o["center"]
+            return (
+                self._static_version,
+                c.x(), c.y(), c.z(),
+                o["distance"], o["fov"], o.get("elevation"), o.get("azimuth"),
+                str(o.get("rotation")), tuple(o["bgcolor"]),
+                self.deviceWidth(), self.deviceHeight(),
+            )  # fmt: skip
+
+        def _draw(self, items: list[Any], use_names: bool) -> None:
+            for item in sorted(items, key=lambda a: a.depthValue()):
+                if not item.visible():
+                    continue
+                self._modelViewStack.append(self.currentModelView() * item.transform())
+                try:
+                    self.drawItemTree(item, useItemNames=use_names)
+                finally:
+                    self._modelViewStack.pop()
 
         def paint(self, *, region: Any, viewport: Any, useItemNames: bool = False) -> None:
             from OpenGL import GL
@@ -526,7 +598,58 @@ def _gl() -> Any:
             # glClear leaves the depth buffer alone while depth writes are off
             # (an outline item turns them off): turn them on before clearing.
             GL.glDepthMask(GL.GL_TRUE)
-            super().paint(region=region, viewport=viewport, useItemNames=useItemNames)
+            target = int(GL.glGetIntegerv(GL.GL_DRAW_FRAMEBUFFER_BINDING))
+            whole = tuple(region) == tuple(viewport) == tuple(self.getViewport())
+            # renderToArray paints tiles into its own framebuffer: no cache there.
+            if not (
+                self.cache_static
+                and self.static_items
+                and whole
+                and target == self.defaultFramebufferObject()
+            ):
+                super().paint(region=region, viewport=viewport, useItemNames=useItemNames)
+                return
+            try:
+                self._paint_cached(region, viewport, target, useItemNames)
+            except Exception:
+                # A driver without framebuffer blits: draw everything every frame.
+                self.cache_static = False
+                GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, target)
+                super().paint(region=region, viewport=viewport, useItemNames=useItemNames)
+
+        def _paint_cached(self, region: Any, viewport: Any, target: int, names: bool) -> None:
+            from OpenGL import GL
+
+            w, h = self.deviceWidth(), self.deviceHeight()
+            self.setProjection(region, viewport)
+            self.setModelview()
+            key = self._camera_key()
+            if self._bg is None or (self._bg.width(), self._bg.height()) != (w, h):
+                self._bg = QOpenGLFramebufferObject(
+                    w, h, QOpenGLFramebufferObject.Attachment.CombinedDepthStencil
+                )
+                self._bg_key = None
+            GL.glDisable(GL.GL_SCISSOR_TEST)
+            if self._bg_key != key:
+                GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._bg.handle())
+                GL.glViewport(0, 0, w, h)
+                GL.glClearColor(*self.opts["bgcolor"])
+                GL.glClear(GL.GL_DEPTH_BUFFER_BIT | GL.GL_COLOR_BUFFER_BIT)
+                self._draw(self.static_items, names)
+                GL.glDepthMask(GL.GL_TRUE)
+                self._bg_key = key
+            GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._bg.handle())
+            GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, target)
+            GL.glBlitFramebuffer(
+                0, 0, w, h, 0, 0, w, h,
+                GL.GL_COLOR_BUFFER_BIT | GL.GL_DEPTH_BUFFER_BIT, GL.GL_NEAREST,
+            )  # fmt: skip
+            GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, target)
+            GL.glViewport(0, 0, w, h)
+            moving = [
+                x for x in self.items if x.parentItem() is None and x not in self.static_items
+            ]
+            self._draw(moving, names)
 
     class _ProgramSwap:
         owner: weakref.ReferenceType[Any] | None = None
@@ -560,7 +683,7 @@ def _gl() -> Any:
             cls.load(view._programs)
             cls.owner = weakref.ref(view)
 
-    return gl, SurfaceItem, View, Label
+    return gl, SurfaceItem, View, Labels
 
 
 # --------------------------------------------------------------------------- widget
@@ -625,6 +748,7 @@ class Surface3DView(QWidget):
         self._path_ends: list[np.ndarray] = []
         self._ball_xyz: np.ndarray = np.empty((0, 0, 3))
         self._start: tuple[float, ...] | None = None
+        self._names: tuple[str, ...] = ("x", "y")
         self._step = 0
         self.glview: Any = None
         self._build(controls)
@@ -684,7 +808,7 @@ class Surface3DView(QWidget):
         self.controls.setVisible(controls)
         lay.addWidget(self.controls)
 
-        gl, surface_cls, view_cls, label_cls = _gl()
+        gl, surface_cls, view_cls, labels_cls = _gl()
         self._glmod = gl
         self.glview = view_cls()
         self.glview.setAccessibleName("3D surface")
@@ -693,11 +817,12 @@ class Surface3DView(QWidget):
         self.glview.addItem(self.surface_item)
         self.frame_item = gl.GLLinePlotItem(mode="lines", glOptions="translucent", antialias=True)
         self.glview.addItem(self.frame_item)
-        self.labels = {name: label_cls(text=name) for name in ("x", "y", "f")}
-        for item in self.labels.values():
-            item.setGLOptions(_overlay_options())
-            item.setDepthValue(200)
-            self.glview.addItem(item)
+        # Drawn once per camera position, not once per frame (see View).
+        self.glview.static_items = [self.surface_item, self.frame_item]
+        self.labels = labels_cls()
+        self.labels.setGLOptions(_overlay_options())
+        self.labels.setDepthValue(200)
+        self.glview.addItem(self.labels)
         self.path_items: list[tuple[Any, Any, Any]] = []
         # Balls are drawn last and without a depth test: a current point is
         # never lost behind a hill. A darker, larger disc under each one is
@@ -735,10 +860,10 @@ class Surface3DView(QWidget):
         font.setBold(True)
         plate = QColor(theme.background)
         plate.setAlpha(170)
-        for item in self.labels.values():
-            item.setData(color=fg, font=font)
-            item.plate = plate
+        self.labels.setData(color=fg, font=font)
+        self.labels.plate = plate
         self.frame_item.setData(color=_rgba(theme.foreground, 0.45), width=1.2 * theme.font_scale)
+        self.glview.invalidate_static()
         self._recolor_surface()
         self._restyle_runs()
         self.set_step(self._step)
@@ -768,9 +893,7 @@ class Surface3DView(QWidget):
             self._show_note("This function has no finite values in the view window.")
         else:
             self._show_note("")
-        names = tuple(getattr(loss, "variables", ("x", "y")))
-        for key, text in zip(("x", "y"), names, strict=False):
-            self.labels[key].setData(text=text)
+        self._names = tuple(getattr(loss, "variables", ("x", "y")))[:2]
         self._rebuild_surface()
         self._prepare_runs()
         self.set_step(self._step)
@@ -904,9 +1027,11 @@ class Surface3DView(QWidget):
             dtype=np.float32,
         )  # fmt: skip
         self.frame_item.setData(pos=f)
-        self.labels["x"].setData(pos=np.array([0.0, -1.15, 0.0]))
-        self.labels["y"].setData(pos=np.array([1.15, 0.0, 0.0]))
-        self.labels["f"].setData(pos=np.array([-1.0, -1.0, top * 1.06]), text=self._f_label())
+        x_name, y_name = self._names if len(self._names) == 2 else ("x", "y")
+        self.labels.set_label("x", (0.0, -1.15, 0.0), x_name)
+        self.labels.set_label("y", (1.15, 0.0, 0.0), y_name)
+        self.labels.set_label("f", (-1.0, -1.0, top * 1.06), self._f_label())
+        self.glview.invalidate_static()
 
     def _f_label(self) -> str:
         return {"log": "log f", "clamp": "f", "linear": "f"}[self.height_mode]
@@ -921,6 +1046,7 @@ class Surface3DView(QWidget):
         colors = cmap.map(np.where(np.isfinite(h), h, 0.0), mode="float").astype(np.float32)
         colors[:, 3] = 1.0
         self.surface_item.set_mesh(self._mesh, np.ascontiguousarray(colors))
+        self.glview.invalidate_static()
 
     def _prepare_runs(self) -> None:
         """Split every run into sub-steps once; heights follow in _update_path_heights."""
