@@ -318,3 +318,17 @@ def test_no_frames_writes_nothing(tmp_path):
     with pytest.raises(ExportError, match="no frames"):
         writer.close()
     assert listing(tmp_path) == []
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
+@pytest.mark.parametrize("kind, name", [(OutputKind.MP4, "a.mp4"), (OutputKind.PNG, "f")])
+def test_outputs_get_the_usual_permissions(tmp_path, kind, name):
+    # Temporaries are owner-only; the finished output follows the umask.
+    old = os.umask(0o022)
+    try:
+        out = write_all(make_writer(kind, tmp_path / name, (W, H)), frames(2))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == (0o755 if kind is OutputKind.PNG else 0o644)
+    if kind is OutputKind.PNG:
+        assert stat.S_IMODE((out / "frame_00000.png").stat().st_mode) == 0o644
