@@ -126,9 +126,11 @@ class Optimizer:
     ) -> Array:
         """Advance the group's state in place; return the update ``Δθ`` (K, d).
 
-        The new parameters are ``params + Δθ``. ``lr`` has shape ``(K, 1)``;
-        ``t`` is the 1-based number of this update; ``hess`` ``(K, d, d)`` is
-        given to optimizers with :attr:`needs_hess`.
+        The new parameters are ``params + Δθ``. ``lr`` is an array of shape
+        ``(K, 1)``, or a float when the whole group shares one rate; ``t`` is
+        the 1-based number of this update; ``hess`` ``(K, d, d)`` is given to
+        optimizers with :attr:`needs_hess`. ``params`` and ``grad`` are not
+        modified.
         """
         raise NotImplementedError
 
