@@ -451,13 +451,12 @@ def run_basins(args: argparse.Namespace) -> int:
         raise UsageError(f"{prog}: {exc}") from None
     finally:
         progress.close()
-    contours = None
-    if args.png and loss.dim == 2:
-        from gdviz.core.surface import contour_levels, contour_segments, sample_grid
+    render = {}
+    if args.png:
+        from gdviz.ui.maps import basin_contours
 
-        g = sample_grid(loss, domain, 200)
-        contours = contour_segments(g, contour_levels(g.z, 14, log=True))
-    out = _write_outputs(args, m, contours=contours)
+        render["contours"] = basin_contours(loss, domain)
+    out = _write_outputs(args, m, **render)
     _basin_summary(m, out)
     return 0
 

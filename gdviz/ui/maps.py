@@ -88,6 +88,7 @@ __all__ = [
     "MapsPanel",
     "SweepRequest",
     "basin_colors",
+    "basin_contours",
     "render_map",
     "sweep_colors",
 ]
@@ -464,6 +465,9 @@ class MapView(QWidget):
             self.colorbar.setLevels((lo, hi))
             self.colorbar.axis.setTextPen(QColor(self.theme.foreground))
             self.colorbar.axis.setPen(QColor(self.theme.foreground))
+            font = QFont()
+            font.setPointSizeF(self.theme.font_pt * 0.9)
+            self.colorbar.axis.setTickFont(font)
             self.colorbar.show()
         else:
             self.colorbar.hide()
@@ -606,6 +610,21 @@ class BasinLayer(pg.ImageItem):
         self.setImage(col.rgba, autoLevels=False, levels=None)
         self.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
         self.show()
+
+
+def basin_contours(loss: Any, domain: Sequence[Sequence[float]], n: int = 14) -> np.ndarray | None:
+    """Contour segments of a 2-variable loss over ``domain`` to draw over a basin map.
+
+    Log-spaced levels (dense near the minima, where the basins meet); None for
+    a function of one variable or one with no finite values there.
+    """
+    if getattr(loss, "dim", 0) != 2:
+        return None
+    from gdviz.core.surface import contour_levels, contour_segments, sample_grid
+
+    grid = sample_grid(loss, domain, 200)
+    levels = contour_levels(grid.z, n, log=True)
+    return contour_segments(grid, levels) if len(levels) else None
 
 
 # --------------------------------------------------------------------------- rendering
@@ -1067,6 +1086,10 @@ class MapsPanel(QWidget):
         else:
             self.basin_result = result
             self.view.set_map(result)
+            try:
+                self.view.set_contours(basin_contours(self.loss, result.domain))
+            except Exception:  # orientation lines only: the map stands without them
+                self.view.set_contours(None)
             self._message(_basin_summary(result))
             self.basinMapReady.emit(result)
 
