@@ -105,6 +105,29 @@ def test_clicking_a_sweep_cell_emits_its_row_and_column(qtbot, momentum_sweep):
         click(view, QPointF(view.cell_center(0, 0).x(), -3.0))
 
 
+def test_hovering_a_cell_reads_it_out(qtbot, momentum_sweep, himmelblau):
+    view = MapView()
+    qtbot.addWidget(view)
+    view.resize(900, 600)
+    view.show()
+    view.set_map(momentum_sweep)
+    qtbot.waitExposed(view)
+    vb = view.plot.getViewBox()
+    view._moved(vb.mapViewToScene(view.cell_center(2, 19)))
+    assert view.readout.text() == (
+        f"lr = {momentum_sweep.lrs[19]:.3g}, momentum = 0.9: diverged at step "
+        f"{momentum_sweep.stop_step[2, 19]}"
+    )
+    view._moved(vb.mapViewToScene(view.cell_center(0, 0)))
+    assert view.readout.text().startswith("lr = 0.01, momentum = 0: converged in ")
+    m = basin_map(himmelblau, RunConfig("gd", {"lr": 0.01}), ((-5, 5), (-5, 5)), 10, steps=300)
+    view.set_map(m)
+    view._moved(vb.mapViewToScene(QPointF(3.2, 2.2)))
+    assert view.readout.text().startswith("start (3.5, 2.5) → minimum ")
+    view._moved(vb.mapViewToScene(QPointF(30, 2.2)))  # off the map
+    assert view.readout.text() == " "
+
+
 def test_panel_sweep_click_adds_the_right_run(qtbot, quadratic):
     panel = MapsPanel()
     qtbot.addWidget(panel)

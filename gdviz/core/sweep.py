@@ -318,6 +318,7 @@ def _run_batches(
                 sl = slice(a, a + chunk_runs)
                 part = _Batch(b.spec, b.params[sl], b.starts[sl], b.schedule, b.index[sl])
                 _run_batch(loss, part, stop, out, ticker, evaluate)
+    ticker.report(ticker.total)
     return out
 
 
