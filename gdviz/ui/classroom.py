@@ -1,0 +1,458 @@
+"""Classroom features of the window: session files, lessons, the explain panel, presentation.
+
+:class:`Classroom` attaches to a :class:`~gdviz.ui.main_window.MainWindow` and
+adds, without the window having to know the details:
+
+* **File** → Open…, Open Recent, Save, Save As… for ``.gdviz.toml`` session
+  files (:mod:`gdviz.core.session_io`); a file that cannot be opened gets a
+  message and leaves the window as it was;
+* a **Lessons** menu (and number keys 1–9) with the teaching set-ups of
+  :mod:`gdviz.core.lessons`; a lesson's commentary is shown above the plots;
+* the **Explain** dock (:class:`~gdviz.ui.explain_panel.ExplainPanel`) that
+  follows the selected run and the step on screen;
+* **presentation mode** (:class:`~gdviz.ui.presentation.Presentation`, F5) and
+  the keyboard-shortcut overlay;
+* the window's geometry, dock layout, recent files and presentation scale,
+  remembered with :class:`QSettings` between runs.
+
+The window calls :meth:`Classroom.set_theme` when its theme changes,
+:meth:`Classroom.save_settings` when it closes, and forwards
+``open_session(path)`` here.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMenu, QWidget
+
+from gdviz.core.lessons import Lesson, LessonError, load_lessons
+from gdviz.core.session import Session
+from gdviz.core.session_io import SUFFIX, SessionError, load_session, save_session
+from gdviz.ui.explain_panel import ExplainPanel
+from gdviz.ui.presentation import PRESENTATION_SCALES, Presentation
+from gdviz.ui.theme import THEMES, Theme, get_theme
+
+__all__ = ["MAX_RECENT", "Classroom"]
+
+#: Recent files listed in File → Open Recent.
+MAX_RECENT = 8
+_FILTER = f"gdviz sessions (*{SUFFIX});;TOML files (*.toml);;All files (*)"
+
+
+def _settings() -> QSettings:
+    # Organisation and application names come from the QApplication (app.py).
+    return QSettings()
+
+
+class Classroom(QObject):
+    """Sessions, lessons, explanations and presentation mode for one window.
+
+    Parameters
+    ----------
+    window
+        The main window. It must have ``session``, ``theme``, ``player``,
+        ``transport``, ``runs_panel``, ``computer``, ``loss``, ``trajectory``,
+        ``load_session(session)``, ``set_theme(name)``, ``apply_theme(theme)``,
+        ``show_message(text, error)``, and the panels listed in
+        :meth:`editing_widgets`.
+    """
+
+    def __init__(self, window: Any) -> None:
+        super().__init__(window)
+        self.window = window
+        self.path: Path | None = None
+        self.lesson: Lesson | None = None
+        try:
+            self.lessons: list[Lesson] = load_lessons()
+        except LessonError as exc:  # a packaging bug; the window still works
+            self.lessons = []
+            window.show_message(f"lessons unavailable: {exc}")
+
+        # Caption and commentary above the plots.
+        self.caption = QLabel()
+        self.caption.setTextFormat(Qt.TextFormat.PlainText)  # titles are data
+        self.caption.setWordWrap(True)
+        self.caption.setAccessibleName("lesson title")
+        self.caption.hide()
+        self.commentary = QLabel()
+        self.commentary.setTextFormat(Qt.TextFormat.PlainText)
+        self.commentary.setWordWrap(True)
+        self.commentary.setAccessibleName("lesson commentary")
+        self.commentary.hide()
+        layout = window.centralWidget().layout()
+        layout.insertWidget(0, self.commentary)
+        layout.insertWidget(0, self.caption)
+
+        # Explain dock (hidden until asked for: the scene needs the width).
+        self.explain = ExplainPanel(window.theme)
+        self.dock = QDockWidget("Explain", window)
+        self.dock.setObjectName("explainDock")  # saveState needs a name
+        self.dock.setWidget(self.explain)
+        self.dock.setAllowedAreas(
+            Qt.DockWidgetArea.RightDockWidgetArea | Qt.DockWidgetArea.BottomDockWidgetArea
+        )
+        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+        self.dock.hide()
+        # Presenting, the panel is a card over the right of the scene instead:
+        # a dock beside it would squeeze the plots and the transport bar off a
+        # 1024-pixel projector at 2×.
+        self.explain_card = ExplainPanel(window.theme, parent=window.scene)
+        self.explain_card.setObjectName("explainCard")
+        self.explain_card.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.explain_card.hide()
+        window.scene.installEventFilter(self)
+
+        settings = _settings()
+        scale = _float(settings.value("presentation/scale", 1.5), 1.5)
+        self.presentation = Presentation(
+            window,
+            self.editing_widgets,
+            self.open_lesson,
+            self.toggle_explain,
+            self.toggle_commentary,
+            scale=scale if scale in PRESENTATION_SCALES else 1.5,
+        )
+        self.presentation.activeChanged.connect(self._presenting)
+        self._build_menus()
+        self._wire()
+
+    # ------------------------------------------------------------------ build
+    def _build_menus(self) -> None:
+        w = self.window
+        bar = w.menuBar()
+        menus = {m.title().replace("&", ""): m for m in _menus(bar)}
+        file_menu = menus.get("File") or bar.addMenu("&File")
+        first = file_menu.actions()[0] if file_menu.actions() else None
+
+        def act(text: str, slot: Any, key: Any = None) -> QAction:
+            a = QAction(text, w)
+            if key is not None:
+                a.setShortcut(QKeySequence(key))
+            a.triggered.connect(lambda _c=False: slot())
+            return a
+
+        self.open_action = act("&Open session…", self.open_dialog, QKeySequence.StandardKey.Open)
+        self.recent_menu = QMenu("Open &recent", w)
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self.save_action = act("&Save session", self.save, QKeySequence.StandardKey.Save)
+        self.save_as_action = act("Save session &as…", self.save_as, "Ctrl+Shift+S")
+        for a in (self.open_action,):
+            file_menu.insertAction(first, a)
+        file_menu.insertMenu(first, self.recent_menu)
+        file_menu.insertAction(first, self.save_action)
+        file_menu.insertAction(first, self.save_as_action)
+        if first is not None:
+            file_menu.insertSeparator(first)
+
+        help_menu = menus.get("Help")
+        lessons = QMenu("&Lessons", w)
+        self.lesson_actions: list[QAction] = []
+        for les in self.lessons:
+            a = QAction(f"{les.number}  {les.title}", w)
+            a.setToolTip(les.commentary)
+            a.setShortcut(QKeySequence())  # the number keys are window shortcuts
+            a.triggered.connect(lambda _c=False, n=les.number: self.open_lesson(n))
+            lessons.addAction(a)
+            self.lesson_actions.append(a)
+        if help_menu is not None:
+            bar.insertMenu(help_menu.menuAction(), lessons)
+        else:
+            bar.addMenu(lessons)
+        self.lessons_menu = lessons
+
+        view_menu = menus.get("View") or bar.addMenu("&View")
+        view_menu.addSeparator()
+        self.explain_action = self.dock.toggleViewAction()
+        self.explain_action.setText("&Explain panel (E)")
+        view_menu.addAction(self.explain_action)
+        self.present_action = QAction("&Presentation mode (F5)", w, checkable=True)
+        self.present_action.triggered.connect(lambda _c=False: self.presentation.toggle())
+        view_menu.addAction(self.present_action)
+        scale_menu = view_menu.addMenu("Presentation &size")
+        self.present_scale_actions = QActionGroup(w)
+        for s in PRESENTATION_SCALES:
+            a = QAction(f"{s:g}×", w, checkable=True)
+            a.setChecked(s == self.presentation.scale)
+            a.triggered.connect(lambda _c=False, v=s: self.set_presentation_scale(v))
+            self.present_scale_actions.addAction(a)
+            scale_menu.addAction(a)
+
+        if help_menu is not None:
+            keys = QAction("All keyboard shortcuts (?)", w)
+            keys.triggered.connect(lambda _c=False: self.presentation.show_shortcuts())
+            help_menu.addAction(keys)
+
+    def _wire(self) -> None:
+        w = self.window
+        w.computer.computed.connect(self._computed)
+        w.player.stepChanged.connect(self._step)
+        w.player.playingChanged.connect(lambda playing: playing or self._step(w.player.step))
+        w.runs_panel.list.currentRowChanged.connect(self._select_run)
+
+    # ------------------------------------------------------------------ explain
+    def _panels(self) -> tuple[ExplainPanel, ExplainPanel]:
+        return (self.explain, self.explain_card)
+
+    def _computed(self, _gen: int, traj: Any, _complete: bool) -> None:
+        w = self.window
+        runs = w.session.runs
+        if traj is None or traj.n_runs != len(runs):
+            return
+        labels = [f"{i + 1}. {r.label()}" for i, r in enumerate(runs)]
+        for panel in self._panels():
+            panel.set_runs(traj, runs, labels, w.loss)
+            panel.set_step(w.player.step)
+
+    def _step(self, i: int) -> None:
+        for panel in self._panels():
+            panel.set_step(i, playing=self.window.player.playing)
+
+    def _select_run(self, index: int) -> None:
+        for panel in self._panels():
+            panel.select_run(index)
+
+    def toggle_explain(self) -> None:
+        """Show or hide the explain panel (a card over the scene when presenting)."""
+        if self.presentation.active:
+            card = self.explain_card
+            card.setVisible(not card.isVisible())
+            if card.isVisible():
+                self._place_card()
+                card.raise_()
+            return
+        self.dock.setVisible(not self.dock.isVisible())
+
+    def _place_card(self) -> None:
+        scene = self.window.scene
+        width = max(200, int(scene.width() * 0.42))
+        margin = 6
+        self.explain_card.setGeometry(
+            scene.width() - width - margin, margin, width, scene.height() - 2 * margin
+        )
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if obj is self.window.scene and event.type() == QEvent.Type.Resize:
+            if self.explain_card.isVisible():
+                self._place_card()
+        return False
+
+    # ------------------------------------------------------------------ lessons
+    def open_lesson(self, number: int) -> None:
+        """Open lesson ``number`` (1–9): its session, title and commentary."""
+        les = next((x for x in self.lessons if x.number == number), None)
+        if les is None:
+            self.window.show_message(f"there is no lesson {number}")
+            return
+        w = self.window
+        self.lesson = les
+        self.path = None
+        w.load_session(replace(les.session, theme=w.session.theme))
+        w.teaches.setText(f"{les.title}. {les.commentary}")
+        w.teaches.setVisible(not self.presentation.active)
+        self._show_caption()
+        w.setWindowTitle(f"gdviz — lesson {les.number}: {les.title}")
+
+    def toggle_commentary(self) -> None:
+        """Show or hide the lesson's commentary (presentation mode)."""
+        if self.presentation.active and self._current_lesson() is not None:
+            self.commentary.setVisible(not self.commentary.isVisible())
+
+    def _current_lesson(self) -> Lesson | None:
+        # A lesson stays current until another function is loaded or typed.
+        les = self.lesson
+        if les is not None and self.window.session.function != les.session.function:
+            return None
+        return les
+
+    def _show_caption(self) -> None:
+        les = self._current_lesson()
+        if les is not None:
+            self.caption.setText(f"{les.number}. {les.title}")
+            self.commentary.setText(les.commentary)
+        else:
+            self.caption.setText(f"f = {self.window.session.function}")
+            self.commentary.setText("")
+            self.commentary.hide()
+        self.caption.setVisible(self.presentation.active)
+
+    # ------------------------------------------------------------------ presentation
+    def editing_widgets(self) -> list[QWidget]:
+        """The widgets presentation mode hides (the transport bar and scene stay)."""
+        w = self.window
+        names = ("editor", "preset_box", "teaches", "side_scroll", "stats")
+        out = [getattr(w, n) for n in names if isinstance(getattr(w, n, None), QWidget)]
+        out.append(self.dock)
+        status = w.statusBar() if hasattr(w, "statusBar") else None
+        if status is not None:
+            out.append(status)
+        return out
+
+    def _presenting(self, active: bool) -> None:
+        self.present_action.setChecked(active)
+        if not active:
+            self.explain_card.hide()
+            if self._current_lesson() is not None:
+                self.window.teaches.show()
+        self._show_caption()
+        if not active:
+            self.commentary.hide()
+
+    def set_presentation_scale(self, scale: float) -> None:
+        self.presentation.set_scale(scale)
+        for a in self.present_scale_actions.actions():
+            a.setChecked(a.text() == f"{scale:g}×")
+        _settings().setValue("presentation/scale", float(scale))
+
+    def set_theme(self, theme: Theme) -> None:
+        """Follow the window's theme (fonts, colours)."""
+        for panel in self._panels():
+            panel.set_theme(theme)
+        self.explain_card.setStyleSheet(
+            f"QWidget#explainCard {{ background: {theme.panel}; "
+            f"border: 2px solid {theme.foreground}; }}"
+        )
+        pt = theme.font_pt
+        self.caption.setStyleSheet(f"font-size: {pt * 1.25:.1f}pt; font-weight: 600;")
+        self.commentary.setStyleSheet(f"font-size: {pt:.1f}pt;")
+        self.presentation.overlay.set_theme(theme)
+
+    # ------------------------------------------------------------------ sessions
+    def current_session(self) -> Session:
+        """The window's session with the step, speed and theme on screen.
+
+        While presenting, the theme saved is the one the window returns to.
+        """
+        w = self.window
+        return replace(
+            w.session,
+            step=int(w.player.step),
+            speed=float(w.player.speed),
+            theme=self.presentation.return_theme.name,
+        )
+
+    def open_session(self, path: str | os.PathLike[str]) -> bool:
+        """Open a session file; on any problem show why and change nothing.
+
+        Returns True when the file was opened.
+        """
+        w = self.window
+        try:
+            loaded = load_session(path)
+        except SessionError as exc:
+            w.show_message(f"Could not open the session: {exc}")
+            return False
+        session = loaded.session
+        self.lesson = None
+        self.path = Path(path)
+        if session.theme in THEMES:
+            if self.presentation.active:
+                # Applied when presentation mode ends.
+                scale = self.presentation.return_theme.font_scale
+                self.presentation.set_return_theme(get_theme(session.theme, scale))
+            elif session.theme != w.theme.name:
+                w.set_theme(session.theme)
+        w.load_session(session)
+        self._show_caption()
+        self._remember(self.path)
+        w.setWindowTitle(f"gdviz — {self.path.name}")
+        if loaded.warnings:
+            w.statusBar().showMessage(
+                f"Opened {self.path.name} with warnings: " + "; ".join(loaded.warnings), 15000
+            )
+        else:
+            w.statusBar().showMessage(f"Opened {self.path.name}", 5000)
+        return True
+
+    def save(self) -> bool:
+        """Save to the current file (asks for one the first time)."""
+        if self.path is None:
+            return self.save_as()
+        return self.save_to(self.path)
+
+    def save_as(self, path: str | os.PathLike[str] | None = None) -> bool:
+        """Save under a new name (asks for it when ``path`` is None)."""
+        if path is None:
+            start = str(self.path) if self.path else f"session{SUFFIX}"
+            chosen, _f = QFileDialog.getSaveFileName(self.window, "Save session", start, _FILTER)
+            if not chosen:
+                return False
+            path = chosen if chosen.endswith(".toml") else chosen + SUFFIX
+        return self.save_to(Path(path))
+
+    def save_to(self, path: str | os.PathLike[str]) -> bool:
+        """Write the current session to ``path`` (atomically); report the result."""
+        w = self.window
+        p = Path(path)
+        try:
+            save_session(self.current_session(), p)
+        except SessionError as exc:
+            w.show_message(f"Could not save the session: {exc}")
+            return False
+        self.path = p
+        self._remember(p)
+        w.setWindowTitle(f"gdviz — {p.name}")
+        w.statusBar().showMessage(f"Saved {p}", 5000)
+        return True
+
+    def open_dialog(self) -> bool:
+        start = str(self.path.parent) if self.path else ""
+        chosen, _f = QFileDialog.getOpenFileName(self.window, "Open session", start, _FILTER)
+        return self.open_session(chosen) if chosen else False
+
+    # ------------------------------------------------------------------ settings
+    def recent_files(self) -> list[str]:
+        """Recently opened or saved session files, newest first (existing ones only)."""
+        raw = _settings().value("recent/files", [])
+        if isinstance(raw, str):
+            raw = [raw]
+        return [str(p) for p in (raw or []) if isinstance(p, str) and os.path.isfile(p)]
+
+    def _remember(self, path: Path) -> None:
+        p = str(path.resolve())
+        files = [f for f in self.recent_files() if f != p]
+        _settings().setValue("recent/files", [p, *files][:MAX_RECENT])
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        files = self.recent_files()
+        if not files:
+            a = self.recent_menu.addAction("(none)")
+            a.setEnabled(False)
+        for f in files:
+            a = self.recent_menu.addAction(f)
+            a.triggered.connect(lambda _c=False, f=f: self.open_session(f))
+
+    def restore_settings(self) -> None:
+        """Window geometry and dock layout from the last run (call before showing)."""
+        s = _settings()
+        geom = s.value("window/geometry")
+        if geom is not None:
+            self.window.restoreGeometry(geom)
+        state = s.value("window/state")
+        if state is not None:
+            self.window.restoreState(state)
+
+    def save_settings(self) -> None:
+        """Remember geometry and dock layout (as they are outside presentation mode)."""
+        if self.presentation.active:
+            self.presentation.leave()
+        s = _settings()
+        s.setValue("window/geometry", self.window.saveGeometry())
+        s.setValue("window/state", self.window.saveState())
+
+
+def _menus(bar: Any) -> list[QMenu]:
+    return [a.menu() for a in bar.actions() if a.menu() is not None]
+
+
+def _float(v: Any, default: float) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return default

@@ -1,0 +1,376 @@
+"""Presentation mode: the scene full screen, big and high-contrast, driven from the keyboard.
+
+F5 enters it and Esc leaves it. On the way in, :class:`Presentation` remembers
+how the window looked, hides every editing panel (and the menu bar), keeps the
+transport bar, switches to the ``projector`` theme (black on white, thick
+lines, Okabe–Ito run colours) scaled by the chosen factor (1.5× or 2×), and
+goes full screen. On the way out it puts everything back exactly as it was.
+
+Keyboard (see :data:`SHORTCUTS`, which the ``?`` overlay and the Help menu
+list): Space, →, ←, R drive the player; + and − change the speed; 1–9 open the
+lessons; E and C show the explain panel and the lesson's commentary; F11
+toggles full screen; ``?`` shows the list.
+
+The controller talks to the window only through a few methods and attributes
+(:class:`PresentingWindow`), so it can be tested with the real window and
+keeps :mod:`gdviz.ui.main_window` to wiring.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QColor, QKeySequence, QPainter, QShortcut
+from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
+
+from gdviz.ui.theme import Theme, get_theme
+
+__all__ = [
+    "PRESENTATION_SCALES",
+    "SHORTCUTS",
+    "Presentation",
+    "PresentingWindow",
+    "ShortcutsOverlay",
+]
+
+#: Font-and-line scale factors offered for presentation mode.
+PRESENTATION_SCALES = (1.5, 2.0)
+
+#: Every keyboard shortcut, as (keys, what it does), in the order they are listed.
+SHORTCUTS: tuple[tuple[str, str], ...] = (
+    ("F5", "presentation mode"),
+    ("Esc", "leave presentation mode (or close this list)"),
+    ("Space", "play / pause"),
+    ("→", "one step forward"),
+    ("←", "one step back"),
+    ("R", "back to step 0"),
+    ("+  −", "faster / slower (×2)"),
+    ("1 … 9", "open lesson 1 … 9"),
+    ("E", "explain panel on / off"),
+    ("C", "lesson commentary on / off"),
+    ("F11", "full screen on / off"),
+    ("?", "this list of keys"),
+    ("Ctrl+S  Ctrl+O", "save / open a session"),
+)
+
+
+class PresentingWindow(Protocol):
+    """What :class:`Presentation` needs of the window (a :class:`QMainWindow`)."""
+
+    theme: Theme
+    transport: Any
+
+    def apply_theme(self, theme: Theme) -> None: ...
+
+
+class ShortcutsOverlay(QWidget):
+    """A translucent sheet over its parent listing :data:`SHORTCUTS`; any key or click closes it.
+
+    The text is plain (never markup) and sized from the theme, so it stays
+    readable on a projector.
+    """
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, False)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAccessibleName("keyboard shortcuts")
+        self._bg = QColor(0, 0, 0, 200)
+        self._fg = "#ffffff"
+        box = QWidget(self)
+        box.setObjectName("shortcutsBox")
+        grid = QGridLayout(box)
+        grid.setHorizontalSpacing(24)
+        grid.setVerticalSpacing(6)
+        self.title = QLabel("Keyboard")
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
+        grid.addWidget(self.title, 0, 0, 1, 2)
+        self.key_labels: list[QLabel] = []
+        self.text_labels: list[QLabel] = []
+        for row, (keys, what) in enumerate(SHORTCUTS, start=1):
+            k = QLabel(keys)
+            t = QLabel(what)
+            for lab in (k, t):
+                lab.setTextFormat(Qt.TextFormat.PlainText)
+            k.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            grid.addWidget(k, row, 0)
+            grid.addWidget(t, row, 1)
+            self.key_labels.append(k)
+            self.text_labels.append(t)
+        self.hint = QLabel("press any key to close")
+        self.hint.setTextFormat(Qt.TextFormat.PlainText)
+        grid.addWidget(self.hint, len(SHORTCUTS) + 1, 0, 1, 2)
+        lay = QVBoxLayout(self)
+        lay.addStretch(1)
+        lay.addWidget(box, 0, Qt.AlignmentFlag.AlignHCenter)
+        lay.addStretch(1)
+        self.box = box
+        self.hide()
+        parent.installEventFilter(self)
+
+    def set_theme(self, theme: Theme) -> None:
+        pt = theme.font_pt
+        # Dark sheet, light text in every theme: it must stand out from the plot.
+        self.setStyleSheet(
+            f"QWidget#shortcutsBox {{ background: rgba(20, 20, 20, 235); border-radius: 10px; }}"
+            f"QLabel {{ color: {self._fg}; background: transparent; font-size: {pt:.1f}pt; }}"
+        )
+        self.title.setStyleSheet(f"font-size: {pt * 1.3:.1f}pt; font-weight: 600;")
+        for k in self.key_labels:
+            k.setStyleSheet(f"font-weight: 600; font-size: {pt:.1f}pt; color: #ffd479;")
+        self.hint.setStyleSheet(f"font-size: {pt * 0.85:.1f}pt; color: #cccccc;")
+
+    def open(self) -> None:
+        parent = self.parentWidget()
+        if parent is not None:
+            self.setGeometry(parent.rect())
+        self.raise_()
+        self.show()
+        self.setFocus()
+
+    def paintEvent(self, event: Any) -> None:
+        p = QPainter(self)
+        p.fillRect(self.rect(), self._bg)
+        p.end()
+
+    def keyPressEvent(self, event: Any) -> None:
+        self.hide()
+        event.accept()
+
+    def mousePressEvent(self, event: Any) -> None:
+        self.hide()
+        event.accept()
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        # Follow the parent's size (full screen on, off, window resized).
+        if obj is self.parentWidget() and event.type() == QEvent.Type.Resize and self.isVisible():
+            self.setGeometry(self.parentWidget().rect())
+        return False
+
+
+class Presentation(QObject):
+    """Enters and leaves presentation mode on a window, and owns the classroom keys.
+
+    Parameters
+    ----------
+    window
+        The main window (see :class:`PresentingWindow`).
+    editing_widgets
+        Returns the widgets hidden while presenting (panels, editors, docks).
+    open_lesson, toggle_explain, toggle_commentary
+        What the number keys, E and C do.
+    scale
+        Font-and-line factor while presenting (one of :data:`PRESENTATION_SCALES`,
+        or any value 1…3).
+
+    Signals
+    -------
+    activeChanged(bool)
+    """
+
+    activeChanged = Signal(bool)
+
+    def __init__(
+        self,
+        window: Any,
+        editing_widgets: Callable[[], list[QWidget]],
+        open_lesson: Callable[[int], None],
+        toggle_explain: Callable[[], None],
+        toggle_commentary: Callable[[], None],
+        scale: float = 1.5,
+    ) -> None:
+        super().__init__(window)
+        self.window = window
+        self.scale = float(scale)
+        self.active = False
+        self.fullscreen_on_enter = True
+        self._editing_widgets = editing_widgets
+        self._open_lesson = open_lesson
+        self._toggle_explain = toggle_explain
+        self._toggle_commentary = toggle_commentary
+        self._saved: dict[str, Any] = {}
+        self.overlay = ShortcutsOverlay(window)
+        self.overlay.set_theme(window.theme)
+        self.shortcuts: dict[str, QShortcut] = {}
+        self._install_keys()
+
+    # ------------------------------------------------------------------ keys
+    def _key(self, name: str, keys: tuple[Any, ...], slot: Callable[[], None]) -> None:
+        for i, key in enumerate(keys):
+            sc = QShortcut(QKeySequence(key), self.window)
+            sc.setContext(Qt.ShortcutContext.WindowShortcut)
+            sc.activated.connect(slot)
+            self.shortcuts[name if i == 0 else f"{name}#{i}"] = sc
+
+    def _install_keys(self) -> None:
+        K = Qt.Key
+        self._key("present", (K.Key_F5,), self.toggle)
+        self._key("leave", (K.Key_Escape,), self._escape)
+        self._key("fullscreen", (K.Key_F11,), self.toggle_fullscreen)
+        self._key("faster", (K.Key_Plus, K.Key_Equal), lambda: self.change_speed(2.0))
+        self._key("slower", (K.Key_Minus, K.Key_Underscore), lambda: self.change_speed(0.5))
+        self._key("help", ("?", K.Key_F1), self.show_shortcuts)
+        self._key("explain", (K.Key_E,), lambda: self._toggle_explain())
+        self._key("commentary", (K.Key_C,), lambda: self._toggle_commentary())
+        for n in range(1, 10):
+            key = getattr(K, f"Key_{n}")
+            self._key(f"lesson{n}", (key,), lambda n=n: self._open_lesson(n))
+
+    def _escape(self) -> None:
+        if self.overlay.isVisible():
+            self.overlay.hide()
+        elif self.active:
+            self.leave()
+
+    # ------------------------------------------------------------------ actions
+    def show_shortcuts(self) -> None:
+        """Show the overlay listing every key."""
+        self.overlay.set_theme(self.window.theme)
+        self.overlay.open()
+
+    def change_speed(self, factor: float) -> None:
+        """Multiply the playback speed (through the speed slider, so the session follows)."""
+        transport = self.window.transport
+        slider = transport.speed
+        # The slider is logarithmic: a fixed number of positions per factor.
+        lo, hi = slider.minimum(), slider.maximum()
+        per_decade = (hi - lo) / 3.0  # 1 … 1000 steps/s
+        delta = round(per_decade * math.log10(factor))
+        slider.setValue(max(lo, min(hi, slider.value() + delta)))
+
+    def toggle_fullscreen(self) -> None:
+        w = self.window
+        if w.isFullScreen():
+            w.showNormal()
+            if self._saved.get("maximized"):
+                w.showMaximized()
+        else:
+            w.showFullScreen()
+
+    def toggle(self) -> None:
+        self.leave() if self.active else self.enter()
+
+    def set_scale(self, scale: float) -> None:
+        """Change the presentation scale (applied at once when presenting)."""
+        if not 1.0 <= scale <= 3.0:
+            raise ValueError(f"presentation scale must be 1…3, got {scale:g}")
+        self.scale = float(scale)
+        if self.active:
+            self._slim_transport(False)
+            self.window.apply_theme(get_theme("projector", self.scale))
+            self._slim_transport(True)
+            self.overlay.set_theme(self.window.theme)
+
+    def set_return_theme(self, theme: Theme) -> None:
+        """The theme to go back to on :meth:`leave` (e.g. a session opened while presenting)."""
+        if self.active:
+            self._saved["theme"] = theme
+
+    @property
+    def return_theme(self) -> Theme:
+        """The theme :meth:`leave` goes back to (the current one when not presenting)."""
+        return self._saved["theme"] if self.active else self.window.theme
+
+    def _slim_transport(self, slim: bool) -> None:
+        """Hide the speed slider while presenting (+ and − set the speed).
+
+        At 2× on a 1024-pixel-wide projector the full bar does not fit; the
+        speed stays on screen as text.
+        """
+        t = self.window.transport
+        extras = [getattr(t, "speed", None)]
+        extras += [lab for lab in t.findChildren(QLabel) if lab.text().strip().lower() == "speed"]
+        for x in extras:
+            if x is None:
+                continue
+            if slim:
+                self._saved.setdefault("transport", []).append((x, x.isVisible()))
+                x.hide()
+        if not slim:
+            for x, vis in self._saved.get("transport", []):
+                x.setVisible(vis)
+            self._saved["transport"] = []
+        # Arrows alone on the step buttons (their tooltips keep the words).
+        for name, short in (("back_button", "◀"), ("forward_button", "▶")):
+            b = getattr(t, name, None)
+            if b is None:
+                continue
+            key = f"{name}_text"
+            if slim:
+                self._saved[key] = b.text()
+                b.setText(short)
+            elif key in self._saved:
+                b.setText(self._saved.pop(key))
+        timeline = getattr(t, "timeline", None)
+        if timeline is not None:
+            if slim:
+                self._saved["timeline_min"] = timeline.minimumWidth()
+                timeline.setMinimumWidth(120)
+            else:
+                timeline.setMinimumWidth(self._saved.get("timeline_min", 0))
+        # The step and speed read-outs keep room for their longest text at the
+        # big font, so a narrow screen squeezes the timeline, never the numbers.
+        session = getattr(self.window, "session", None)
+        last = max(int(getattr(session, "steps", 0)), 999)
+        for name, longest in (
+            ("step_label", f"step {last} / {last}"),
+            ("speed_label", "1000 steps/s"),
+        ):
+            lab = getattr(t, name, None)
+            if lab is None:
+                continue
+            key = f"{name}_min"
+            if slim:
+                self._saved[key] = lab.minimumWidth()
+                lab.setMinimumWidth(lab.fontMetrics().horizontalAdvance(longest) + 8)
+            elif key in self._saved:
+                lab.setMinimumWidth(self._saved.pop(key))
+
+    def enter(self, fullscreen: bool | None = None) -> None:
+        """Present: hide the editing panels, projector theme, full screen."""
+        if self.active:
+            return
+        w = self.window
+        self._saved = {
+            "theme": w.theme,
+            "maximized": w.isMaximized(),
+            "fullscreen": w.isFullScreen(),
+            "geometry": w.saveGeometry(),
+            "visible": [(x, x.isVisible()) for x in self._editing_widgets()],
+            "menubar": w.menuBar().isVisible(),
+        }
+        for x, _vis in self._saved["visible"]:
+            x.hide()
+        w.menuBar().hide()
+        w.apply_theme(get_theme("projector", self.scale))
+        self._slim_transport(True)
+        self.overlay.set_theme(w.theme)
+        self.active = True
+        if fullscreen if fullscreen is not None else self.fullscreen_on_enter:
+            w.showFullScreen()
+        self.activeChanged.emit(True)
+
+    def leave(self) -> None:
+        """Back to the window exactly as it was before :meth:`enter`."""
+        if not self.active:
+            return
+        w = self.window
+        s = self._saved
+        self.active = False
+        self.overlay.hide()
+        for x, vis in s["visible"]:
+            x.setVisible(vis)
+        self._slim_transport(False)
+        w.menuBar().setVisible(s["menubar"])
+        w.apply_theme(s["theme"])
+        self.overlay.set_theme(w.theme)
+        if not s["fullscreen"] and w.isFullScreen():
+            w.showNormal()
+            if s["maximized"]:
+                w.showMaximized()
+            else:
+                w.restoreGeometry(s["geometry"])
+        self.activeChanged.emit(False)
