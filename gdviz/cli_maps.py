@@ -100,6 +100,10 @@ def _add_sweep(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
             "× every value of a second setting (or every optimizer), and write which "
             "runs converged, how fast, and which diverged."
         ),
+        epilog=(
+            "example: gdviz sweep --function '2x^2 + y^2/2' --start 1,1 --optimizer momentum "
+            "--vs momentum --values 0:0.9:10 --lr 1e-3:3:60 --png sweep.png --csv sweep.csv"
+        ),
     )
     _common(parser, "gd")
     parser.add_argument(
@@ -142,6 +146,10 @@ def _add_basins(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPars
             "Run an optimizer from every start of a grid over the view, group the "
             "final points of the runs that converged into minima, and write which "
             "minimum each start reaches (or that it did not converge, or diverged)."
+        ),
+        epilog=(
+            "example: gdviz basins --function '(x^2 + y - 11)^2 + (x + y^2 - 7)^2' "
+            "--optimizer momentum:lr=0.01,momentum=0.9 --png basins.png"
         ),
     )
     _common(parser, "gd:lr=0.01")
@@ -451,12 +459,7 @@ def run_basins(args: argparse.Namespace) -> int:
         raise UsageError(f"{prog}: {exc}") from None
     finally:
         progress.close()
-    render = {}
-    if args.png:
-        from gdviz.ui.maps import basin_contours
-
-        render["contours"] = basin_contours(loss, domain)
-    out = _write_outputs(args, m, **render)
+    out = _write_outputs(args, m, loss=loss)
     _basin_summary(m, out)
     return 0
 

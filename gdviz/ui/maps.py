@@ -312,6 +312,8 @@ class MapView(QWidget):
         super().__init__(parent)
         self.theme = theme
         self.map: SweepMap | BasinMap | None = None
+        self.loss: Any = None  # drawn over basin maps: contours (2-D) or the graph (1-D)
+        self._basin_y = (0.0, 1.0)
         # Not "metric": that would shadow QWidget.metric(), which Qt calls
         # when painting (a crash, not an error).
         self.color_by = "steps"
@@ -325,6 +327,9 @@ class MapView(QWidget):
         self.contours = pg.PlotCurveItem(connect="pairs")
         self.contours.setZValue(5)
         self.plot.addItem(self.contours)
+        self.graph = pg.PlotCurveItem(connect="finite")
+        self.graph.setZValue(6)
+        self.plot.addItem(self.graph)
         self.marks = pg.ScatterPlotItem(pxMode=True)
         self.marks.setZValue(10)
         self.plot.addItem(self.marks)
@@ -377,8 +382,10 @@ class MapView(QWidget):
     def clear(self) -> None:
         """Show nothing (e.g. before the first computation)."""
         self.map = None
+        self.loss = None
         self.image.clear()
         self.contours.setData([], [])
+        self.graph.setData([], [])
         self.marks.setData([])
         for t in self.mark_labels:
             self.plot.removeItem(t)
@@ -389,13 +396,19 @@ class MapView(QWidget):
         self.title.setText("")
         self.readout.setText(" ")
 
-    def set_map(self, m: SweepMap | BasinMap, metric: str | None = None) -> None:
-        """Show a map; ``metric`` (``"steps"``/``"loss"``) colours a sweep."""
+    def set_map(self, m: SweepMap | BasinMap, metric: str | None = None, loss: Any = None) -> None:
+        """Show a map.
+
+        ``metric`` (``"steps"``/``"loss"``) colours a sweep; ``loss``, the
+        map's function, adds contour lines (2-D) or its graph (1-D) to a basin
+        map for orientation.
+        """
         if metric is not None:
             if metric not in METRICS:
                 raise ValueError(f"metric must be one of {METRICS}, not {metric!r}")
             self.color_by = metric
         self.map = m
+        self.loss = loss
         self._draw()
 
     def set_metric(self, metric: str) -> None:
@@ -412,6 +425,7 @@ class MapView(QWidget):
     def _draw(self) -> None:
         m = self.map
         self.contours.setData([], [])
+        self.graph.setData([], [])
         self.marks.setData([])
         for t in self.mark_labels:
             self.plot.removeItem(t)
@@ -482,26 +496,34 @@ class MapView(QWidget):
 
     def _draw_basins(self, m: BasinMap) -> None:
         col = basin_colors(m)
+        one_d = len(m.variables) == 1
         (x0, x1) = m.domain[0]
-        (y0, y1) = m.domain[1] if len(m.domain) > 1 else (0.0, 1.0)
+        curve = None
+        if not one_d:
+            (y0, y1) = m.domain[1]
+            self._draw_contours(m)
+        else:
+            # One variable: the basins are bands behind the function's graph.
+            curve = self._graph(m)
+            y0, y1 = curve[2] if curve is not None else (0.0, 1.0)
+        self._basin_y = (y0, y1)
         self.image.setImage(col.rgba, autoLevels=False, levels=None)
         self.image.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
         bottom = self.plot.getAxis("bottom")
         bottom.setTicks(None)
         left = self.plot.getAxis("left")
-        left.setTicks(None if len(m.variables) == 2 else [[], []])
+        left.setTicks(None if not one_d or curve is not None else [[], []])
         self._label("bottom", f"start {m.variables[0]}")
-        self._label("left", f"start {m.variables[1]}" if len(m.variables) == 2 else "")
+        self._label("left", f"start {m.variables[1]}" if not one_d else "f")
         self.plot.setXRange(x0, x1, padding=0)
         self.plot.setYRange(y0, y1, padding=0)
         self.colorbar.hide()
         self._set_legend(col.legend)
         t = self.theme
         if m.minima:
-            pts = [
-                (mn.position[0], mn.position[1] if len(mn.position) > 1 else (y0 + y1) / 2)
-                for mn in m.minima
-            ]
+            pts = [(mn.position[0], mn.position[1] if not one_d else mn.loss) for mn in m.minima]
+            if one_d and curve is None:
+                pts = [(x, (y0 + y1) / 2) for x, _ in pts]
             self.marks.setData(
                 pos=pts,
                 symbol="star",
@@ -524,15 +546,40 @@ class MapView(QWidget):
         cfg = describe_config(m.optimizer, m.params, m.schedule)
         self.title.setText(f"basins: {cfg}, {m.steps} steps — f = {m.function}")
 
-    def set_contours(self, segments: np.ndarray | None) -> None:
-        """Draw contour segments ``(S, 2, 2)`` over a basin map (None: none)."""
+    def _draw_contours(self, m: BasinMap) -> None:
+        if self.loss is None or getattr(self.loss, "dim", 0) != 2:
+            return
+        try:
+            segments = basin_contours(self.loss, m.domain)
+        except Exception:  # orientation lines only: the map stands without them
+            return
         if segments is None or len(segments) == 0:
-            self.contours.setData([], [])
             return
         xy = np.asarray(segments).reshape(-1, 2)
         c = QColor(self.theme.contour[:7])
         c.setAlpha(110)
         self.contours.setData(xy[:, 0], xy[:, 1], pen=pg.mkPen(c, width=1))
+
+    def _graph(self, m: BasinMap) -> tuple[np.ndarray, np.ndarray, tuple[float, float]] | None:
+        """Draw f over a 1-D basin map; return its samples and the y range to show."""
+        if self.loss is None or getattr(self.loss, "dim", 0) != 1:
+            return None
+        from gdviz.core.surface import sample_curve
+
+        try:
+            c = sample_curve(self.loss, m.domain, 800)
+        except Exception:
+            return None
+        f = c.z[np.isfinite(c.z)]
+        if f.size < 2:
+            return None
+        lo = float(f.min())
+        # A high quantile, not the maximum: steep walls would flatten the rest.
+        hi = float(np.quantile(f, 0.98)) if f.size > 20 else float(f.max())
+        pad = 0.08 * (hi - lo if hi > lo else 1.0)
+        t = self.theme
+        self.graph.setData(c.xs, c.z, pen=pg.mkPen(t.foreground, width=2.5 * t.font_scale))
+        return c.xs, c.z, (lo - pad, hi + pad)
 
     # ------------------------------------------------------------------ mouse
     def cell_at(self, scene_pos: QPointF) -> tuple[int, int] | None:
@@ -561,7 +608,7 @@ class MapView(QWidget):
         m = self.map
         if isinstance(m, BasinMap):
             s = m.start(row, col)
-            return QPointF(s[0], s[1] if len(s) > 1 else sum(m.domain[0]) / 2)
+            return QPointF(s[0], s[1] if len(s) > 1 else sum(self._basin_y) / 2)
         assert m is not None
         x0, x1, _ = _sweep_x(m)
         nx = m.shape[1]
@@ -636,17 +683,18 @@ def render_map(
     *,
     theme: Theme = DARK,
     metric: str = "steps",
-    contours: np.ndarray | None = None,
+    loss: Any = None,
 ) -> QImage:
-    """Draw a map offscreen at ``size`` (needs a running QApplication)."""
+    """Draw a map offscreen at ``size`` (needs a running QApplication).
+
+    ``loss`` adds contours or the graph of the function to a basin map.
+    """
     view = MapView(theme)
     view.setStyleSheet(f"QWidget {{ background: {theme.background}; color: {theme.foreground}; }}")
     view.layout().setContentsMargins(12, 8, 12, 8)
     view.readout.hide()
     view.resize(*size)
-    view.set_map(m, metric)
-    if contours is not None:
-        view.set_contours(contours)
+    view.set_map(m, metric, loss)
     image = QImage(size[0], size[1], QImage.Format.Format_ARGB32)
     image.fill(QColor(theme.background))
     # Axes size themselves to their tick labels through posted layout
@@ -1085,11 +1133,7 @@ class MapsPanel(QWidget):
             self._message(_sweep_summary(result))
         else:
             self.basin_result = result
-            self.view.set_map(result)
-            try:
-                self.view.set_contours(basin_contours(self.loss, result.domain))
-            except Exception:  # orientation lines only: the map stands without them
-                self.view.set_contours(None)
+            self.view.set_map(result, loss=self.loss)
             self._message(_basin_summary(result))
             self.basinMapReady.emit(result)
 
