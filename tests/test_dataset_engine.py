@@ -167,3 +167,14 @@ def test_a_diverging_stochastic_run_is_frozen_and_reported():
     last = traj.last_row(0)
     assert np.isfinite(traj.positions[last:, 0]).all()
     _check_batch_gradients(loss, obj, traj)
+
+
+@pytest.mark.parametrize("penalty", [Penalty("l2", 0.2), Penalty("l1", 0.2), Penalty()])
+@pytest.mark.parametrize("size", [None, 1, 6])
+def test_one_run_with_a_penalty(penalty, size):
+    # A lone run takes the engine's fastest paths (scalars; statistics for batch).
+    loss = compile_dataset_loss("(w*x + b - y)^2", LINE, parameters=("w", "b"), penalty=penalty)
+    obj = loss.sampled(size, seed=3)
+    traj = run(obj, [RunConfig("adam", {"lr": 0.1}, START)], 20, _stop(20))
+    _, checked = _check_batch_gradients(loss, obj, traj, penalty)
+    assert checked == 21

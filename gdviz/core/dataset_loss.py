@@ -689,6 +689,7 @@ class _Bound:
 
     def __init__(self, obj: SampledObjective, order: Sequence[int]):
         self.loss = obj.loss
+        self._k = len(order)
         n = obj.loss.n
         by_size: dict[int | None, list[int]] = {}
         for pos, run in enumerate(order):
@@ -716,6 +717,21 @@ class _Bound:
 
     def _full_group(self, gi: int, sel: Any):
         loss = self.loss
+        if loss._stats is not None and not isinstance(sel, np.ndarray) and self._k == 1:
+            # One batch run on sufficient statistics: a handful of scalar operations.
+            pvg, stats, pen = loss._pvg, loss._stats, loss.penalty
+
+            def evaluate_one(p, lrow, grow, t):
+                th = p[0]
+                res = pvg(*th, *stats)
+                grow[0] = res[1:]
+                if pen.active:
+                    lrow[0] = res[0] + pen.value(th)
+                    grow[0] += pen.grad(th)
+                else:
+                    lrow[0] = res[0]
+
+            return evaluate_one
 
         def evaluate(p, lrow, grow, t):
             v, g = loss.batch_value_and_grad(p[sel], None)
