@@ -34,12 +34,12 @@ def test_trails_hold_every_step_up_to_the_index(scene):
     for i in (0, 1, 17, 399, 400):
         scene.set_step(i)
         for k, items in enumerate(scene._run_items):
-            x, y = items.trail.getData()
+            x, y = items.trail.data()
             assert len(x) == i + 1
             assert np.array_equal(x, traj.positions[: i + 1, k, 0])
             assert np.array_equal(y, traj.positions[: i + 1, k, 1])
         assert np.allclose(scene.points.data["x"], traj.positions[i, :, 0])
-        lx, _ly = scene._loss_items[0].getData()
+        lx, _ly = scene._loss_items[0].data()
         assert len(lx) == i + 1
     scene.set_step(10_000)  # past the end: clamped, not an error
     assert scene.step == 400

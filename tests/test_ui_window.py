@@ -44,7 +44,7 @@ def test_opens_on_the_default_preset_ready_to_play(window):
     assert window.transport.timeline.maximum() == s.steps
     assert "∂f/∂x" in window.editor.math.text()
     assert window.teaches.text() and window.teaches.textFormat() == Qt.TextFormat.PlainText
-    assert window.stats.rowCount() == len(s.runs)
+    assert window.stats.run_count() == len(s.runs)
 
 
 def test_typing_a_valid_function_recompiles_and_recomputes(qtbot, window):
@@ -128,7 +128,7 @@ def test_add_duplicate_remove_runs(qtbot, window):
     assert len(window.session.runs) == n + 1
     assert window.trajectory.positions.shape[1] == n + 1
     assert window.session.runs[-1].optimizer == "gd"
-    assert window.stats.rowCount() == n + 1
+    assert window.stats.run_count() == n + 1
 
     window.runs_panel.list.setCurrentRow(0)
     old = window.trajectory
@@ -264,7 +264,7 @@ def test_play_pause_step_scrub(qtbot, window):
     assert transport.step_label.text() == f"step 1234 / {window.session.steps}"
     # The trail holds every step up to the one shown, for every run.
     for items in window.scene._run_items:
-        x, _y = items.trail.getData()
+        x, _y = items.trail.data()
         assert len(x) == 1235
     # The numbers are those of step 1234.
     row = window.stats.row_text(0)

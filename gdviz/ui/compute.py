@@ -1,29 +1,41 @@
-"""Heavy work off the GUI thread: compiling the loss and computing trajectories.
+"""Heavy work without freezing the window: compiling the loss and computing runs.
 
-:class:`Computer` owns one worker thread. Requests carry a generation number;
-a newer request makes older ones stale, and stale results are dropped, so typing
-fast or dragging the start point never shows an outdated picture and never
-queues up work. Trajectories are computed in chunks (:class:`Engine.advance`):
-the first chunk arrives quickly so playback can start while the rest is
-computed, and a newer request interrupts the loop between chunks.
+*Compiling* runs on a worker thread, which mostly waits for gdviz's killable
+compile process (see :func:`gdviz.core.loss.compile_loss`), so it costs the GUI
+nothing. *Computing* runs on the GUI thread in time slices of a few
+milliseconds between events: the engine's loop over small arrays is pure
+Python holding the interpreter lock, and on a worker thread it made every Qt
+call of the GUI thread wait for the lock (the "convoy" effect: stalls of over a
+second were measured). Sliced, the window repaints between slices and the
+longest stall is one slice.
+
+Requests carry a generation number; a newer request makes older ones stale and
+stale results are dropped, so typing fast or dragging the start point never
+shows an outdated picture and never queues up work. The first part of a
+trajectory is delivered quickly so playback can start while the rest is
+computed.
 """
 
 from __future__ import annotations
 
+import time
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 __all__ = ["Computer", "RunRequest"]
 
 #: Seconds a compile may take before it is stopped with a message.
 COMPILE_TIMEOUT = 5.0
-#: Steps in the first chunk (fast feedback) and in later chunks.
-FIRST_CHUNK = 200
-CHUNK = 1000
+#: Longest time one compute slice may hold the GUI thread (seconds).
+SLICE_SECONDS = 0.008
+#: Deliver the trajectory as soon as this many steps exist, then at most
+#: every DELIVER_EVERY seconds (each delivery re-prepares the views' arrays).
+FIRST_STEPS = 200
+DELIVER_EVERY = 1.0
 
 
 @dataclass(frozen=True)
@@ -39,13 +51,10 @@ class RunRequest:
 class _Worker(QObject):
     compiled = Signal(int, object, object)  # generation, Loss, pretty text
     compileFailed = Signal(int, object)  # generation, ExpressionError or message
-    computed = Signal(int, object, bool)  # generation, Trajectory, complete
-    computeFailed = Signal(int, str)
 
     def __init__(self) -> None:
         super().__init__()
         self.latest_compile = 0
-        self.latest_run = 0
 
     @Slot(int, str, object, object)
     def compile(self, gen: int, text: str, variables: object, timeout: object) -> None:
@@ -71,41 +80,31 @@ class _Worker(QObject):
             pretty = f"f = {text}"
         self.compiled.emit(gen, loss, pretty)
 
-    @Slot(int, object)
-    def run(self, gen: int, req: RunRequest) -> None:
-        if gen < self.latest_run:
-            return
-        from gdviz.core.engine import Engine, StopRules
-
-        try:
-            stop = StopRules(max_steps=req.steps, grad_tol=req.grad_tol)
-            engine = Engine(req.loss, list(req.configs), stop)
-            done = 0
-            chunk = FIRST_CHUNK
-            traj = None
-            while done < req.steps:
-                n = min(chunk, req.steps - done)
-                segment = engine.advance(n)
-                traj = segment if traj is None else traj.concat(segment)
-                done += n
-                finished = done >= req.steps or _all_stopped(traj)
-                if gen < self.latest_run:
-                    return  # superseded: stop computing
-                self.computed.emit(gen, traj, finished)
-                if finished:
-                    return
-                chunk = CHUNK
-        except Exception as exc:
-            self.computeFailed.emit(gen, f"{exc}\n{traceback.format_exc(limit=2)}")
-
 
 def _all_stopped(traj: Any) -> bool:
     status = getattr(traj, "status", None)
     return bool(status) and all(s != "running" for s in status)
 
 
+class _Job:
+    """One trajectory being computed slice by slice."""
+
+    def __init__(self, gen: int, req: RunRequest) -> None:
+        from gdviz.core.engine import Engine, StopRules
+
+        self.gen = gen
+        self.req = req
+        self.engine = Engine(req.loss, list(req.configs), StopRules(req.steps, req.grad_tol))
+        self.done = 0
+        self.traj: Any = None
+        self.pending: list[Any] = []  # segments not yet joined and delivered
+        self.delivered = False
+        self.last_emit = 0.0
+        self.step_cost = 2e-4  # seconds per step, refined after each slice
+
+
 class Computer(QObject):
-    """Compile and compute on a worker thread; results come back as signals.
+    """Compile on a worker thread and compute in GUI-thread time slices.
 
     Signals
     -------
@@ -124,26 +123,27 @@ class Computer(QObject):
     computed = Signal(int, object, bool)
     computeFailed = Signal(int, str)
     _compile = Signal(int, str, object, object)
-    _run = Signal(int, object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._thread = QThread()
-        self._thread.setObjectName("gdviz-compute")
+        self._thread.setObjectName("gdviz-compile")
         self._worker = _Worker()
         self._worker.moveToThread(self._thread)
         self._compile.connect(self._worker.compile)
-        self._run.connect(self._worker.run)
         self._worker.compiled.connect(self._on_compiled)
         self._worker.compileFailed.connect(self._on_compile_failed)
-        self._worker.computed.connect(self._on_computed)
-        self._worker.computeFailed.connect(self._on_compute_failed)
         self._thread.start()
+        self._slice = QTimer(self)
+        self._slice.setSingleShot(True)
+        self._slice.setInterval(0)
+        self._slice.timeout.connect(self._work)
+        self._job: _Job | None = None
         self._gen = 0
         self.compile_gen = 0
         self.run_gen = 0
         self.busy_compiling = False
-        self.busy_running = False
+        self._stopped = False
 
     def _next(self) -> int:
         self._gen += 1
@@ -170,17 +170,62 @@ class Computer(QObject):
         return gen
 
     def request_run(self, request: RunRequest) -> int:
-        """Compute a trajectory on the worker (older runs are abandoned)."""
+        """Start computing a trajectory (an older computation is abandoned)."""
         gen = self._next()
         self.run_gen = gen
-        self._worker.latest_run = gen
-        self.busy_running = True
-        self._run.emit(gen, request)
+        try:
+            self._job = _Job(gen, request)
+        except Exception as exc:  # bad configuration: a message, not a crash
+            self._job = None
+            self.computeFailed.emit(gen, str(exc))
+            return gen
+        self._slice.start()
         return gen
+
+    @property
+    def busy_running(self) -> bool:
+        return self._job is not None
 
     @property
     def busy(self) -> bool:
         return self.busy_compiling or self.busy_running
+
+    def _work(self) -> None:
+        """One slice: advance the engine for about :data:`SLICE_SECONDS`, maybe deliver."""
+        job = self._job
+        if job is None or self._stopped:
+            return
+        req = job.req
+        try:
+            t0 = time.perf_counter()
+            while job.done < req.steps and time.perf_counter() - t0 < SLICE_SECONDS:
+                # Steps that fit in what is left of the slice, from the measured cost.
+                left = SLICE_SECONDS - (time.perf_counter() - t0)
+                n = int(min(req.steps - job.done, max(8, left / job.step_cost)))
+                t1 = time.perf_counter()
+                job.pending.append(job.engine.advance(n))
+                job.step_cost = max(1e-7, (time.perf_counter() - t1) / n)
+                job.done += n
+                if _all_stopped(job.pending[-1]):
+                    break
+        except Exception as exc:
+            self._job = None
+            self.computeFailed.emit(job.gen, f"{exc}\n{traceback.format_exc(limit=2)}")
+            return
+        finished = job.done >= req.steps or _all_stopped(job.pending[-1])
+        now = time.perf_counter()
+        first = not job.delivered and job.done >= min(FIRST_STEPS, req.steps)
+        if finished or first or (job.delivered and now - job.last_emit > DELIVER_EVERY):
+            parts = job.pending if job.traj is None else [job.traj, *job.pending]
+            job.traj = parts[0].concat(*parts[1:]) if len(parts) > 1 else parts[0]
+            job.pending = []
+            job.delivered = True
+            job.last_emit = now
+            if finished:
+                self._job = None
+            self.computed.emit(job.gen, job.traj, finished)
+        if not finished and self._job is job:
+            self._slice.start()
 
     def _on_compiled(self, gen: int, loss: Any, pretty: str) -> None:
         if gen == self.compile_gen:
@@ -192,19 +237,11 @@ class Computer(QObject):
             self.busy_compiling = False
             self.compileFailed.emit(gen, err)
 
-    def _on_computed(self, gen: int, traj: Any, complete: bool) -> None:
-        if gen == self.run_gen:
-            if complete:
-                self.busy_running = False
-            self.computed.emit(gen, traj, complete)
-
-    def _on_compute_failed(self, gen: int, msg: str) -> None:
-        if gen == self.run_gen:
-            self.busy_running = False
-            self.computeFailed.emit(gen, msg)
-
     def shutdown(self) -> None:
-        """Stop the worker thread (waits for the current chunk to finish)."""
-        self._worker.latest_compile = self._worker.latest_run = 1 << 62
+        """Stop computing and stop the worker thread (waits for a compile in progress)."""
+        self._stopped = True
+        self._job = None
+        self._slice.stop()
+        self._worker.latest_compile = 1 << 62
         self._thread.quit()
         self._thread.wait(10_000)

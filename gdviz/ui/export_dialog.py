@@ -356,6 +356,7 @@ class ExportDialog(QDialog):
         self.progress.setValue(0)
         self.progress.canceled.connect(self.job.cancel)
         self.job.progressed.connect(self._progressed)
+        self.job.finishing.connect(self._finishing)
         self.job.finished.connect(self._finished)
         self.job.failed.connect(self._failed)
         self.job.cancelled.connect(self._cancelled)
@@ -365,6 +366,11 @@ class ExportDialog(QDialog):
     def _progressed(self, done: int, total: int) -> None:
         if self.progress is not None:
             self.progress.setValue(done)
+
+    def _finishing(self) -> None:
+        if self.progress is not None and self.job is not None:
+            out = self.job.plan.out
+            self.progress.setLabelText(f"Writing {out.name or out}…")
 
     def _end_job(self) -> None:
         if self.progress is not None:

@@ -644,16 +644,20 @@ class BasinLayer(pg.ImageItem):
         self.map: BasinMap | None = None
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
 
-    def set_map(self, m: BasinMap | None) -> None:
-        """Show ``m`` over its domain (None hides the layer)."""
+    def set_map(self, m: BasinMap | None, y_range: tuple[float, float] | None = None) -> None:
+        """Show ``m`` over its domain (None hides the layer).
+
+        A map of one variable becomes vertical bands; give the plot's visible
+        ``y_range`` for their height (without it the layer stays hidden).
+        """
         self.map = m
-        if m is None:
+        if m is None or (len(m.domain) == 1 and y_range is None):
             self.clear()
             self.hide()
             return
         col = basin_colors(m)
         (x0, x1) = m.domain[0]
-        (y0, y1) = m.domain[1] if len(m.domain) > 1 else (0.0, 1.0)
+        (y0, y1) = m.domain[1] if len(m.domain) > 1 else y_range
         self.setImage(col.rgba, autoLevels=False, levels=None)
         self.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
         self.show()

@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QPen
-from PySide6.QtWidgets import QHBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QWidget
 
 from gdviz.core.session import ViewSettings
 from gdviz.core.surface import (
@@ -39,6 +39,8 @@ PANELS = ("both", "surface", "loss")
 
 #: Length of the "downhill" (−∇f direction) arrow, in pixels before font scaling.
 GRAD_ARROW_PX = 55.0
+#: New trail chunks cached per drawn frame, over all runs and plots.
+CHUNKS_PER_FRAME = 6
 #: Arrow-head length in pixels before scaling.
 HEAD_PX = 9.0
 
@@ -73,7 +75,9 @@ def _style_plot(plot: pg.PlotItem, theme: Theme) -> None:
         axis.setStyle(tickTextOffset=int(4 * theme.font_scale))
         if axis.label is not None:
             axis.label.setFont(font)
-    plot.showGrid(x=True, y=True, alpha=theme.grid_alpha)
+    # No grid lines: the axes repaint them across the whole plot every frame,
+    # which cost more than all the trails together; ticks and contours suffice.
+    plot.showGrid(x=False, y=False)
 
 
 def _set_labels(plot: pg.PlotItem, theme: Theme, **labels: str) -> None:
@@ -111,19 +115,169 @@ def _arrow_segments(
     return out
 
 
+class _ChunkedCurve:
+    """A polyline shown up to index ``i``: finished chunks cached, only the tail redrawn.
+
+    Stroking a wide pen along thousands of points costs Qt tens of milliseconds
+    a frame, and during playback almost all of a trail is the same as in the
+    frame before. So the series is cut into chunks of :attr:`CHUNK` steps; each
+    finished chunk is its own item rendered once into a device-coordinate
+    cache (Qt re-renders it only when the view is zoomed or resized), and only
+    the unfinished tail is stroked every frame. Together they hold every point
+    ``0 … i`` exactly; nothing is thinned out.
+
+    The outline (shadow) of all pieces is a separate layer below all of their
+    lines, so the joints between chunks look like one unbroken line. At most
+    :attr:`NEW_PER_CALL` chunks are built per call (building is what costs);
+    until the rest exist the tail item covers the difference, so the picture is
+    always complete and :meth:`pending` says whether more chunks can be built.
+    """
+
+    CHUNK = 256
+    NEW_PER_CALL = 4
+
+    def __init__(self, plot: pg.PlotItem, z: float, connect: str = "all") -> None:
+        self.plot = plot
+        self.z = z
+        self.connect = connect
+        self.chunks: list[tuple[pg.PlotCurveItem, pg.PlotCurveItem | None]] = []
+        self.live = self._item(z)
+        self.live_shadow: pg.PlotCurveItem | None = None
+        self.x: np.ndarray = np.empty(0)
+        self.y: np.ndarray = np.empty(0)
+        self.pen: QPen | None = None
+        self.shadow: QPen | None = None
+        self.upto = -1
+        self.visible = True
+
+    def _item(self, z: float) -> pg.PlotCurveItem:
+        item = pg.PlotCurveItem(connect=self.connect)
+        item.setZValue(z)
+        # Straight into the view box, outside the plot's data-item bookkeeping
+        # and auto-range (the views set their ranges themselves): adding and
+        # removing hundreds of chunks then stays cheap.
+        self.plot.getViewBox().addItem(item, ignoreBounds=True)
+        return item
+
+    def _remove(self, item: pg.PlotCurveItem) -> None:
+        self.plot.getViewBox().removeItem(item)
+
+    def set_style(self, pen: QPen, shadow: QPen | None = None) -> None:
+        if self.pen is not None and pen == self.pen and shadow == self.shadow:
+            return  # unchanged: keep the cached chunks
+        self.pen, self.shadow = pen, shadow
+        if shadow is not None and self.live_shadow is None:
+            self.live_shadow = self._item(self.z - 1)
+        if shadow is None and self.live_shadow is not None:
+            self._remove(self.live_shadow)
+            self.live_shadow = None
+        self.live.setPen(pen)
+        if self.live_shadow is not None:
+            self.live_shadow.setPen(shadow)
+        self._drop_chunks()  # cached pictures hold the old pens
+        if self.upto >= 0:
+            self.show_upto(self.upto)
+
+    def set_series(self, x: np.ndarray, y: np.ndarray) -> None:
+        """New data. Cached chunks survive if the old data is a prefix of the new
+        (a trajectory that grew); otherwise they are rebuilt on demand."""
+        n = len(self.chunks) * self.CHUNK + 1 if self.chunks else 0
+        keep = (
+            n > 0
+            and len(x) >= n
+            and np.array_equal(x[:n], self.x[:n], equal_nan=True)
+            and np.array_equal(y[:n], self.y[:n], equal_nan=True)
+        )
+        self.x, self.y = x, y
+        if not keep:
+            self._drop_chunks()
+        self.upto = min(self.upto, len(x) - 1)
+
+    def _drop_chunks(self) -> None:
+        for line, shadow in self.chunks:
+            self._remove(line)
+            if shadow is not None:
+                self._remove(shadow)
+        self.chunks.clear()
+
+    def _chunk(self, c: int) -> tuple[pg.PlotCurveItem, pg.PlotCurveItem | None]:
+        a, b = c * self.CHUNK, (c + 1) * self.CHUNK + 1  # chunks share their end points
+        pieces: list[pg.PlotCurveItem | None] = []
+        for pen, z in ((self.pen, self.z), (self.shadow, self.z - 1)):
+            if pen is None and z != self.z:
+                pieces.append(None)
+                continue
+            item = self._item(z)
+            item.setData(self.x[a:b], self.y[a:b], connect=self.connect)
+            if pen is not None:
+                item.setPen(pen)
+            item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+            pieces.append(item)
+        return pieces[0], pieces[1]  # type: ignore[return-value]
+
+    def show_upto(self, i: int, budget: list[int] | None = None) -> None:
+        """Show points ``0 … i``; build at most ``budget[0]`` new chunks (shared, counted down)."""
+        i = min(int(i), len(self.x) - 1)
+        full = max(i, 0) // self.CHUNK
+        budget = budget if budget is not None else [self.NEW_PER_CALL]
+        while len(self.chunks) < full and budget[0] > 0:
+            self.chunks.append(self._chunk(len(self.chunks)))
+            budget[0] -= 1
+        shown = min(full, len(self.chunks))
+        for c, (line, shadow) in enumerate(self.chunks):
+            on = self.visible and c < shown
+            line.setVisible(on)
+            if shadow is not None:
+                shadow.setVisible(on)
+        a = shown * self.CHUNK
+        for item in (self.live, self.live_shadow):
+            if item is not None:
+                item.setData(self.x[a : i + 1], self.y[a : i + 1], connect=self.connect)
+                item.setVisible(self.visible)
+        self.upto = i
+
+    def pending(self) -> bool:
+        """Whether finished chunks are still drawn by the tail (more can be cached)."""
+        return self.visible and self.upto >= 0 and len(self.chunks) < self.upto // self.CHUNK
+
+    def set_visible(self, visible: bool) -> None:
+        self.visible = bool(visible)
+        if self.upto >= 0:
+            self.show_upto(self.upto)
+        else:
+            for item in (self.live, self.live_shadow):
+                if item is not None:
+                    item.setVisible(self.visible)
+
+    def isVisible(self) -> bool:
+        return self.visible and self.live.isVisible()
+
+    def data(self) -> tuple[np.ndarray, np.ndarray]:
+        """The points on screen, ``0 … i`` (for tests and exports)."""
+        n = self.upto + 1
+        return self.x[:n], self.y[:n]
+
+    def remove(self) -> None:
+        self._drop_chunks()
+        for item in (self.live, self.live_shadow):
+            if item is not None:
+                self._remove(item)
+
+
 class _RunItems:
     """The graphics items of one run in the surface/curve view."""
 
     def __init__(self, plot: pg.PlotItem) -> None:
-        self.trail = pg.PlotCurveItem()
+        self.trail = _ChunkedCurve(plot, 10)
         self.grad = pg.PlotCurveItem(connect="pairs")
         self.step = pg.PlotCurveItem(connect="pairs")
-        for z, item in ((10, self.trail), (12, self.grad), (12, self.step)):
-            item.setZValue(z)
+        for item in (self.grad, self.step):
+            item.setZValue(12)
             plot.addItem(item)
 
     def remove(self, plot: pg.PlotItem) -> None:
-        for item in (self.trail, self.grad, self.step):
+        self.trail.remove()
+        for item in (self.grad, self.step):
             plot.removeItem(item)
 
 
@@ -164,10 +318,14 @@ class Scene(QWidget):
         self._step = 0
         self._start: tuple[float, ...] | None = None
         self._run_items: list[_RunItems] = []
-        self._loss_items: list[pg.PlotCurveItem] = []
-        self._gnorm_items: list[pg.PlotCurveItem] = []
-        self._lr_items: list[pg.PlotCurveItem] = []
+        self._loss_items: list[_ChunkedCurve] = []
+        self._gnorm_items: list[_ChunkedCurve] = []
+        self._lr_items: list[_ChunkedCurve] = []
         self._cache: dict[str, Any] = {}
+        self._catch_up = QTimer(self)
+        self._catch_up.setSingleShot(True)
+        self._catch_up.setInterval(0)
+        self._catch_up.timeout.connect(lambda: self.set_step(self._step))
         self._build()
         self.set_theme(theme)
 
@@ -231,6 +389,9 @@ class Scene(QWidget):
         self.legend = pg.LegendItem(offset=(-10, 10))
         self.legend.setParentItem(self.loss_plot.getViewBox())
         self.legend.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(-8, 8))
+        # Static layers are rendered once into a cache, not redrawn every frame.
+        for item in (self.image, self.contours, self.field, self.curve, self.legend):
+            item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
         self._layout_panels()
         self.surface_view.scene().sigMouseClicked.connect(self._clicked)
@@ -392,17 +553,11 @@ class Scene(QWidget):
                 (self._gnorm_items, self.gnorm_plot),
                 (self._lr_items, self.lr_plot),
             ):
-                c = pg.PlotCurveItem(connect="finite")
-                plot.addItem(c)
-                items.append(c)
+                items.append(_ChunkedCurve(plot, 5, connect="finite"))
         while len(self._run_items) > k:
             self._run_items.pop().remove(self.surface)
-            for items, plot in (
-                (self._loss_items, self.loss_plot),
-                (self._gnorm_items, self.gnorm_plot),
-                (self._lr_items, self.lr_plot),
-            ):
-                plot.removeItem(items.pop())
+            for items in (self._loss_items, self._gnorm_items, self._lr_items):
+                items.pop().remove()
         self._prepare_runs()
         self._restyle_runs()
         self.set_step(min(self._step, self.n_steps))
@@ -547,6 +702,12 @@ class Scene(QWidget):
                 }
             )
         c["runs"] = runs
+        for k, r in enumerate(runs):
+            if k < len(self._run_items):
+                self._run_items[k].trail.set_series(r["x"], r["y"])
+                self._loss_items[k].set_series(steps, r["loss"])
+                self._gnorm_items[k].set_series(steps, r["gnorm"])
+                self._lr_items[k].set_series(steps, r["lr"])
         # Fixed axis ranges: the loss plot does not rescale every frame, and a
         # diverging run cannot squash the others (range capped at 10× the
         # largest starting value, or 10 decades in log).
@@ -578,14 +739,15 @@ class Scene(QWidget):
         self.legend.clear()
         for k, items in enumerate(self._run_items):
             color = self._colors[k] if k < len(self._colors) else t.run_color(k)
-            items.trail.setPen(_pen(color, t.line_px))
-            items.trail.setShadowPen(_pen(t.path_shadow, t.line_px + 2.5 * t.font_scale))
+            items.trail.set_style(
+                _pen(color, t.line_px), _pen(t.path_shadow, t.line_px + 2.5 * t.font_scale)
+            )
             items.grad.setPen(_pen(color, 1.6 * t.font_scale, Qt.PenStyle.DashLine))
             items.step.setPen(_pen(color, 2.0 * t.font_scale))
             for series in (self._loss_items, self._gnorm_items, self._lr_items):
-                series[k].setPen(_pen(color, max(1.5, t.line_px * 0.8)))
+                series[k].set_style(_pen(color, max(1.5, t.line_px * 0.8)))
             if k < len(self._labels) and (k >= len(self._visible) or self._visible[k]):
-                self.legend.addItem(self._loss_items[k], html.escape(self._labels[k]))
+                self.legend.addItem(self._loss_items[k].live, html.escape(self._labels[k]))
 
     def set_step(self, i: int) -> None:
         """Draw every run up to and including step ``i`` (clamped to what is computed)."""
@@ -605,25 +767,30 @@ class Scene(QWidget):
         px = self.surface.getViewBox().viewPixelSize()
         scale = t.font_scale
         pos = self._traj.positions
+        # New cached chunks per call, for all runs together: building them is
+        # what costs, so a jump to step 5000 spreads the work over a few turns
+        # of the event loop (the tail items draw the rest meanwhile).
+        budget = [CHUNKS_PER_FRAME]
         for k, r in enumerate(runs):
             items = self._run_items[k]
             vis = self._visible[k] if k < len(self._visible) else True
-            curves = (items.trail, items.grad, items.step)
-            series = (self._loss_items[k], self._gnorm_items[k], self._lr_items[k])
+            series = (items.trail, self._loss_items[k], self._gnorm_items[k], self._lr_items[k])
             if not vis:
-                for it in (*curves, *series):
-                    it.setVisible(False)
+                for c in series:
+                    c.set_visible(False)
+                items.grad.setVisible(False)
+                items.step.setVisible(False)
                 continue
-            for it in (*curves, *series):
-                it.setVisible(True)
-            sl = slice(0, i + 1)
-            items.trail.setData(r["x"][sl], r["y"][sl], skipFiniteCheck=True)
-            steps = self._cache["steps"][sl]
-            self._loss_items[k].setData(steps, r["loss"][sl], connect="finite")
+            items.grad.setVisible(True)
+            items.step.setVisible(True)
+            for c in series:
+                c.visible = True
+            items.trail.show_upto(i, budget)
+            self._loss_items[k].show_upto(i, budget)
             if self.view.show_grad_norm:
-                self._gnorm_items[k].setData(steps, r["gnorm"][sl], connect="finite")
+                self._gnorm_items[k].show_upto(i, budget)
             if self.view.show_lr:
-                self._lr_items[k].setData(steps, r["lr"][sl], connect="finite")
+                self._lr_items[k].show_upto(i, budget)
             x, y = float(r["x"][i]), float(r["y"][i])
             xs.append(x)
             ys.append(y)
@@ -661,6 +828,16 @@ class Scene(QWidget):
             size=t.marker_px,
             pen=_pen(t.path_shadow[:7], 1.5 * scale),
         )
+        if any(c.pending() for c in self._all_series()):
+            self._catch_up.start()  # cache the remaining chunks in later event-loop turns
+
+    def _all_series(self) -> list[_ChunkedCurve]:
+        return [
+            *(items.trail for items in self._run_items),
+            *self._loss_items,
+            *self._gnorm_items,
+            *self._lr_items,
+        ]
 
     # ------------------------------------------------------------------ mouse
     def _clicked(self, ev: Any) -> None:

@@ -1,15 +1,20 @@
-"""The numbers: per run, the step, loss, gradient norm, position and a status badge."""
+"""The numbers: per run, the loss, gradient norm, position and a status badge at a step.
+
+A table *model* computes every cell for a step at once and tells the view with
+one ``dataChanged`` signal; setting cell items one by one cost several
+milliseconds a frame.
+"""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
-__all__ = ["StatsTable", "status_text"]
+__all__ = ["COLUMNS", "StatsTable", "status_text"]
 
 COLUMNS = ("run", "loss", "‖∇f‖", "position", "status")
 
@@ -35,9 +40,10 @@ def _num(v: float) -> str:
     return f"{v:.5g}"
 
 
-class StatsTable(QTableWidget):
-    """One row per run; :meth:`show_step` fills in the numbers for a step."""
+_Index = QModelIndex | QPersistentModelIndex
 
+
+class _StatsModel(QAbstractTableModel):
     BADGE_COLORS: ClassVar[dict[str, str]] = {
         "converged": "#009E73",
         "diverged": "#D55E00",
@@ -45,15 +51,68 @@ class StatsTable(QTableWidget):
     }
 
     def __init__(self) -> None:
-        super().__init__(0, len(COLUMNS))
-        self.setHorizontalHeaderLabels(list(COLUMNS))
+        super().__init__()
+        self.rows: list[tuple[str, ...]] = []
+        self.colors: list[str] = []
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: _Index, role: int = 0) -> Any:
+        r, c = index.row(), index.column()
+        if not (0 <= r < len(self.rows)):
+            return None
+        text = self.rows[r][c]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return text
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if c == 0 and r < len(self.colors):
+                return QBrush(QColor(self.colors[r]))
+            if c == len(COLUMNS) - 1 and text.split(" ")[0] in self.BADGE_COLORS:
+                return QBrush(QColor("#ffffff"))
+        if role == Qt.ItemDataRole.BackgroundRole and c == len(COLUMNS) - 1:
+            color = self.BADGE_COLORS.get(text.split(" ")[0])
+            return QBrush(QColor(color)) if color else None
+        return None
+
+    def set_rows(self, rows: list[tuple[str, ...]], colors: list[str]) -> None:
+        self.colors = colors
+        if len(rows) != len(self.rows):
+            self.beginResetModel()
+            self.rows = rows
+            self.endResetModel()
+        elif rows != self.rows:
+            self.rows = rows
+            self.dataChanged.emit(self.index(0, 0), self.index(len(rows) - 1, len(COLUMNS) - 1))
+
+
+class StatsTable(QTableView):
+    """One row per run; :meth:`show_step` fills in the numbers for a step."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.model_ = _StatsModel()
+        self.setModel(self.model_)
         self.verticalHeader().hide()
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         h = self.horizontalHeader()
-        h.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        for c in range(len(COLUMNS) - 1):
+            h.setSectionResizeMode(c, QHeaderView.ResizeMode.Interactive)
         h.setStretchLastSection(True)
+        h.resizeSection(0, 190)
+        h.resizeSection(1, 110)
+        h.resizeSection(2, 110)
+        h.resizeSection(3, 220)
         self._traj: Any = None
         self._labels: list[str] = []
         self._colors: list[str] = []
@@ -62,18 +121,16 @@ class StatsTable(QTableWidget):
         self._traj = trajectory
         self._colors = list(colors)
         self._labels = list(labels)
-        k = 0 if trajectory is None else trajectory.positions.shape[1]
-        if self.rowCount() != k:
-            self.setRowCount(k)
-            for r in range(k):
-                for c in range(len(COLUMNS)):
-                    item = QTableWidgetItem()
-                    item.setFlags(Qt.ItemFlag.ItemIsEnabled)
-                    self.setItem(r, c, item)
+        if trajectory is None:
+            self.model_.set_rows([], [])
+
+    def run_count(self) -> int:
+        """Rows shown (one per run)."""
+        return self.model_.rowCount()
 
     def row_text(self, run: int) -> dict[str, str]:
         """The cells of one row, by column name (what a person reads)."""
-        return {name: self.item(run, c).text() for c, name in enumerate(COLUMNS)}
+        return dict(zip(COLUMNS, self.model_.rows[run], strict=True))
 
     def show_step(self, i: int) -> None:
         tr = self._traj
@@ -81,29 +138,22 @@ class StatsTable(QTableWidget):
             return
         n = tr.positions.shape[0] - 1
         i = max(0, min(int(i), n))
+        k_runs = tr.positions.shape[1]
         status = list(getattr(tr, "status", []))
-        stop = np.asarray(getattr(tr, "stop_step", np.full(self.rowCount(), -1)))
-        for k in range(self.rowCount()):
+        stop = np.asarray(getattr(tr, "stop_step", np.full(k_runs, -1)))
+        with np.errstate(all="ignore"):
+            gnorm = np.linalg.norm(tr.grads[i], axis=-1)
+        rows = []
+        for k in range(k_runs):
             pos = tr.positions[i, k]
-            g = tr.grads[i, k]
-            loss = float(tr.losses[i, k])
-            with np.errstate(all="ignore"):
-                gn = float(np.linalg.norm(g))
             badge = status_text(status[k] if k < len(status) else "running", int(stop[k]), i)
-            cells = (
-                self._labels[k] if k < len(self._labels) else str(k + 1),
-                _num(loss),
-                _num(gn),
-                "(" + ", ".join(_num(float(v)) for v in pos) + ")",
-                badge,
+            rows.append(
+                (
+                    self._labels[k] if k < len(self._labels) else str(k + 1),
+                    _num(float(tr.losses[i, k])),
+                    _num(float(gnorm[k])),
+                    "(" + ", ".join(_num(float(v)) for v in pos) + ")",
+                    badge,
+                )
             )
-            for c, text in enumerate(cells):
-                item = self.item(k, c)
-                if item.text() != text:
-                    item.setText(text)
-            self.item(k, 0).setForeground(QBrush(QColor(self._colors[k])))
-            word = badge.split(" ")[0]
-            color = self.BADGE_COLORS.get(word)
-            badge_item = self.item(k, len(COLUMNS) - 1)
-            badge_item.setBackground(QBrush(QColor(color)) if color else QBrush())
-            badge_item.setForeground(QBrush(QColor("#ffffff")) if color else QBrush())
+        self.model_.set_rows(rows, self._colors)

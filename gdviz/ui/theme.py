@@ -40,8 +40,6 @@ class Theme:
         Plot background and text/axis colour.
     panel, panel_text, accent, error
         Widget colours (side panels, highlights, error messages).
-    grid_alpha
-        Opacity of plot grid lines (0…1).
     colormap
         Name of a perceptually uniform pyqtgraph colour map for the heat-map.
     heatmap_opacity
@@ -68,7 +66,6 @@ class Theme:
     panel_text: str
     accent: str
     error: str
-    grid_alpha: float
     colormap: str
     heatmap_opacity: float
     contour: str
@@ -112,7 +109,6 @@ DARK = Theme(
     panel_text="#e6e6e6",
     accent="#56B4E9",
     error="#ff7a6b",
-    grid_alpha=0.15,
     colormap="viridis",
     heatmap_opacity=0.85,
     contour="#ffffff55",
@@ -129,7 +125,6 @@ LIGHT = Theme(
     panel_text="#1a1a1a",
     accent="#0072B2",
     error="#b00020",
-    grid_alpha=0.2,
     colormap="cividis",
     heatmap_opacity=0.55,
     contour="#00000060",

@@ -1,8 +1,9 @@
 """The 3-D surface view: the loss as a landscape a person can turn, with the runs on it.
 
-:class:`Surface3DView` draws a loss of two variables as a shaded surface (the
-same colour map as the 2-D heat-map), every run's path draped over it (slightly
-lifted so the surface does not hide it) and each run's current point as a ball.
+:class:`Surface3DView` draws a loss of two variables as a shaded surface (each
+point in the colour the 2-D heat-map gives it), every run's path draped over it
+(slightly lifted so the surface does not hide it, and faintly through hills in
+front of it) and each run's current point as a ball.
 It shows the same step index as every other view: :meth:`Surface3DView.set_step`.
 Drag to turn, scroll to zoom, middle-drag to pan; "Reset camera" goes back.
 
@@ -70,9 +71,9 @@ BOX_HEIGHT = 1.1
 #: surface's own triangles never cover them.
 LIFT = 0.012
 #: Path width relative to the theme's line width (3-D lines read thinner than 2-D).
-PATH_WIDTH = 1.3
+PATH_WIDTH = 1.5
 #: Opacity of the copy of each path drawn through the hills in front of it.
-GHOST_ALPHA = 0.3
+GHOST_ALPHA = 0.45
 #: Samples per axis of the surface mesh.
 GRID_SIZE = 150
 #: Upper quantile that "clamp" and "log" map to the top of the box: the same
@@ -448,8 +449,9 @@ def _gl() -> Any:
                 GL.GL_DEPTH_TEST: True,
                 GL.GL_BLEND: False,
                 GL.GL_CULL_FACE: False,
+                GL.GL_STENCIL_TEST: False,
                 GL.GL_POLYGON_OFFSET_FILL: True,
-                "glPolygonOffset": (1.0, 1.0),
+                "glPolygonOffset": (4.0, 8.0),
             }
             super().__init__(shader="gdviz_surface", smooth=True, glOptions=options)
             self._arrays: tuple[np.ndarray, ...] | None = None
@@ -598,6 +600,7 @@ def _gl() -> Any:
             # glClear leaves the depth buffer alone while depth writes are off
             # (an outline item turns them off): turn them on before clearing.
             GL.glDepthMask(GL.GL_TRUE)
+            GL.glStencilMask(0xFF)
             target = int(GL.glGetIntegerv(GL.GL_DRAW_FRAMEBUFFER_BINDING))
             whole = tuple(region) == tuple(viewport) == tuple(self.getViewport())
             # renderToArray paints tiles into its own framebuffer: no cache there.
@@ -607,6 +610,8 @@ def _gl() -> Any:
                 and whole
                 and target == self.defaultFramebufferObject()
             ):
+                GL.glClearStencil(0)
+                GL.glClear(GL.GL_STENCIL_BUFFER_BIT)
                 super().paint(region=region, viewport=viewport, useItemNames=useItemNames)
                 return
             try:
@@ -646,6 +651,8 @@ def _gl() -> Any:
             )  # fmt: skip
             GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, target)
             GL.glViewport(0, 0, w, h)
+            GL.glClearStencil(0)
+            GL.glClear(GL.GL_STENCIL_BUFFER_BIT)
             moving = [
                 x for x in self.items if x.parentItem() is None and x not in self.static_items
             ]
@@ -707,6 +714,8 @@ class Surface3DView(QWidget):
     gl_support
         The :func:`~gdviz.ui.gl.probe_gl` answer; when it is no, the widget is a
         one-line note (:attr:`note`) and every method does nothing.
+    log_colors
+        Colour like the 2-D view's log colour levels (set by :meth:`set_view`).
 
     Signals
     -------
@@ -732,6 +741,7 @@ class Surface3DView(QWidget):
             )
         self.theme = theme
         self.height_mode = height_mode
+        self.log_colors = False
         self.grid_size = int(grid_size)
         self.gl_support: GLSupport = probe_gl()
         self._loss: Any = None
@@ -919,12 +929,15 @@ class Surface3DView(QWidget):
         self.heightModeChanged.emit(mode)
 
     def set_view(self, view: Any) -> None:
-        """Follow the 2-D view's settings: log colour levels there mean log heights here."""
+        """Follow the 2-D view's colouring (``ViewSettings.log_levels``: log colours).
+
+        The surface is coloured exactly like the 2-D heat-map, so a point has
+        the same colour in both views; the height mode is this view's own.
+        """
         log = bool(getattr(view, "log_levels", False))
-        if log and self.height_mode != "log":
-            self.set_height_mode("log")
-        elif not log and self.height_mode == "log":
-            self.set_height_mode("clamp")
+        if log != self.log_colors:
+            self.log_colors = log
+            self._recolor_surface()
 
     def set_runs(
         self,
@@ -962,7 +975,9 @@ class Surface3DView(QWidget):
             # copy drawn through the hills, so a path behind one is never lost.
             shadow = self._glmod.GLLinePlotItem(mode="lines", glOptions=_line_options(False))
             item = self._glmod.GLLinePlotItem(mode="lines", glOptions=_line_options(True))
-            ghost = self._glmod.GLLinePlotItem(mode="lines", glOptions=_overlay_options())
+            ghost = self._glmod.GLLinePlotItem(
+                mode="lines", glOptions=_overlay_options(stencil_ref=len(self.path_items) + 1)
+            )
             for depth, it in ((9, shadow), (10, item), (11, ghost)):
                 it.setDepthValue(depth)
                 self.glview.addItem(it)
@@ -1037,13 +1052,17 @@ class Surface3DView(QWidget):
         return {"log": "log f", "clamp": "f", "linear": "f"}[self.height_mode]
 
     def _recolor_surface(self) -> None:
-        if self.glview is None or self._mesh is None:
+        grid = self._grid
+        if self.glview is None or self._mesh is None or grid is None:
             return
         import pyqtgraph as pg
 
-        h = self._mesh.heights
+        # The 2-D heat-map's colours: minimum to the 99% quantile, of f or of
+        # log10(f - min + span·1e-4), whatever the heights show.
+        scale = HeightScale.from_values(grid.z, "log" if self.log_colors else "clamp")
+        c = scale(np.asarray(grid.z).T).reshape(-1)
         cmap = pg.colormap.get(self.theme.colormap)
-        colors = cmap.map(np.where(np.isfinite(h), h, 0.0), mode="float").astype(np.float32)
+        colors = cmap.map(np.where(np.isfinite(c), c, 0.0), mode="float").astype(np.float32)
         colors[:, 3] = 1.0
         self.surface_item.set_mesh(self._mesh, np.ascontiguousarray(colors))
         self.glview.invalidate_static()
@@ -1087,11 +1106,14 @@ class Surface3DView(QWidget):
         for k, (shadow, item, ghost) in enumerate(self.path_items):
             color = self._colors[k] if k < len(self._colors) else t.run_color(k)
             width = t.line_px * PATH_WIDTH
+            # Not antialiased: a smooth GL line fades out at both ends of every
+            # segment, and a path is thousands of short segments, so the
+            # outline would show through as a tick at every joint.
             shadow.setData(
-                color=_rgba(t.path_shadow), width=width + 3.0 * t.font_scale, antialias=True
+                color=_rgba(t.path_shadow[:7]), width=width + 3.0 * t.font_scale, antialias=False
             )
-            item.setData(color=_rgba(color), width=width, antialias=True)
-            ghost.setData(color=_rgba(color, GHOST_ALPHA), width=width * 0.7, antialias=True)
+            item.setData(color=_rgba(color), width=width, antialias=False)
+            ghost.setData(color=_rgba(color, GHOST_ALPHA), width=width * 0.8, antialias=False)
 
     def _draw_start(self) -> None:
         if self.glview is None:
@@ -1222,6 +1244,7 @@ def _line_options(write_depth: bool) -> dict[Any, Any]:
         GL.GL_DEPTH_TEST: True,
         GL.GL_BLEND: True,
         GL.GL_CULL_FACE: False,
+        GL.GL_STENCIL_TEST: False,
         "glBlendFuncSeparate": (
             GL.GL_SRC_ALPHA,
             GL.GL_ONE_MINUS_SRC_ALPHA,
@@ -1232,15 +1255,27 @@ def _line_options(write_depth: bool) -> dict[Any, Any]:
     }
 
 
-def _overlay_options() -> dict[Any, Any]:
+def _overlay_options(stencil_ref: int | None = None) -> dict[Any, Any]:
+    """Blended and drawn over everything (no depth test): balls, labels, ghost paths.
+
+    With ``stencil_ref``, each pixel is drawn at most once per reference value:
+    a faint line's overlapping segment ends would otherwise darken into beads
+    at every joint. The view clears the stencil buffer every frame.
+    """
     from OpenGL import GL
 
-    return {
+    options: dict[Any, Any] = {
         GL.GL_DEPTH_TEST: False,
         GL.GL_BLEND: True,
         GL.GL_CULL_FACE: False,
+        GL.GL_STENCIL_TEST: stencil_ref is not None,
         "glBlendFunc": (GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA),
     }
+    if stencil_ref is not None:
+        options["glStencilMask"] = (0xFF,)
+        options["glStencilFunc"] = (GL.GL_NOTEQUAL, stencil_ref & 0xFF, 0xFF)
+        options["glStencilOp"] = (GL.GL_KEEP, GL.GL_KEEP, GL.GL_REPLACE)
+    return options
 
 
 def _vector(x: float, y: float, z: float) -> Any:
