@@ -179,6 +179,35 @@ def test_panel_basins_click_sets_the_start_and_feeds_the_layer(qtbot, himmelblau
     assert not layer.isVisible()
 
 
+def test_one_variable_basins_draw_the_graph_and_click_to_a_start(qtbot):
+    loss = compile_loss("x^4 - 2x^2 + 0.3x")
+    m = basin_map(loss, RunConfig("gd", {"lr": 0.02}), ((-2, 2),), 40, steps=3000)
+    view = MapView()
+    qtbot.addWidget(view)
+    view.resize(900, 600)
+    view.show()
+    view.set_map(m, loss=loss)
+    qtbot.waitExposed(view)
+    xs, ys = view.graph.getData()
+    assert len(xs) == 800 and np.nanmin(ys) == pytest.approx(m.minima[0].loss, abs=1e-3)
+    # The stars sit on the graph, at the minima.
+    marks = view.marks.getData()
+    np.testing.assert_allclose(
+        sorted(zip(*marks, strict=True)), sorted((mn.position[0], mn.loss) for mn in m.minima)
+    )
+    with qtbot.waitSignal(view.cellClicked, timeout=2000) as sig:
+        click(view, view.cell_center(0, 30))
+    assert sig.args == [0, 30]
+    assert m.start(0, 30) == pytest.approx((0.05 + 0.1 * 10,))
+
+    layer = BasinLayer()
+    layer.set_map(m)  # no height for the bands: stays hidden
+    assert not layer.isVisible()
+    layer.set_map(m, y_range=(-2.0, 8.0))
+    rect = layer.mapRectToParent(layer.boundingRect())
+    assert (rect.left(), rect.top(), rect.width(), rect.height()) == pytest.approx((-2, -2, 4, 10))
+
+
 def test_cancel_stops_the_worker_and_keeps_the_window_responsive(qtbot, himmelblau):
     panel = MapsPanel()
     qtbot.addWidget(panel)
