@@ -242,3 +242,16 @@ def test_job_reports_an_unwritable_target(qtbot, inputs, tmp_path):
         job.start()
     assert "is not a directory" in blocker.args[0]
     assert job.state == "failed"
+
+
+def test_job_cancel_while_finishing_the_file(qtbot, inputs, tmp_path):
+    # The GIF's second pass runs after the last frame; Cancel must stop it too.
+    job = ExportJob(plan_for(tmp_path, "a.gif", size=(640, 480), panels="both"), inputs)
+    job.finishing.connect(job.cancel)
+    with qtbot.waitSignals([job.cancelled], timeout=60_000, raising=False) as blocker:
+        job.start()
+    if job.state == "finished":  # the file was complete before Cancel arrived
+        assert decode(tmp_path / "a.gif").shape[0] == STEPS + 1
+    else:
+        assert blocker.signal_triggered and job.state == "cancelled"
+        assert listing(tmp_path) == []

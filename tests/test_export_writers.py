@@ -332,3 +332,81 @@ def test_outputs_get_the_usual_permissions(tmp_path, kind, name):
     assert stat.S_IMODE(out.stat().st_mode) == (0o755 if kind is OutputKind.PNG else 0o644)
     if kind is OutputKind.PNG:
         assert stat.S_IMODE((out / "frame_00000.png").stat().st_mode) == 0o644
+
+
+# -- the background writer ---------------------------------------------------------------
+
+
+def test_background_writer_keeps_order(tmp_path):
+    src = frames(20)
+    writer = PngSequenceWriter(tmp_path / "f", (W, H))
+    writer.open()
+    bg = writers.BackgroundWriter(writer, max_queue=2)
+    for f in src:
+        bg.write(f)
+    out = bg.close()
+    for i, f in enumerate(src):
+        assert np.array_equal(read_png(out / f"frame_{i:05d}.png"), f)
+
+
+def test_background_writer_reports_worker_errors(tmp_path, monkeypatch):
+    calls = []
+    real = PngSequenceWriter._write
+
+    def write(self, frame):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(self, frame)
+
+    monkeypatch.setattr(PngSequenceWriter, "_write", write)
+    writer = PngSequenceWriter(tmp_path / "f", (W, H))
+    writer.open()
+    bg = writers.BackgroundWriter(writer)
+    with pytest.raises(ExportError, match="no space left"):
+        for f in frames(50):
+            bg.write(f)
+        bg.close()
+    bg.abort()
+    assert listing(tmp_path) == []
+
+
+STALLED_FFMPEG = """#!/bin/sh
+# Never reads its input: the pipe fills up and writes block.
+sleep 60
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="shell script stands in for ffmpeg")
+def test_abort_unblocks_a_stalled_encoder(tmp_path, monkeypatch):
+    import threading
+    import time
+
+    fake = tmp_path / "ffmpeg"
+    fake.write_text(STALLED_FFMPEG)
+    fake.chmod(0o755)
+    monkeypatch.setattr(writers, "ffmpeg_exe", lambda: str(fake))
+    out = tmp_path / "out"
+    out.mkdir()
+    writer = Mp4Writer(out / "a.mp4", (W, H))
+    writer.open()
+    bg = writers.BackgroundWriter(writer, max_queue=1)
+    raised = []
+
+    def feed():
+        try:
+            for f in frames(200):
+                bg.write(f)
+        except (ExportError, RuntimeError) as exc:
+            raised.append(exc)
+
+    stuck = threading.Thread(target=feed, daemon=True)
+    stuck.start()
+    time.sleep(0.5)
+    assert stuck.is_alive()  # the pipe is full and the queue too
+    t0 = time.perf_counter()
+    bg.abort()
+    assert time.perf_counter() - t0 < 10
+    stuck.join(10)
+    assert raised  # the feeding thread learnt that the writer is gone
+    assert listing(out) == []

@@ -32,7 +32,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QGraphicsItem, QWidget
 
 from gdviz.export.plan import ExportError, ExportPlan
-from gdviz.export.writers import FrameWriter, make_writer
+from gdviz.export.writers import BackgroundWriter, FrameWriter, make_writer
 
 __all__ = [
     "ExportCancelled",
@@ -243,6 +243,9 @@ def export_animation(
 ) -> Path:
     """Render every planned frame and write the output; returns its path.
 
+    Encoding runs on a worker thread (:class:`BackgroundWriter`) while the
+    next frame is drawn; frames still reach the output in order.
+
     Parameters
     ----------
     plan
@@ -250,7 +253,7 @@ def export_animation(
     inputs
         The data to draw.
     progress
-        Called with the number of frames written after each one.
+        Called with the number of frames drawn after each one.
     cancelled
         Polled before each frame; when it returns True the export stops,
         partial output is removed and :class:`ExportCancelled` is raised.
@@ -270,11 +273,10 @@ def export_animation(
     """
     _check_steps(plan, inputs)
     if writer is None:
-        writer = make_writer(
-            plan.kind, plan.out, plan.size, plan.fps, force=plan.force, n_frames=plan.n_frames
-        )
+        writer = _writer_for(plan)
     # Open first: an unwritable directory fails before any drawing.
     writer.open()
+    background = BackgroundWriter(writer)
     try:
         with SceneRenderer(
             inputs, plan.size, plan.panels, plan.theme, scene_factory=scene_factory
@@ -282,27 +284,37 @@ def export_animation(
             for done, step in enumerate(plan.steps, start=1):
                 if cancelled is not None and cancelled():
                     raise ExportCancelled("export cancelled; nothing was written")
-                writer.write(renderer.frame(step))
+                background.write(renderer.frame(step))
                 if progress is not None:
                     progress(done)
-        return writer.close()
+        return background.close()
     except BaseException:
-        writer.abort()
+        background.abort()
         raise
 
 
+def _writer_for(plan: ExportPlan) -> FrameWriter:
+    return make_writer(
+        plan.kind, plan.out, plan.size, plan.fps, force=plan.force, n_frames=plan.n_frames
+    )
+
+
 class ExportJob(QObject):
-    """Render an export in the background of the GUI thread, with cancel.
+    """Render an export on the GUI thread without freezing it, with cancel.
 
     Frames are drawn in slices of about ``slice_ms`` milliseconds from a
     zero-delay timer, so input events, repaints and the Cancel button are
-    handled between slices. Construct, connect the signals, then
-    :meth:`start`.
+    handled between slices (widgets can only be painted on the GUI thread).
+    Encoding, and finishing the file after the last frame (the GIF's second
+    pass takes seconds), run on a worker thread that the timer polls.
+    Construct, connect the signals, then :meth:`start`.
 
     Signals
     -------
     progressed(int, int)
-        Frames written and frames in total.
+        Frames drawn and frames in total.
+    finishing()
+        Every frame is drawn; the file is being completed.
     finished(object)
         The written :class:`~pathlib.Path`.
     failed(str)
@@ -312,9 +324,13 @@ class ExportJob(QObject):
     """
 
     progressed = Signal(int, int)
+    finishing = Signal()
     finished = Signal(object)
     failed = Signal(str)
     cancelled = Signal()
+
+    #: Milliseconds between checks while the worker completes the file.
+    POLL_MS = 50
 
     def __init__(
         self,
@@ -333,11 +349,13 @@ class ExportJob(QObject):
         self.slice_ms = slice_ms
         self._scene_factory = scene_factory
         self._writer = writer
+        self._background: BackgroundWriter | None = None
         self._renderer: SceneRenderer | None = None
         self._next = 0
         self._cancel_requested = False
         self._busy = False
-        self.state = "new"  # new -> running -> finished | failed | cancelled
+        #: new -> running -> finishing -> finished | failed | cancelled
+        self.state = "new"
         self.result: Path | None = None
         self.error: str | None = None
         self._timer = QTimer(self)
@@ -353,6 +371,10 @@ class ExportJob(QObject):
     def done(self) -> int:
         return self._next
 
+    @property
+    def active(self) -> bool:
+        return self.state in ("running", "finishing")
+
     def start(self) -> None:
         """Open the output and begin rendering (returns at once).
 
@@ -362,13 +384,10 @@ class ExportJob(QObject):
         if self.state != "new":
             raise RuntimeError(f"export job is {self.state}")
         self.state = "running"
-        if self._writer is None:
-            p = self.plan
-            self._writer = make_writer(
-                p.kind, p.out, p.size, p.fps, force=p.force, n_frames=p.n_frames
-            )
+        writer = self._writer if self._writer is not None else _writer_for(self.plan)
         try:
-            self._writer.open()
+            writer.open()
+            self._background = BackgroundWriter(writer)
             self._renderer = SceneRenderer(
                 self.inputs,
                 self.plan.size,
@@ -389,7 +408,7 @@ class ExportJob(QObject):
 
         Safe to call from a slot connected to :attr:`progressed`.
         """
-        if self.state != "running":
+        if not self.active:
             return
         self._cancel_requested = True
         if not self._busy:
@@ -398,30 +417,42 @@ class ExportJob(QObject):
 
     def _finish_cancel(self) -> None:
         self._stop()
+        background = self._background
+        if background is not None and background.completed:
+            # The file was completed just before Cancel arrived: it is whole,
+            # so say so rather than pretend nothing was written.
+            self.result = background.result()
+            self.state = "finished"
+            self.finished.emit(self.result)
+            return
         self.state = "cancelled"
         self.cancelled.emit()
 
     def _tick(self) -> None:
-        if self.state != "running":
+        if not self.active:
             return
         if self._cancel_requested:
             self._finish_cancel()
             return
-        assert self._writer is not None and self._renderer is not None
+        assert self._background is not None
+        if self.state == "finishing":
+            self._poll_finishing()
+            return
+        assert self._renderer is not None
         deadline = time.perf_counter() + self.slice_ms / 1000
         steps = self.plan.steps
         self._busy = True
         try:
             while self._next < len(steps) and not self._cancel_requested:
-                self._writer.write(self._renderer.frame(steps[self._next]))
+                self._background.write(self._renderer.frame(steps[self._next]))
                 self._next += 1
                 if time.perf_counter() >= deadline:
                     break
             if self._next == len(steps):
-                self._timer.stop()
                 self._close_renderer()
-                self.result = self._writer.close()
-                self.state = "finished"
+                self._background.close_async()
+                self.state = "finishing"
+                self._timer.setInterval(self.POLL_MS)
         except ExportError as exc:
             self._busy = False
             self._fail(str(exc))
@@ -433,10 +464,26 @@ class ExportJob(QObject):
         self._busy = False
         # Signals go out once the job is consistent: their slots may cancel.
         self.progressed.emit(self._next, len(steps))
-        if self.state == "finished":
-            self.finished.emit(self.result)
-        elif self._cancel_requested and self.state == "running":
+        if self._cancel_requested and self.active:
             self._finish_cancel()
+        elif self.state == "finishing":
+            self.finishing.emit()
+
+    def _poll_finishing(self) -> None:
+        assert self._background is not None
+        if not self._background.done:
+            return
+        self._timer.stop()
+        try:
+            self.result = self._background.close()
+        except ExportError as exc:
+            self._fail(str(exc))
+            return
+        except Exception as exc:
+            self._fail(f"export failed: {exc}")
+            return
+        self.state = "finished"
+        self.finished.emit(self.result)
 
     def _close_renderer(self) -> None:
         if self._renderer is not None:
@@ -446,8 +493,8 @@ class ExportJob(QObject):
     def _stop(self) -> None:
         self._timer.stop()
         self._close_renderer()
-        if self._writer is not None:
-            self._writer.abort()
+        if self._background is not None:
+            self._background.abort()
 
     def _fail(self, message: str) -> None:
         self._stop()

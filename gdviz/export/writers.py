@@ -20,9 +20,12 @@ from __future__ import annotations
 
 import errno
 import os
+import queue
 import shutil
+import signal
 import subprocess
 import tempfile
+import threading
 from abc import ABC, abstractmethod
 from fractions import Fraction
 from pathlib import Path
@@ -34,6 +37,7 @@ import numpy as np
 from gdviz.export.plan import ExportError, OutputKind, OutputPathError, check_output
 
 __all__ = [
+    "BackgroundWriter",
     "FrameWriter",
     "GifWriter",
     "Mp4Writer",
@@ -105,6 +109,7 @@ class FrameWriter(ABC):
         self.n_frames = n_frames
         self.frames_written = 0
         self._state = "new"  # new -> open -> closed | aborted
+        self._interrupted = False
 
     # -- public protocol -----------------------------------------------------
 
@@ -203,6 +208,19 @@ class FrameWriter(ABC):
     def is_open(self) -> bool:
         return self._state == "open"
 
+    def interrupt(self) -> None:
+        """Make a write or close running in another thread stop soon.
+
+        The only method that may be called from another thread; follow it
+        with :meth:`abort` once that thread is done. An interrupted writer
+        never moves its output into place.
+        """
+        self._interrupted = True
+
+    def _check_interrupted(self) -> None:
+        if self._interrupted:
+            raise ExportError("export interrupted; nothing was written")
+
     def __enter__(self) -> Self:
         self.open()
         return self
@@ -242,6 +260,7 @@ class FrameWriter(ABC):
         return Path(name)
 
     def _replace_into_place(self, temp: Path) -> None:
+        self._check_interrupted()
         # Re-checked here because the output may have appeared while rendering.
         if not self.force and self.path.exists():
             raise OutputPathError(f"{str(self.path)!r} appeared while exporting; not replaced")
@@ -338,6 +357,7 @@ class PngSequenceWriter(FrameWriter):
 
     def _finish(self) -> None:
         assert self._tempdir is not None
+        self._check_interrupted()
         temp = self._tempdir
         for name in os.listdir(temp):
             _fsync_file(temp / name)
@@ -365,6 +385,14 @@ class PngSequenceWriter(FrameWriter):
         if self._tempdir is not None:
             shutil.rmtree(self._tempdir, ignore_errors=True)
             self._tempdir = None
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    """Kill an encoder and anything it started (it leads its own session)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError, AttributeError):
+        proc.kill()
 
 
 class _FfmpegWriter(FrameWriter):
@@ -467,15 +495,24 @@ class _FfmpegWriter(FrameWriter):
         """Run after the frames are in (for subclasses)."""
 
     def _run_to_end(self, args: list[str]) -> None:
+        self._check_interrupted()
         self._proc = self._start(args)
         self._stop_and_check(self._proc, "ffmpeg")
         self._proc = None
+
+    def interrupt(self) -> None:
+        # Killing ffmpeg turns a write blocked on its full pipe into a
+        # BrokenPipeError and ends a running second pass.
+        super().interrupt()
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            _kill(proc)
 
     def _cleanup(self) -> None:
         proc, self._proc = self._proc, None
         if proc is not None:
             if proc.poll() is None:
-                proc.kill()
+                _kill(proc)
             if proc.stdin is not None:
                 try:
                     proc.stdin.close()
@@ -567,6 +604,130 @@ class GifWriter(_FfmpegWriter):
                 str(self._encoded),
             ]
         )  # fmt: skip
+
+
+class BackgroundWriter:
+    """Runs a writer's :meth:`~FrameWriter.write` and :meth:`~FrameWriter.close`
+    on a worker thread, so drawing the next frame overlaps encoding this one.
+
+    Frames are handed over through a short queue (``max_queue`` frames); when
+    the encoder falls behind, :meth:`write` waits, so memory stays bounded and
+    no frame is dropped. Frames are written in order by one thread, so the
+    output is the same as writing them directly. Errors from the worker are
+    raised by the next :meth:`write` or by :meth:`result`.
+
+    Parameters
+    ----------
+    writer : FrameWriter
+        An opened writer; from now on only this object touches it.
+    max_queue : int
+        Frames waiting at most.
+    """
+
+    _DONE = object()
+
+    def __init__(self, writer: FrameWriter, max_queue: int = 4) -> None:
+        if not writer.is_open:
+            raise RuntimeError("open the writer before handing it to BackgroundWriter")
+        self.writer = writer
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=max_queue)
+        self._error: BaseException | None = None
+        self._result: Path | None = None
+        self._stop = threading.Event()
+        self._closing = False
+        self._thread = threading.Thread(target=self._work, name="gdviz-export-writer", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if self._stop.is_set():
+                return
+            try:
+                if item is self._DONE:
+                    self._result = self.writer.close()
+                    return
+                self.writer.write(item)  # type: ignore[arg-type]
+            except BaseException as exc:  # handed to the caller's thread
+                self._error = exc
+                return
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def write(self, frame: np.ndarray) -> None:
+        """Queue one frame (copied by the caller if it will be reused)."""
+        if self._stop.is_set():
+            raise RuntimeError("writer was aborted, cannot write")
+        if self._closing:
+            raise RuntimeError("writer is closing, cannot write")
+        self._raise_error()
+        while True:
+            try:
+                self._queue.put(frame, timeout=0.05)
+                return
+            except queue.Full:
+                if not self._thread.is_alive():
+                    self._raise_error()
+                    raise RuntimeError("the writer thread stopped") from None
+
+    def close_async(self) -> None:
+        """Ask the worker to finish the output after the queued frames."""
+        if not self._closing:
+            self._closing = True
+            self._put_done()
+
+    def _put_done(self) -> None:
+        while self._thread.is_alive():
+            try:
+                self._queue.put(self._DONE, timeout=0.05)
+                return
+            except queue.Full:
+                continue
+
+    @property
+    def done(self) -> bool:
+        """True once the worker has finished (closed the output or failed)."""
+        return not self._thread.is_alive()
+
+    @property
+    def completed(self) -> bool:
+        """True once the output is complete and in place."""
+        return self._result is not None
+
+    def result(self) -> Path:
+        """Wait for the worker and return the written path (or raise its error)."""
+        self.close_async()
+        self._thread.join()
+        self._raise_error()
+        assert self._result is not None
+        return self._result
+
+    def close(self) -> Path:
+        """Finish the output (blocks) and return its path."""
+        try:
+            return self.result()
+        except BaseException:
+            self.abort()
+            raise
+
+    def abort(self) -> None:
+        """Stop the worker at once and remove everything partly written."""
+        self._stop.set()
+        self.writer.interrupt()
+        # Unblock a worker waiting for a frame, and empty the queue.
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        try:
+            self._queue.put_nowait(self._DONE)
+        except queue.Full:
+            pass
+        self._thread.join()
+        self.writer.abort()
 
 
 _WRITERS: dict[OutputKind, type[FrameWriter]] = {
