@@ -215,7 +215,12 @@ def _run_batch(
     done0 = ticker.done
     for t in range(T + 1):
         evaluate(P, L, G)
-        ok = (np.abs(L) <= bound) & (np.abs(P) <= bound).all(axis=1) & np.isfinite(G).all(axis=1)
+        # Column by column: a reduction along a short last axis (.all(axis=1))
+        # cost more than the loss itself. |v| <= bound is also False for NaN.
+        ok = np.abs(L) <= bound
+        for j in range(d):
+            ok &= np.abs(P[:, j]) <= bound
+            ok &= np.isfinite(G[:, j])
         conv = np.zeros(len(L), dtype=bool)
         if gtol:
             conv = np.sqrt(np.einsum("kd,kd->k", G, G)) < gtol
