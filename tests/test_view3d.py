@@ -613,3 +613,36 @@ def test_still_surface_is_cached_and_redrawn_when_it_or_the_camera_changes(qtbot
     view.set_height_mode("log")
     view.set_problem(compile_loss("x^2 + 3*y^2"), ((-2, 2), (-2, 2)))
     assert np.abs(view.render_rgb().astype(int) - home.astype(int)).sum() > 10_000
+
+
+@pytest.mark.gl
+def test_colours_follow_the_2d_view_and_heights_stay_the_3d_choice(qtbot, gl_ok, rosenbrock):
+    from gdviz.core.session import ViewSettings
+
+    view = _shown(qtbot, Surface3DView(DARK, controls=False), (320, 240))
+    view.set_problem(rosenbrock, ROSEN_DOMAIN)
+    heights = view._mesh.heights.copy()
+    linear_colours = view.surface_item._arrays[3].copy()
+    view.set_view(ViewSettings(log_levels=True))
+    assert view.log_colors and view.height_mode == "clamp"
+    np.testing.assert_array_equal(view._mesh.heights, heights)
+    log_colours = view.surface_item._arrays[3]
+    # Log colours spread the valley floor over the colour map; linear ones
+    # leave it all in the map's first colour.
+    low = np.nan_to_num(heights) < np.nanquantile(heights, 0.1)
+
+    def spread(colours):
+        return float(np.linalg.norm(colours[low, :3] - colours[low, :3].mean(0), axis=1).mean())
+
+    assert spread(log_colours) > 0.05 > 5 * spread(linear_colours), (
+        spread(log_colours),
+        spread(linear_colours),
+    )
+    # The same colours as the 2-D heat-map: vertex (i, j) has the colour the
+    # 2-D view gives z[j, i] (min → first colour of the map).
+    import pyqtgraph as pg
+
+    g = view._grid
+    i, j = np.unravel_index(np.nanargmin(g.z.T), g.z.T.shape)
+    first = pg.colormap.get(DARK.colormap).map([0.0], mode="float")[0][:3]
+    np.testing.assert_allclose(log_colours[i * len(g.ys) + j, :3], first, atol=1e-6)
