@@ -28,8 +28,15 @@ from gdviz.cli import UsageError
 MAX_INDICES = 20_000_000
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the dataset-mode options (an argument group) to ``parser``."""
+def add_arguments(
+    parser: argparse.ArgumentParser, *, seed: bool = False, epochs: bool = True
+) -> None:
+    """Add the dataset-mode options (an argument group) to ``parser``.
+
+    ``seed`` adds ``--seed`` (for commands that have none of their own);
+    ``epochs=False`` leaves out ``--epochs`` (for commands whose step count is
+    fixed before the data is read).
+    """
     group = parser.add_argument_group(
         "dataset mode",
         "With --data, --function is the loss of one sample, e.g. '(w*x + b - y)^2': "
@@ -59,12 +66,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             "default); give once for every run or once per --optimizer"
         ),
     )
-    group.add_argument(
-        "--epochs",
-        default=None,
-        metavar="E",
-        help="run E epochs of the run with the smallest batch (overrides --steps)",
-    )
+    if epochs:
+        group.add_argument(
+            "--epochs",
+            default=None,
+            metavar="E",
+            help="run E epochs of the run with the smallest batch (overrides --steps)",
+        )
+    if seed:
+        group.add_argument(
+            "--seed",
+            default=None,
+            type=int,
+            metavar="S",
+            help="seed of the mini-batch shuffles (default 0)",
+        )
     group.add_argument("--l2", default=None, metavar="λ", help="add λ·‖θ‖² to the loss")
     group.add_argument("--l1", default=None, metavar="λ", help="add λ·‖θ‖₁ to the loss")
     group.add_argument(
@@ -158,13 +174,13 @@ def prepare(args: argparse.Namespace, prog: str, n_runs: int, max_rows: int) -> 
             raise UsageError(f"{prog}: --batch-size: {exc}") from None
     if len(sizes) == 1:
         sizes = sizes * n_runs
-    seed = 0 if args.seed is None else args.seed
+    seed = getattr(args, "seed", None) or 0
     if seed < 0:
         raise UsageError(f"{prog}: --seed must be >= 0, not {seed}")
     objective = loss.sampled(sizes, seed=seed)
 
     steps = args.steps
-    if args.epochs is not None:
+    if getattr(args, "epochs", None) is not None:
         try:
             epochs = int(args.epochs)
         except ValueError:

@@ -22,6 +22,7 @@ import sys
 import time
 from typing import TextIO
 
+from gdviz import cli_data_options
 from gdviz.cli import UsageError
 from gdviz.export.plan import PANELS, THEMES
 
@@ -105,6 +106,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="view window (default: around the paths)",
     )
     parser.add_argument("--force", action="store_true", help="replace an existing output")
+    cli_data_options.add_arguments(parser, seed=True, epochs=False)
     parser.set_defaults(run=run)
     # argparse takes "-1.5,2" for an option (only plain "-1.5" counts as a
     # number), so "--start -1.5,2" would fail; accept comma lists of numbers.
@@ -191,6 +193,7 @@ class TerminalProgress:
 def run(args: argparse.Namespace) -> int:
     from gdviz.export.plan import ExportError, ExportPlan, OutputPathError, parse_size
 
+    cli_data_options.check(args, PROG)
     if not 0 <= args.steps <= MAX_STEPS:
         raise UsageError(f"{PROG}: --steps {args.steps} must be between 0 and {MAX_STEPS}")
     try:
@@ -264,10 +267,15 @@ def _compute(args: argparse.Namespace):
     from gdviz.export.plan import auto_domain
     from gdviz.export.render import SceneInputs
 
-    try:
-        loss = compile_loss(args.function, timeout=10.0)
-    except ExpressionError as exc:
-        raise UsageError(f"{PROG}: --function: {exc}") from None
+    if args.data is not None:
+        # Dataset mode: the surface is the full-data loss, runs take mini-batch steps.
+        n_runs = len(args.optimizer or ["gd"])
+        loss = cli_data_options.prepare(args, PROG, n_runs, (MAX_STEPS + 1) * n_runs).objective
+    else:
+        try:
+            loss = compile_loss(args.function, timeout=10.0)
+        except ExpressionError as exc:
+            raise UsageError(f"{PROG}: --function: {exc}") from None
     start = _numbers(args.start, "--start", (loss.dim,))
     specs = args.optimizer or ["gd"]
     schedule = None

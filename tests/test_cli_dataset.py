@@ -174,3 +174,25 @@ def test_bad_csv_cell_named_on_the_command_line(tmp_path, capsys):
 def test_loss_without_data_or_parameters(capsys):
     code, _, err = trace(capsys, "--data", "builtin:line", "--function", "(x-y)^2", "--start", "0")
     assert code == 2 and "no parameters to fit" in err
+
+
+def test_export_draws_a_dataset_run(capsys, qapp, tmp_path):
+    out = tmp_path / "frames"
+    code = cli.main(
+        ["export", "--data", "builtin:classes:n=40", "--function", "log(1 + exp(-y*(w*x + b)))",
+         "--params", "w,b", "--start", "0,0", "--steps", "4", "--batch-size", "8", "--seed", "2",
+         "--optimizer", "adam:lr=0.2", "--out", str(out) + "/", "--size", "320x192"]
+    )  # fmt: skip
+    _, err = capsys.readouterr()
+    assert code == 0, err
+    assert len(list(out.glob("*.png"))) == 5
+
+
+def test_export_refuses_dataset_options_without_data(capsys, tmp_path):
+    code = cli.main(
+        ["export", "--function", "x^2", "--start", "1", "--steps", "3", "--batch-size", "4",
+         "--out", str(tmp_path / "a.gif")]
+    )  # fmt: skip
+    _, err = capsys.readouterr()
+    assert code == 2 and "--batch-size only applies with --data" in err
+    assert not (tmp_path / "a.gif").exists()
