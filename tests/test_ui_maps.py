@@ -314,3 +314,51 @@ def test_render_map_draws_at_the_asked_size(qapp, momentum_sweep):
     assert (img.width(), img.height()) == (640, 400)
     colours = {img.pixel(x, y) for x in range(0, 640, 4) for y in range(0, 400, 4)}
     assert QColor(DIVERGED_COLOR).rgb() in colours
+
+
+def test_maps_dock_wires_panel_layer_and_menu(qtbot, himmelblau, quadratic):
+    import pyqtgraph as pg
+    from PySide6.QtWidgets import QMainWindow
+
+    from gdviz.ui.maps import MapsDock
+
+    win = QMainWindow()
+    qtbot.addWidget(win)
+    surface = pg.PlotItem()
+    selected = RunConfig("momentum", {"lr": 0.003, "momentum": 0.8}, (0.0, 0.0))
+    dock = MapsDock(win, current_run=lambda: selected)
+    win.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+    dock.attach_surface(surface)
+    assert dock.layer in surface.items and not dock.layer.isVisible()
+    sweep_act, basins_act, layer_act = dock.menu_actions()
+    assert not layer_act.isEnabled()
+    win.show()
+    assert not dock.isVisible()
+
+    dock.set_problem(himmelblau, (0.0, 0.0), ((-5, 5), (-5, 5)))
+    basins_act.trigger()
+    assert dock.isVisible() and dock.panel.tabs.currentIndex() == 1
+    # The selected run of the race fills in the settings.
+    assert dock.panel.basin_spec.text() == "momentum:lr=0.003,momentum=0.8"
+    assert dock.panel.optimizer.currentData() == "momentum"
+    with qtbot.waitSignal(dock.panel.basinMapReady, timeout=30_000):
+        dock.panel.request_basins(RunConfig("gd", {"lr": 0.01}), n=20, steps=300)
+    assert dock.layer.isVisible() and layer_act.isEnabled()
+    layer_act.setChecked(False)
+    assert not dock.layer.isVisible()
+    layer_act.setChecked(True)
+    assert dock.layer.isVisible()
+    with qtbot.waitSignal(dock.setStart, timeout=2000) as sig:
+        dock.panel.view.cellClicked.emit(0, 0)
+    assert sig.args[0] == pytest.approx((-4.75, -4.75))
+
+    # A new function: the old basins leave the surface.
+    dock.set_problem(quadratic, (1.0, 1.0), ((-2, 2), (-2, 2)))
+    assert not dock.layer.isVisible() and not layer_act.isEnabled()
+    sweep_act.trigger()
+    assert dock.panel.tabs.currentIndex() == 0
+    with qtbot.waitSignal(dock.panel.computeEnded, timeout=30_000):
+        dock.panel.request_sweep(RunConfig("gd", {}), [0.1, 0.2])
+    with qtbot.waitSignal(dock.addRun, timeout=2000) as sig:
+        dock.panel.view.cellClicked.emit(0, 1)
+    assert sig.args[0] == RunConfig("gd", {"lr": 0.2}, (1.0, 1.0))

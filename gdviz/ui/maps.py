@@ -11,6 +11,8 @@
   window stays responsive. Clicking a sweep cell emits :attr:`MapsPanel.addRun`
   with that cell's :class:`~gdviz.core.engine.RunConfig`; clicking a basin
   cell emits :attr:`MapsPanel.setStart` with its start point.
+* :class:`MapsDock` wraps the panel, the basin layer and the menu actions for
+  the main window (its docstring shows the few lines of wiring).
 * :func:`render_map` draws a map offscreen into a ``QImage`` (used by
   ``gdviz sweep`` / ``gdviz basins`` to write PNG files).
 
@@ -41,9 +43,10 @@ from PySide6.QtCore import (
     Signal,
     Slot,
 )
-from PySide6.QtGui import QColor, QFont, QImage
+from PySide6.QtGui import QAction, QColor, QFont, QImage
 from PySide6.QtWidgets import (
     QComboBox,
+    QDockWidget,
     QFormLayout,
     QGridLayout,
     QHBoxLayout,
@@ -85,6 +88,7 @@ __all__ = [
     "BasinRequest",
     "MapView",
     "MapWorker",
+    "MapsDock",
     "MapsPanel",
     "SweepRequest",
     "basin_colors",
@@ -1166,6 +1170,109 @@ class MapsPanel(QWidget):
 
 #: Worker threads of live panels (their only owner: see MapsPanel.__init__).
 _THREADS: dict[int, tuple[QThread, MapWorker]] = {}
+
+
+class MapsDock(QDockWidget):
+    """The maps panel as a dock of the main window, with its basin layer and menu.
+
+    Everything the window needs to offer maps::
+
+        self.maps = MapsDock(self, theme, current_run=self._selected_run_config)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.maps)
+        self.maps.attach_surface(self.scene.surface)
+        menu.addActions(self.maps.menu_actions())
+        self.maps.addRun.connect(...)       # RunConfig of a clicked sweep cell
+        self.maps.setStart.connect(...)     # start point of a clicked basin cell
+        self.maps.set_problem(loss, start, domain)   # whenever one of them changes
+
+    Parameters
+    ----------
+    parent
+        The main window.
+    theme
+        The window's theme.
+    current_run
+        Returns the run selected in the race (or None); its optimizer and
+        settings pre-fill the panel when it is opened from the menu.
+    """
+
+    addRun = Signal(object)
+    setStart = Signal(tuple)
+
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        theme: Theme = DARK,
+        current_run: Any = None,
+    ) -> None:
+        super().__init__("Maps: learning-rate sweeps and basins of attraction", parent)
+        self.setObjectName("maps")
+        self.panel = MapsPanel(self, theme)
+        self.setWidget(self.panel)
+        self.layer = BasinLayer()
+        self._surface: Any = None
+        self._current_run = current_run
+        self.panel.addRun.connect(self.addRun)
+        self.panel.setStart.connect(self.setStart)
+        self.panel.basinMapReady.connect(self._basins_ready)
+        self.sweep_action = QAction("Learning-rate sweep…", self)
+        self.sweep_action.setToolTip("where does each learning rate stop converging?")
+        self.sweep_action.triggered.connect(lambda: self.open_tab(0))
+        self.basins_action = QAction("Basins of attraction…", self)
+        self.basins_action.setToolTip("which minimum does each start point reach?")
+        self.basins_action.triggered.connect(lambda: self.open_tab(1))
+        self.layer_action = QAction("Show basins on the surface", self, checkable=True)
+        self.layer_action.setChecked(True)
+        self.layer_action.setEnabled(False)
+        self.layer_action.toggled.connect(self._layer_toggled)
+        self.hide()
+
+    def menu_actions(self) -> list[QAction]:
+        """Open the sweep, open the basins, show/hide the basin layer."""
+        return [self.sweep_action, self.basins_action, self.layer_action]
+
+    def attach_surface(self, plot: pg.PlotItem) -> None:
+        """Put the basin layer on the scene's surface plot (it adds no auto-range)."""
+        self._surface = plot
+        plot.addItem(self.layer, ignoreBounds=True)
+        self.layer.hide()
+
+    def open_tab(self, index: int) -> None:
+        """Show the dock on the sweep (0) or basins (1) tab, pre-filled from the race."""
+        if self._current_run is not None:
+            try:
+                cfg = self._current_run()
+            except Exception:  # a half-edited run: keep the panel's own settings
+                cfg = None
+            if cfg is not None:
+                self.panel.set_base_run(cfg)
+        self.panel.tabs.setCurrentIndex(index)
+        self.show()
+        self.raise_()
+
+    def set_problem(
+        self, loss: Any, start: Sequence[float], domain: Sequence[Sequence[float]]
+    ) -> None:
+        """See :meth:`MapsPanel.set_problem`."""
+        self.panel.set_problem(loss, start, domain)
+
+    def set_theme(self, theme: Theme) -> None:
+        self.panel.set_theme(theme)
+
+    def shutdown(self) -> None:
+        self.panel.shutdown()
+
+    def _basins_ready(self, m: BasinMap | None) -> None:
+        y_range = None
+        if m is not None and len(m.domain) == 1 and self._surface is not None:
+            y_range = tuple(self._surface.getViewBox().viewRange()[1])
+        self.layer.set_map(m, y_range)
+        self.layer_action.setEnabled(m is not None)
+        if m is not None and not self.layer_action.isChecked():
+            self.layer.hide()
+
+    def _layer_toggled(self, on: bool) -> None:
+        self.layer.setVisible(on and self.layer.map is not None)
 
 
 def _stop_thread(thread: QThread, worker: MapWorker) -> None:
