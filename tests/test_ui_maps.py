@@ -362,3 +362,51 @@ def test_maps_dock_wires_panel_layer_and_menu(qtbot, himmelblau, quadratic):
     with qtbot.waitSignal(dock.addRun, timeout=2000) as sig:
         dock.panel.view.cellClicked.emit(0, 1)
     assert sig.args[0] == RunConfig("gd", {"lr": 0.2}, (1.0, 1.0))
+
+
+def test_second_axis_offers_valid_values_for_every_setting(qtbot):
+    from gdviz.core.optimizers import OPTIMIZERS
+    from gdviz.core.sweep import parse_values
+
+    panel = MapsPanel()
+    qtbot.addWidget(panel)
+    for k in range(panel.optimizer.count()):
+        panel.optimizer.setCurrentIndex(k)
+        spec = OPTIMIZERS[panel.optimizer.currentData()]
+        for j in range(panel.y_axis.count()):
+            panel.y_axis.setCurrentIndex(j)
+            y = panel.y_axis.currentData()
+            text = panel.y_values.text()
+            if y is None:
+                assert not panel.y_values.isEnabled()
+            elif y == "optimizer":
+                assert all(n in OPTIMIZERS for n in text.split(","))
+            else:
+                values = parse_values(text)
+                assert len(values) >= 5
+                for v in values:
+                    spec.hyperparam(y).check(v)  # raises if out of range
+
+
+def test_the_prefilled_runs_schedule_is_kept(qtbot, quadratic):
+    from gdviz.core.schedules import parse_schedule
+
+    panel = MapsPanel()
+    qtbot.addWidget(panel)
+    panel.set_problem(quadratic, (1.0, 1.0), ((-2, 2), (-2, 2)))
+    cosine = parse_schedule("cosine:t_max=50")
+    panel.set_base_run(RunConfig("gd", {"lr": 0.1}, (1.0, 1.0), cosine))
+    panel.lr_range.setText("0.01:0.1:3")
+    with qtbot.waitSignal(panel.computeEnded, timeout=30_000):
+        panel.compute()
+    assert panel.sweep_result.schedule == cosine
+    assert panel.sweep_result.config(0, 2).schedule == cosine
+    panel.tabs.setCurrentIndex(1)
+    with qtbot.waitSignal(panel.computeEnded, timeout=30_000):
+        panel.compute()
+    assert panel.basin_result.schedule == cosine
+    # Another optimizer than the pre-filled run's: a constant rate.
+    panel.basin_spec.setText("adam:lr=0.1")
+    with qtbot.waitSignal(panel.computeEnded, timeout=30_000):
+        panel.compute()
+    assert panel.basin_result.schedule == parse_schedule("constant")

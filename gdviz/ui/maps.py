@@ -893,6 +893,7 @@ class MapsPanel(QWidget):
         self.lr_range = QLineEdit("1e-4:1:60")
         self.lr_range.setToolTip("learning rates low:high:n, spaced on a log scale")
         self.y_axis = QComboBox()
+        self.y_axis.currentIndexChanged.connect(self._axis_changed)
         self.y_values = QLineEdit("0:0.99:12")
         self.y_values.setToolTip("values low:high:n or a list a,b,c (optimizers: gd,adam,…)")
         self.color_by = QComboBox()
@@ -974,6 +975,18 @@ class MapsPanel(QWidget):
         i = self.y_axis.findData(current)
         self.y_axis.setCurrentIndex(i if i >= 0 else 0)
         self.y_axis.blockSignals(False)
+        self._axis_changed()
+
+    def _axis_changed(self, *_: Any) -> None:
+        """Offer values that suit the second axis (the person may edit them)."""
+        y = self.y_axis.currentData()
+        self.y_values.setEnabled(y is not None)
+        if y is None:
+            return
+        if y == "optimizer":
+            self.y_values.setText("gd,momentum,nesterov,rmsprop,adam")
+            return
+        self.y_values.setText(_default_values(OPTIMIZERS[self.optimizer.currentData()], y))
 
     def _tab_changed(self, index: int) -> None:
         self.hint.setText(
@@ -1073,15 +1086,23 @@ class MapsPanel(QWidget):
                 elif y_param is not None:
                     values = parse_values(self.y_values.text())
                 params.pop(y_param, None)
-                base = RunConfig(name, params, self.start)
+                base = RunConfig(name, params, self.start, self._base_schedule(name))
                 return self.request_sweep(
                     base, lr_grid(lo, hi, n), y_param, values, self.sweep_steps.value()
                 )
             cfg = parse_optimizer_spec(self.basin_spec.text())
+            cfg = RunConfig(cfg.optimizer, cfg.params, (), self._base_schedule(cfg.optimizer))
             return self.request_basins(cfg, self.grid_n.value(), self.basin_steps.value())
         except (SpecError, ValueError) as exc:
             self._fail(str(exc))
             return -1
+
+    def _base_schedule(self, optimizer: str) -> Any:
+        """The learning-rate schedule of the pre-filled run, if it is this optimizer's."""
+        from gdviz.core.schedules import CONSTANT
+
+        base = self._base
+        return base.schedule if base is not None and base.optimizer == optimizer else CONSTANT
 
     def cancel(self) -> None:
         """Stop the running computation (its result is dropped)."""
@@ -1287,6 +1308,26 @@ def _stop_thread(thread: QThread, worker: MapWorker) -> None:
 def _stop_all_threads() -> None:
     for thread, worker in list(_THREADS.values()):
         _stop_thread(thread, worker)
+
+
+def _default_values(spec: Any, name: str) -> str:
+    """A first range for a hyper-parameter axis, from its registry entry."""
+    if name == "beta2":
+        # What matters is 1 − β₂, the averaging window: space it by decades.
+        return "0.9,0.99,0.995,0.999,0.9999"
+    hp = spec.hyperparam(name)
+    lo = hp.low if math.isfinite(hp.low) else (hp.ui_low or 0.0)
+    hi = hp.ui_high if hp.ui_high is not None else hp.high
+    if not math.isfinite(hi):
+        hi = max(1.0, 10 * abs(float(hp.default)))
+    if hp.log:
+        lo = hp.ui_low if hp.ui_low is not None else max(lo, hi * 1e-6)
+        return ",".join(f"{v:.0e}" for v in np.geomspace(max(lo, 1e-300), hi, 7))
+    if hp.high_open or hi == 1.0:
+        hi = 0.99 if hi == 1.0 else hi  # β = 1 never forgets; the range is open there
+    if hp.low_open and lo == 0.0:
+        lo = 0.05
+    return f"{lo:g}:{hi:g}:12"
 
 
 def _lr_range(text: str) -> tuple[float, float, int]:
