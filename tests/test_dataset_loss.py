@@ -9,6 +9,7 @@ from gdviz.core.data import Dataset, make_builtin
 from gdviz.core.dataset_loss import (
     Penalty,
     compile_dataset_loss,
+    compile_model,
     parse_batch_size,
     parse_penalty,
 )
@@ -206,3 +207,52 @@ def test_non_finite_samples_give_nan_or_inf_not_errors():
     loss = compile_dataset_loss("log(w*x)", d)
     v = loss.value([[1.0], [-1.0]])
     assert not np.isfinite(v).any()  # log(0) and log of negatives: no warnings, no raise
+
+
+@pytest.mark.parametrize(
+    ("text", "data", "model", "link", "fn"),
+    [
+        ("(w*x + b - y)^2", LINE, "b + w*x", "identity", lambda p, x: p["w"] * x + p["b"]),
+        ("abs(y - a*x)", OUT, "a*x", "identity", lambda p, x: p["a"] * x),  # read off the loss
+        ("(a*x^2 + c - y)^2", LINE, "a*x**2 + c", "identity", lambda p, x: p["a"] * x**2 + p["c"]),
+        (
+            "log(1 + exp(-y*(w*x + b)))",
+            CLS,
+            "b + w*x",
+            "sigmoid",
+            lambda p, x: 1 / (1 + np.exp(-(p["w"] * x + p["b"]))),
+        ),
+    ],
+)
+def test_models_for_the_data_panel(text, data, model, link, fn):
+    loss = compile_dataset_loss(text, data)
+    m = compile_model(loss)
+    assert m is not None and (m.text, m.column, m.target, m.link) == (model, "x", "y", link)
+    theta = np.array([[0.5, -1.0], [2.0, 0.25]])[:, : loss.dim]
+    xs = np.linspace(-2, 2, 7)
+    expect = [
+        np.broadcast_to(fn(dict(zip(loss.variables, row, strict=True)), xs), xs.shape)
+        for row in theta
+    ]
+    np.testing.assert_allclose(m.predict(theta, xs), expect, rtol=1e-13)
+
+
+def test_no_model_when_none_can_be_read():
+    d = Dataset("d", {"x": [1.0, 2.0], "y": [0.0, 1.0], "z": [3.0, 4.0]})
+    assert compile_model(compile_dataset_loss("(w*x + b*z - y)^2", d)) is None
+    assert compile_model(compile_dataset_loss("cos(w*x - y)", d)) is None
+    m = compile_model(compile_dataset_loss("cos(w*x - y)", d), "w*x")
+    assert m is not None and m.column == "x"
+
+
+def test_full_loss_curve_thins_rows_to_a_budget():
+    from gdviz.core.engine import RunConfig, run
+
+    loss = compile_dataset_loss("abs(w*x + b - y)", OUT, parameters=("w", "b"))
+    obj = loss.sampled(4, seed=1)
+    traj = run(obj, [RunConfig("gd", {"lr": 0.05}, (0.0, 0.0))] * 2, 99)
+    rows, full = obj.full_loss_curve(traj)
+    np.testing.assert_array_equal(rows, np.arange(100))
+    rows, full = obj.full_loss_curve(traj, max_evaluations=2 * 60 * 10)
+    assert rows[0] == 0 and rows[-1] == 99 and len(rows) == 10
+    np.testing.assert_allclose(full, loss.value(traj.positions[rows]), rtol=1e-12)

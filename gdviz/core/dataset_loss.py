@@ -39,6 +39,7 @@ import sympy
 from gdviz.core.data import BatchSampler, Dataset
 from gdviz.core.expression import (
     ExpressionError,
+    KinkAbs,
     check_compilable,
     normalize_kinks,
     parse_expression,
@@ -48,9 +49,11 @@ from gdviz.core.loss import _function_source, _latex, _size
 __all__ = [
     "DatasetLoss",
     "DatasetTrace",
+    "Model",
     "Penalty",
     "SampledObjective",
     "compile_dataset_loss",
+    "compile_model",
     "parse_batch_size",
     "parse_penalty",
 ]
@@ -58,6 +61,8 @@ __all__ = [
 #: Largest degree (in the parameters) expanded into sufficient statistics:
 #: higher powers of data lose too much precision when expanded.
 MAX_STATS_DEGREE = 4
+#: Largest per-sample loss (in SymPy nodes) a model is read off by solving.
+MODEL_MAX_NODES = 60
 #: Samples × points evaluated at once on the chunked (non-polynomial) path.
 CHUNK_ELEMENTS = 1 << 17
 
@@ -669,6 +674,107 @@ def compile_dataset_loss(
     return DatasetLoss(blob, dataset, penalty or Penalty())
 
 
+@dataclass(frozen=True)
+class Model:
+    """What the data panel draws: the prediction of a parameter point along one column.
+
+    Attributes
+    ----------
+    text : str
+        The model, e.g. ``"w*x + b"``.
+    column : str
+        The data column on the horizontal axis (``x``).
+    target : str or None
+        The column predicted (drawn vertically), if known.
+    link : str
+        ``"identity"`` (draw the model itself) or ``"sigmoid"`` (draw σ(model)).
+    """
+
+    text: str
+    column: str
+    target: str | None
+    link: str
+    _fn: Any = None
+    _params: tuple[str, ...] = ()
+
+    def predict(self, theta: Any, xs: Any) -> np.ndarray:
+        """Model values for parameter points ``theta (K, d)`` at ``xs (m,)``: ``(K, m)``."""
+        th = np.asarray(theta, dtype=np.float64).reshape(-1, len(self._params))
+        x = np.asarray(xs, dtype=np.float64)
+        cols = [th[:, j : j + 1] for j in range(th.shape[1])]
+        with np.errstate(all="ignore"):
+            z = np.broadcast_to(self._fn(*cols, x[None, :])[0], (th.shape[0], x.size))
+            if self.link == "sigmoid":
+                z = 1.0 / (1.0 + np.exp(-z))
+        return np.array(z, dtype=np.float64)
+
+
+def compile_model(loss: DatasetLoss, text: str | None = None) -> Model | None:
+    """The model to draw for ``loss``: ``text``, else the dataset's, else one read off the loss.
+
+    A loss that is a function of ``m - y`` (or ``y - m``) for a data column
+    ``y``, such as ``(w*x + b - y)^2`` or ``abs(y - a*x)``, has the model
+    ``m``: solving ∂ℓ/∂y = 0 finds it. Returns None when there is no model in
+    one data column and the loss's parameters (the panel then shows only the
+    samples).
+    """
+    data = loss.dataset
+    params = loss.variables
+    candidates: list[tuple[str, str | None]] = []
+    if text:
+        candidates.append((text, None))
+    if data.model:
+        candidates.append((data.model, None))
+    for cand, target in candidates:
+        model = _model_from_text(cand, loss, target, data.link)
+        if model is not None:
+            return model
+    # Read the model off the loss: ℓ(m(θ, x) − y) is smallest at y = m. Only
+    # small losses: solve is symbolic work without a time limit.
+    if _size(loss.expr, MODEL_MAX_NODES + 1) > MODEL_MAX_NODES:
+        return None
+    syms = {s.name: s for s in loss.expr.free_symbols}
+    for target in reversed(loss.data_names):
+        ys = syms.get(target)
+        if ys is None or len(loss.data_names) != 2:
+            continue
+        other = next(c for c in loss.data_names if c != target)
+        try:
+            with np.errstate(all="ignore"):
+                # |m − y| is smallest where (m − y)² is: square kinks first.
+                smooth = loss.expr.replace(KinkAbs, lambda a: a**2)
+                sol = sympy.solve(sympy.diff(sympy.expand(smooth), ys), ys)
+        except Exception:  # solve can fail in many ways; no model is fine
+            continue
+        if len(sol) == 1 and ys not in sol[0].free_symbols:
+            names = {s.name for s in sol[0].free_symbols}
+            if names <= {*params, other}:
+                return _build_model(sol[0], params, other, target, "identity")
+    return None
+
+
+def _model_from_text(text: str, loss: DatasetLoss, target: str | None, link: str) -> Model | None:
+    cols = [c for c in loss.data_names if c in loss.dataset.names]
+    try:
+        parsed = parse_expression(text, variables=loss.variables, data=tuple(cols))
+    except ExpressionError:
+        return None
+    used = [c for c in cols if sympy.Symbol(c, real=True) in parsed.expr.free_symbols]
+    if len(used) != 1:
+        return None
+    if target is None:
+        rest = [c for c in loss.data_names if c != used[0]]
+        target = rest[0] if len(rest) == 1 else None
+    return _build_model(parsed.expr, loss.variables, used[0], target, link)
+
+
+def _build_model(expr, params, column, target, link) -> Model:
+    syms = [sympy.Symbol(p, real=True) for p in params] + [sympy.Symbol(column, real=True)]
+    ph = {s: sympy.Symbol(f"_v{i}", real=True) for i, s in enumerate(syms)}
+    fn = _load_function(_function_source("model", len(syms), [expr.xreplace(ph)]), "model")
+    return Model(sympy.sstr(expr), column, target, link, fn, tuple(params))
+
+
 # --------------------------------------------------------------------------- #
 # Mini-batch objective for the engine
 # --------------------------------------------------------------------------- #
@@ -890,6 +996,24 @@ class SampledObjective:
     def batch_indices(self, run: int, step: int) -> np.ndarray:
         """The samples run ``run`` used for its gradient at ``step`` (sorted for batch runs)."""
         return self.sampler(run).run_indices(run, step)
+
+    def full_loss_curve(
+        self, traj: Any, max_evaluations: float = 2e7
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Full-data loss of a trajectory's rows, thinned to a work budget.
+
+        Every row when the loss has sufficient statistics or the budget allows
+        ``rows × runs × n`` per-sample evaluations; otherwise evenly spaced
+        rows (always the first and last). Returns ``(rows, losses (len(rows), K))``.
+        """
+        n_rows, k = traj.positions.shape[:2]
+        cost = 1 if self.loss.uses_statistics else self.loss.n
+        keep = max(2, int(max_evaluations // max(1, k * cost)))
+        if keep >= n_rows:
+            rows = np.arange(n_rows)
+        else:
+            rows = np.unique(np.linspace(0, n_rows - 1, keep).round().astype(np.int64))
+        return rows, self.loss.value(traj.positions[rows])
 
     def trace(self, traj: Any, *, full_loss: bool = True) -> DatasetTrace:
         """Dataset facts for a trajectory computed with this objective.
