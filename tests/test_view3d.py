@@ -646,3 +646,31 @@ def test_colours_follow_the_2d_view_and_heights_stay_the_3d_choice(qtbot, gl_ok,
     i, j = np.unravel_index(np.nanargmin(g.z.T), g.z.T.shape)
     first = pg.colormap.get(DARK.colormap).map([0.0], mode="float")[0][:3]
     np.testing.assert_allclose(log_colours[i * len(g.ys) + j, :3], first, atol=1e-6)
+
+
+@pytest.mark.gl
+def test_a_coarse_surface_stands_in_while_the_mouse_moves_the_camera(qtbot, gl_ok, rosenbrock):
+    from PySide6.QtCore import QPoint, Qt
+
+    view = _shown(qtbot, Surface3DView(DARK))
+    view.set_problem(rosenbrock, ROSEN_DOMAIN)
+    full = len(view.surface_item._arrays[2])
+    draft = len(view.draft_item._arrays[2])
+    assert 0 < draft < full / 5
+    # The draft has the same corners and heights where it has samples.
+    np.testing.assert_array_equal(
+        view.draft_item._arrays[0][[0, -1]], view.surface_item._arrays[0][[0, -1]]
+    )
+    gv = view.glview
+    assert view.surface_item.visible() and not view.draft_item.visible()
+    qtbot.mousePress(gv, Qt.MouseButton.LeftButton, pos=QPoint(100, 100))
+    assert view.draft_item.visible() and not view.surface_item.visible()
+    qtbot.mouseMove(gv, QPoint(150, 110))
+    qtbot.mouseRelease(gv, Qt.MouseButton.LeftButton, pos=QPoint(150, 110))
+    assert view.surface_item.visible() and not view.draft_item.visible()
+    home = view.render_rgb()
+    gv._set_moving(True)
+    draft_picture = view.render_rgb()
+    gv._set_moving(False)
+    np.testing.assert_array_equal(view.render_rgb(), home)
+    assert np.abs(draft_picture.astype(int) - home.astype(int)).sum() > 0

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QPoint, QRect, QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QMatrix4x4, QPainter
 from PySide6.QtOpenGL import QOpenGLFramebufferObject
 from PySide6.QtWidgets import (
@@ -76,6 +76,8 @@ PATH_WIDTH = 1.5
 GHOST_ALPHA = 0.45
 #: Samples per axis of the surface mesh.
 GRID_SIZE = 150
+#: Samples per axis of the coarse surface drawn while the camera moves.
+DRAFT_SIZE = 50
 #: Upper quantile that "clamp" and "log" map to the top of the box: the same
 #: choice as the 2-D heat-map's colour range, so both views colour alike.
 TOP_QUANTILE = 0.99
@@ -532,14 +534,40 @@ def _gl() -> Any:
         program ids and fail with ``GLError: invalid value``.
         """
 
+        #: True while the mouse turns, pans or zooms the camera, False when it stops.
+        movingChanged = Signal(bool)
+
         def __init__(self, parent: QWidget | None = None) -> None:
             super().__init__(parent)
             self._programs: dict[str, Any] = {}
+            self.moving = False
+            self._settle = QTimer(self)
+            self._settle.setSingleShot(True)
+            self._settle.setInterval(250)
+            self._settle.timeout.connect(lambda: self._set_moving(False))
             self.static_items: list[Any] = []
             self.cache_static = True
             self._static_version = 0
             self._bg: Any = None
             self._bg_key: Any = None
+
+        def _set_moving(self, moving: bool) -> None:
+            if moving != self.moving:
+                self.moving = moving
+                self.movingChanged.emit(moving)
+
+        def mousePressEvent(self, ev: Any) -> None:
+            self._set_moving(True)
+            super().mousePressEvent(ev)
+
+        def mouseReleaseEvent(self, ev: Any) -> None:
+            super().mouseReleaseEvent(ev)
+            self._set_moving(False)
+
+        def wheelEvent(self, ev: Any) -> None:
+            self._set_moving(True)
+            self._settle.start()
+            super().wheelEvent(ev)
 
         def invalidate_static(self) -> None:
             """The still items changed: draw them again on the next frame."""
@@ -752,6 +780,8 @@ class Surface3DView(QWidget):
         self._colors: list[str] = []
         self._visible: list[bool] = []
         self._mesh: SurfaceMesh | None = None
+        self._draft: SurfaceMesh | None = None  # coarse copy shown while the camera moves
+        self._draft_cells: tuple[np.ndarray, np.ndarray] = (np.zeros(0, int), np.zeros(0, int))
         self._hz: np.ndarray | None = None  # (nx, ny) drawn heights, NaN in holes
         self._paths: list[DrapedPath] = []
         self._path_verts: list[np.ndarray] = []
@@ -825,10 +855,17 @@ class Surface3DView(QWidget):
         self.glview.setMinimumSize(120, 90)
         self.surface_item = surface_cls()
         self.glview.addItem(self.surface_item)
+        # While the camera moves, a coarser copy stands in for the surface, so
+        # turning stays fluid on a software renderer; the full one is back as
+        # soon as the mouse stops.
+        self.draft_item = surface_cls()
+        self.draft_item.hide()
+        self.glview.addItem(self.draft_item)
+        self.glview.movingChanged.connect(self._camera_moving)
         self.frame_item = gl.GLLinePlotItem(mode="lines", glOptions="translucent", antialias=True)
         self.glview.addItem(self.frame_item)
         # Drawn once per camera position, not once per frame (see View).
-        self.glview.static_items = [self.surface_item, self.frame_item]
+        self.glview.static_items = [self.surface_item, self.draft_item, self.frame_item]
         self.labels = labels_cls()
         self.labels.setGLOptions(_overlay_options())
         self.labels.setDepthValue(200)
@@ -1023,6 +1060,11 @@ class Surface3DView(QWidget):
         return {k: float(o[k]) for k in ("distance", "elevation", "azimuth")}
 
     # --------------------------------------------------------------- drawing
+    def _camera_moving(self, moving: bool) -> None:
+        self.surface_item.setVisible(not moving)
+        self.draft_item.setVisible(moving)
+        self.glview.invalidate_static()
+
     def _rebuild_surface(self) -> None:
         grid = self._grid
         if self.glview is None or grid is None:
@@ -1030,6 +1072,10 @@ class Surface3DView(QWidget):
         self._scale = HeightScale.from_values(grid.z, self.height_mode)
         self._mesh = surface_mesh(grid.xs, grid.ys, grid.z, self._scale)
         self._hz = self._mesh.heights.reshape(len(grid.xs), len(grid.ys)) * BOX_HEIGHT
+        ix = _draft_index(len(grid.xs))
+        iy = _draft_index(len(grid.ys))
+        self._draft_cells = (ix, iy)
+        self._draft = surface_mesh(grid.xs[ix], grid.ys[iy], grid.z[np.ix_(iy, ix)], self._scale)
         self._recolor_surface()
         # Axis frame: the floor square and a vertical edge at the front-left corner.
         top = BOX_HEIGHT
@@ -1065,6 +1111,9 @@ class Surface3DView(QWidget):
         colors = cmap.map(np.where(np.isfinite(c), c, 0.0), mode="float").astype(np.float32)
         colors[:, 3] = 1.0
         self.surface_item.set_mesh(self._mesh, np.ascontiguousarray(colors))
+        ix, iy = self._draft_cells
+        draft_colors = colors.reshape(len(grid.xs), len(grid.ys), 4)[np.ix_(ix, iy)]
+        self.draft_item.set_mesh(self._draft, np.ascontiguousarray(draft_colors.reshape(-1, 4)))
         self.glview.invalidate_static()
 
     def _prepare_runs(self) -> None:
@@ -1253,6 +1302,12 @@ def _line_options(write_depth: bool) -> dict[Any, Any]:
         ),
         "glDepthMask": (GL.GL_TRUE if write_depth else GL.GL_FALSE,),
     }
+
+
+def _draft_index(n: int) -> np.ndarray:
+    """About :data:`DRAFT_SIZE` evenly spread sample indices out of ``n``, ends included."""
+    step = max(1, round(n / DRAFT_SIZE))
+    return np.unique(np.r_[np.arange(0, n, step), n - 1])
 
 
 def _overlay_options(stencil_ref: int | None = None) -> dict[Any, Any]:
