@@ -149,6 +149,7 @@ class _ChunkedCurve:
         self.shadow: QPen | None = None
         self.upto = -1
         self.visible = True
+        self._shown = 0  # chunks currently visible (always the first ones)
 
     def _item(self, z: float) -> pg.PlotCurveItem:
         item = pg.PlotCurveItem(connect=self.connect)
@@ -199,6 +200,7 @@ class _ChunkedCurve:
             if shadow is not None:
                 self._remove(shadow)
         self.chunks.clear()
+        self._shown = 0
 
     def _chunk(self, c: int) -> tuple[pg.PlotCurveItem, pg.PlotCurveItem | None]:
         a, b = c * self.CHUNK, (c + 1) * self.CHUNK + 1  # chunks share their end points
@@ -212,6 +214,7 @@ class _ChunkedCurve:
             if pen is not None:
                 item.setPen(pen)
             item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+            item.setVisible(False)  # show_upto shows it
             pieces.append(item)
         return pieces[0], pieces[1]  # type: ignore[return-value]
 
@@ -223,12 +226,17 @@ class _ChunkedCurve:
         while len(self.chunks) < full and budget[0] > 0:
             self.chunks.append(self._chunk(len(self.chunks)))
             budget[0] -= 1
+        shown = min(full, len(self.chunks)) if self.visible else 0
+        if shown != self._shown:
+            # Only chunks whose visibility changes are touched (playback moves
+            # one chunk boundary every CHUNK steps).
+            lo, hi = sorted((shown, self._shown))
+            for line, shadow in self.chunks[lo:hi]:
+                line.setVisible(shown > self._shown)
+                if shadow is not None:
+                    shadow.setVisible(shown > self._shown)
+            self._shown = shown
         shown = min(full, len(self.chunks))
-        for c, (line, shadow) in enumerate(self.chunks):
-            on = self.visible and c < shown
-            line.setVisible(on)
-            if shadow is not None:
-                shadow.setVisible(on)
         a = shown * self.CHUNK
         for item in (self.live, self.live_shadow):
             if item is not None:
@@ -429,7 +437,8 @@ class Scene(QWidget):
         self.curve.setPen(_pen(theme.foreground, 2.0 * theme.font_scale))
         self.target.setPen(_pen(theme.foreground, 2.0))
         for m in self.markers:
-            m.setPen(_pen(theme.foreground + "90", 1.5 * theme.font_scale, Qt.PenStyle.DashLine))
+            # Solid and translucent: a dashed line across the plot cost ~3 ms a frame.
+            m.setPen(_pen(theme.foreground + "80", 1.5 * theme.font_scale))
         self.legend.setLabelTextColor(_color(theme.foreground))
         self.legend.setLabelTextSize(f"{theme.font_pt * 0.9:.1f}pt")
         self.legend.setBrush(pg.mkBrush(_color(theme.background + "c0")))
@@ -748,6 +757,11 @@ class Scene(QWidget):
                 series[k].set_style(_pen(color, max(1.5, t.line_px * 0.8)))
             if k < len(self._labels) and (k >= len(self._visible) or self._visible[k]):
                 self.legend.addItem(self._loss_items[k].live, html.escape(self._labels[k]))
+        # The legend's samples and labels are separate items: cache each, or
+        # they are redrawn with every frame of the curves they stand for.
+        for sample, label in self.legend.items:
+            for item in (sample, label):
+                item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     def set_step(self, i: int) -> None:
         """Draw every run up to and including step ``i`` (clamped to what is computed)."""
