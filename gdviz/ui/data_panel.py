@@ -1,0 +1,600 @@
+"""Dataset mode in the window: the switch, the data, the batches, and the samples with the model.
+
+:class:`DataPanel` holds everything dataset mode adds:
+
+* a switch (*Dataset mode*): the typed text becomes the loss of one sample and
+  the surface shows the mean over the data;
+* the data: a built-in set (noisy line, line with outliers, two classes) with
+  its size, or a CSV file with a choice of columns. A file that cannot be read
+  gets a message and changes nothing: the last good data stays;
+* the batch size of each run (``batch, 1, 16`` races batch, stochastic and
+  mini-batch descent side by side), the shuffle seed and an L2/L1 penalty;
+* a plot of the samples with each run's current model (the line, or the
+  sigmoid for two classes) moving as the runs step, and the samples of the
+  current mini-batch of the chosen run ringed;
+* the full-data loss of every run, drawn dashed in the scene's loss plot next
+  to the mini-batch loss.
+
+The panel never runs the engine: the window asks it for the objective
+(:meth:`DataPanel.objective`) and hands it the trajectory and the step.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QPen
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gdviz.core.data import BUILTINS, DataError, Dataset, load_csv, make_builtin
+from gdviz.ui.theme import Theme
+
+__all__ = ["DataPanel", "dataset_pretty"]
+
+#: Points on each drawn model curve.
+MODEL_POINTS = 160
+#: Most samples drawn in the data plot (a large CSV is thinned evenly for the picture only).
+MAX_DRAWN = 5000
+
+
+def _color(c: str, alpha: int | None = None) -> QColor:
+    q = QColor(c[:7])
+    if len(c) == 9:
+        q.setAlpha(int(c[7:], 16))
+    if alpha is not None:
+        q.setAlpha(alpha)
+    return q
+
+
+def _pen(c: str, width: float, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QPen:
+    pen = QPen(_color(c))
+    pen.setWidthF(width)
+    pen.setStyle(style)
+    pen.setCosmetic(True)
+    return pen
+
+
+def _plain(role: str = "") -> QLabel:
+    label = QLabel()
+    label.setTextFormat(Qt.TextFormat.PlainText)  # file names and column names are data
+    label.setWordWrap(True)
+    if role:
+        label.setProperty("role", role)
+    return label
+
+
+def dataset_pretty(loss: Any) -> str:
+    """The dataset loss as plain Unicode lines: total, per-sample loss, gradient, roles."""
+    import sympy
+
+    from gdviz.ui.mathtext import unicode_math
+
+    names = tuple(loss.variables)
+    sub = {
+        s: sympy.Symbol(f"{s.name}ᵢ", real=True)
+        for s in loss.expr.free_symbols
+        if s.name in loss.data_names
+    }
+    pen = loss.penalty
+    pen_text = ""
+    if pen.active:
+        terms = " + ".join(f"{v}²" if pen.kind == "l2" else f"|{v}|" for v in names)
+        pen_text = f" + {pen.strength:g}·({terms})"
+    lines = [
+        f"L({', '.join(names)}) = (1/{loss.n}) Σᵢ ℓᵢ{pen_text}",
+        f"ℓᵢ = {unicode_math(loss.expr.xreplace(sub))}",
+    ]
+    lines += [
+        f"∂ℓᵢ/∂{n} = {unicode_math(g.xreplace(sub))}"
+        for n, g in zip(names, loss.grad_exprs, strict=True)
+    ]
+    lines.append(loss.roles())
+    return "\n".join(lines)
+
+
+class DataPanel(QWidget):
+    """Controls and picture of dataset mode.
+
+    Signals
+    -------
+    modeChanged(bool)
+        The switch was turned on or off.
+    dataChanged()
+        A new dataset or penalty: the loss must be compiled again.
+    batchesChanged()
+        Batch sizes or the seed changed: the runs must be computed again.
+    """
+
+    modeChanged = Signal(bool)
+    dataChanged = Signal()
+    batchesChanged = Signal()
+
+    def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.theme = theme
+        self.dataset: Dataset = make_builtin("line")
+        self.loss: Any = None
+        self.model: Any = None
+        self._objective: Any = None
+        self._traj: Any = None
+        self._colors: list[str] = []
+        self._full: tuple[np.ndarray, np.ndarray] | None = None
+        self._step = 0
+        self._loss_plot: Any = None
+        self._full_items: list[pg.PlotCurveItem] = []
+        self._build()
+        self.set_theme(theme)
+        self._show_samples()
+        self._set_controls_enabled(False)
+
+    # ---------------------------------------------------------------- build
+    def _build(self) -> None:
+        self.enable = QCheckBox("Dataset mode: the loss is a mean over samples")
+        self.enable.setAccessibleName("dataset mode")
+        self.source = QComboBox()
+        self.source.setAccessibleName("dataset")
+        for spec in BUILTINS.values():
+            self.source.addItem(spec.label, spec.name)
+        self.source.addItem("CSV file…", "csv")
+        self.size = QSpinBox()
+        self.size.setRange(2, 1_000_000)
+        self.size.setValue(BUILTINS["line"].default_n)
+        self.size.setAccessibleName("samples")
+        self.size.setKeyboardTracking(False)
+        self.open_button = QPushButton("Open CSV…")
+        self.columns = QLineEdit()
+        self.columns.setPlaceholderText("x,y  or  x=Header,y=Header")
+        self.columns.setAccessibleName("columns")
+        self.batches = QLineEdit("batch")
+        self.batches.setAccessibleName("batch sizes")
+        self.batches.setToolTip(
+            "Samples per step for each run, in order: a number, 1 (stochastic) or batch "
+            "(all samples). One value applies to every run, e.g. 'batch, 1, 16'."
+        )
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setAccessibleName("shuffle seed")
+        self.seed.setKeyboardTracking(False)
+        self.penalty = QComboBox()
+        for label, kind in (("no penalty", "none"), ("L2: λ‖θ‖²", "l2"), ("L1: λ‖θ‖₁", "l1")):
+            self.penalty.addItem(label, kind)
+        self.lam = QDoubleSpinBox()
+        self.lam.setDecimals(4)
+        self.lam.setRange(0.0, 100.0)
+        self.lam.setSingleStep(0.01)
+        self.lam.setValue(0.01)
+        self.lam.setKeyboardTracking(False)
+        self.highlight = QComboBox()
+        self.highlight.setAccessibleName("highlighted run")
+        self.roles = _plain("hint")
+        self.info = _plain("hint")
+        self.error = _plain("error")
+        self.error.hide()
+
+        self.plot_widget = pg.PlotWidget()
+        self.plot_widget.setMinimumHeight(180)
+        self.plot = self.plot_widget.getPlotItem()
+        self.plot.setMenuEnabled(False)
+        self.samples = pg.ScatterPlotItem(pxMode=True)
+        self.batch_marks = pg.ScatterPlotItem(pxMode=True)
+        self.batch_marks.setZValue(5)
+        self.plot.addItem(self.samples)
+        self.plot.addItem(self.batch_marks)
+        self.model_items: list[pg.PlotCurveItem] = []
+
+        form = QFormLayout()
+        form.setContentsMargins(0, 0, 0, 0)
+        src = QHBoxLayout()
+        src.addWidget(self.source, 1)
+        src.addWidget(self.size)
+        src.addWidget(self.open_button)
+        form.addRow("data", src)
+        form.addRow("columns", self.columns)
+        form.addRow("batch sizes", self.batches)
+        row = QHBoxLayout()
+        row.addWidget(self.seed)
+        row.addWidget(self.penalty, 1)
+        row.addWidget(self.lam)
+        form.addRow("seed", row)
+        form.addRow("ring batch of", self.highlight)
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.enable)
+        self.controls = QWidget()
+        c_lay = QVBoxLayout(self.controls)
+        c_lay.setContentsMargins(0, 0, 0, 0)
+        c_lay.addLayout(form)
+        c_lay.addWidget(self.error)
+        c_lay.addWidget(self.roles)
+        c_lay.addWidget(self.info)
+        c_lay.addWidget(self.plot_widget, 1)
+        lay.addWidget(self.controls, 1)
+
+        self.enable.toggled.connect(self._mode_toggled)
+        self.source.activated.connect(self._source_chosen)
+        self.size.valueChanged.connect(lambda _v: self._source_chosen())
+        self.open_button.clicked.connect(self._browse)
+        self.columns.editingFinished.connect(self._columns_edited)
+        self.batches.editingFinished.connect(self._batches_edited)
+        self.seed.valueChanged.connect(lambda _v: self.batchesChanged.emit())
+        self.penalty.activated.connect(lambda _i: self.dataChanged.emit())
+        self.lam.valueChanged.connect(
+            lambda _v: self.penalty.currentData() != "none" and self.dataChanged.emit()
+        )
+        self.highlight.activated.connect(lambda _i: self.show_step(self._step))
+        self._csv_path: str | None = None
+
+    def _set_controls_enabled(self, on: bool) -> None:
+        self.controls.setVisible(on)
+
+    # ----------------------------------------------------------------- mode
+    @property
+    def enabled(self) -> bool:
+        """Whether dataset mode is on."""
+        return self.enable.isChecked()
+
+    def set_enabled(self, on: bool) -> None:
+        """Turn dataset mode on or off (emits :attr:`modeChanged` when it changes)."""
+        self.enable.setChecked(bool(on))
+
+    def _mode_toggled(self, on: bool) -> None:
+        self._set_controls_enabled(on)
+        if not on:
+            self.clear_runs()
+        self.modeChanged.emit(on)
+
+    # ----------------------------------------------------------------- data
+    def set_dataset(self, dataset: Dataset) -> None:
+        """Use ``dataset`` (emits :attr:`dataChanged`)."""
+        self.dataset = dataset
+        self.hide_error()
+        self._show_samples()
+        self.dataChanged.emit()
+
+    def load_builtin(self, name: str, n: int | None = None) -> bool:
+        """Generate a built-in dataset; False (message shown, nothing changed) if it fails."""
+        try:
+            data = make_builtin(name, n=n, seed=0)
+        except DataError as exc:
+            self.show_error(str(exc))
+            return False
+        self._csv_path = None
+        self.columns.clear()
+        self.set_dataset(data)
+        return True
+
+    def load_csv(self, path: str, columns: str | None = None) -> bool:
+        """Read a CSV file; False (message shown, last good data kept) if it cannot be used."""
+        try:
+            data = load_csv(path, columns or None)
+        except DataError as exc:
+            self.show_error(str(exc))
+            return False
+        self._csv_path = path
+        idx = self.source.findData("csv")
+        self.source.setCurrentIndex(idx)
+        self.set_dataset(data)
+        return True
+
+    def _source_chosen(self, _index: int | None = None) -> None:
+        name = self.source.currentData()
+        if name == "csv":
+            self._browse()
+            return
+        self.load_builtin(name, self.size.value())
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open samples", "", "CSV files (*.csv *.txt);;All files (*)"
+        )
+        if path:
+            self.load_csv(path, self.columns.text().strip() or None)
+
+    def _columns_edited(self) -> None:
+        text = self.columns.text().strip()
+        if self._csv_path is not None:
+            self.load_csv(self._csv_path, text or None)
+            return
+        if not text:
+            return
+        from gdviz.core.data import load_data
+
+        try:
+            data = load_data(f"builtin:{self.source.currentData()}:n={self.size.value()}", text)
+        except DataError as exc:
+            self.show_error(str(exc))
+            return
+        self.set_dataset(data)
+
+    # -------------------------------------------------------------- batches
+    def batch_sizes(self, n_runs: int) -> list[int | None]:
+        """Batch size of each of ``n_runs`` runs (``None`` = all samples).
+
+        Raises
+        ------
+        ValueError
+            For a bad entry or a count that is neither 1 nor ``n_runs``.
+        """
+        from gdviz.core.dataset_loss import parse_batch_size
+
+        parts = [p.strip() for p in self.batches.text().replace(";", ",").split(",") if p.strip()]
+        if not parts:
+            parts = ["batch"]
+        sizes = [parse_batch_size(p, self.dataset.n) for p in parts]
+        if len(sizes) == 1:
+            return sizes * n_runs
+        if len(sizes) < n_runs:
+            raise ValueError(
+                f"batch sizes: {len(sizes)} given for {n_runs} runs — give one, or one per run"
+            )
+        return sizes[:n_runs]
+
+    def _batches_edited(self) -> None:
+        try:
+            self.batch_sizes(1)
+        except ValueError as exc:
+            self.show_error(str(exc))
+            return
+        self.hide_error()
+        self.batchesChanged.emit()
+
+    def penalty_value(self) -> Any:
+        from gdviz.core.dataset_loss import Penalty
+
+        kind = self.penalty.currentData()
+        return Penalty() if kind == "none" else Penalty(kind, self.lam.value())
+
+    # -------------------------------------------------------------- compile
+    def compile(self, text: str) -> Any:
+        """Compile ``text`` as a per-sample loss over the current data.
+
+        Raises :class:`gdviz.core.expression.ExpressionError` for bad text.
+        """
+        from gdviz.core.dataset_loss import compile_dataset_loss
+
+        # The usual names of a line's slope and intercept: slope on the horizontal axis.
+        usual = {"w", "b"} <= set(_names(text)) and not {"w", "b"} & set(self.dataset.names)
+        params = ("w", "b") if usual else None
+        return compile_dataset_loss(
+            text, self.dataset, parameters=params, penalty=self.penalty_value()
+        )
+
+    def set_loss(self, loss: Any) -> None:
+        """The compiled dataset loss now in use: show roles and prepare the model."""
+        from gdviz.core.dataset_loss import compile_model
+
+        self.loss = loss
+        self.roles.setText(loss.roles())
+        try:
+            self.model = compile_model(loss)
+        except Exception:  # the picture is optional: never fail a compile over it
+            self.model = None
+        if self.model is None:
+            self.info.setText("no model line for this loss: only the samples are drawn")
+        else:
+            shown = f"σ({self.model.text})" if self.model.link == "sigmoid" else self.model.text
+            self.info.setText(f"model: {self.model.target or 'prediction'} ≈ {shown}")
+        self._show_samples()
+
+    def objective(self, n_runs: int) -> Any:
+        """The mini-batch objective for ``n_runs`` runs (raises ValueError for bad sizes)."""
+        if self.loss is None:
+            raise ValueError("no dataset loss compiled yet")
+        obj = self.loss.sampled(self.batch_sizes(n_runs), seed=self.seed.value())
+        self._objective = obj
+        return obj
+
+    def key(self, n_runs: int) -> Any:
+        """What decides the runs besides the session: batch sizes and seed."""
+        try:
+            sizes = tuple(self.batch_sizes(n_runs))
+        except ValueError:
+            sizes = ()
+        return (sizes, self.seed.value())
+
+    # --------------------------------------------------------------- runs
+    def set_loss_plot(self, plot: Any) -> None:
+        """The scene's loss plot, where the full-data losses are drawn dashed."""
+        self._loss_plot = plot
+
+    def clear_runs(self) -> None:
+        self._traj = None
+        self._full = None
+        for item in self.model_items:
+            self.plot.removeItem(item)
+        self.model_items = []
+        self.batch_marks.setData([], [])
+        self._clear_full_items()
+
+    def _clear_full_items(self) -> None:
+        if self._loss_plot is not None:
+            for item in self._full_items:
+                self._loss_plot.removeItem(item)
+        self._full_items = []
+
+    def set_runs(self, traj: Any, colors: list[str], labels: list[str], log_loss: bool) -> None:
+        """A (new part of a) trajectory computed on :meth:`objective`."""
+        self._traj = traj
+        self._colors = list(colors)
+        k = traj.positions.shape[1]
+        while len(self.model_items) < k:
+            item = pg.PlotCurveItem()
+            item.setZValue(3)
+            self.plot.addItem(item)
+            self.model_items.append(item)
+        while len(self.model_items) > k:
+            self.plot.removeItem(self.model_items.pop())
+        for i, item in enumerate(self.model_items):
+            item.setPen(_pen(colors[i], max(1.5, self.theme.line_px * 0.8)))
+        current = self.highlight.currentIndex()
+        self.highlight.clear()
+        obj = self._objective
+        for i, label in enumerate(labels):
+            variant = obj.variant(i) if obj is not None else ""
+            self.highlight.addItem(f"{label} ({variant})", i)
+        pick = current if 0 <= current < k else self._first_sampled()
+        self.highlight.setCurrentIndex(max(pick, 0))
+        self._draw_full(log_loss)
+
+    def _first_sampled(self) -> int:
+        obj = self._objective
+        if obj is None or self._traj is None:
+            return 0
+        for i in range(self._traj.positions.shape[1]):
+            if obj.batch_sizes[i] is not None:
+                return i
+        return 0
+
+    def _draw_full(self, log_loss: bool) -> None:
+        """Full-data loss of every run, dashed in the scene's loss plot."""
+        self._clear_full_items()
+        obj, traj = self._objective, self._traj
+        if obj is None or traj is None or self._loss_plot is None:
+            return
+        rows, full = obj.full_loss_curve(traj)
+        self._full = (rows, full)
+        with np.errstate(all="ignore"):
+            shown = np.log10(np.where(full > 0, full, np.nan)) if log_loss else full
+        for k in range(full.shape[1]):
+            item = pg.PlotCurveItem(
+                rows.astype(np.float64),
+                shown[:, k],
+                pen=_pen(self._colors[k], max(1.2, self.theme.line_px * 0.6), Qt.PenStyle.DashLine),
+                connect="finite",
+            )
+            item.setZValue(-1)
+            self._loss_plot.addItem(item)
+            self._full_items.append(item)
+
+    def full_losses(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(rows, losses)`` of the full-data loss curve drawn, or None."""
+        return self._full
+
+    def show_step(self, i: int) -> None:
+        """Draw every run's model at step ``i`` and ring the chosen run's batch."""
+        self._step = int(i)
+        traj = self._traj
+        if traj is None or not self.enabled:
+            return
+        row = max(0, min(int(i) - traj.start_step, traj.positions.shape[0] - 1))
+        theta = traj.positions[row]
+        if self.model is not None:
+            xs = self._xs
+            ys = self.model.predict(theta, xs)
+            for k, item in enumerate(self.model_items):
+                item.setData(xs, ys[k], connect="finite")
+        k = self.highlight.currentData()
+        obj = self._objective
+        if obj is None or k is None or k >= theta.shape[0]:
+            return
+        if obj.batch_sizes[k] is None:
+            self.batch_marks.setData([], [])  # batch: every sample, nothing to single out
+            return
+        last = traj.last_row(k)
+        idx = obj.batch_indices(k, traj.start_step + min(row, last))
+        x, y = self._xy()
+        self.batch_marks.setData(
+            x[idx],
+            y[idx],
+            symbol="o",
+            size=self.theme.marker_px * 1.1,
+            pen=_pen(self._colors[k] if k < len(self._colors) else self.theme.accent, 2.5),
+            brush=pg.mkBrush(0, 0, 0, 0),
+        )
+
+    # -------------------------------------------------------------- picture
+    def _axes(self) -> tuple[str, str | None]:
+        names = self.dataset.names
+        if self.model is not None:
+            return self.model.column, self.model.target
+        if self.loss is not None and len(self.loss.data_names) >= 1:
+            used = self.loss.data_names
+            return used[0], (used[1] if len(used) > 1 else None)
+        return names[0], (names[1] if len(names) > 1 else None)
+
+    def _xy(self) -> tuple[np.ndarray, np.ndarray]:
+        cx, cy = self._axes()
+        x = self.dataset.column(cx)
+        y = self.dataset.column(cy) if cy is not None else np.zeros_like(x)
+        if self.model is not None and self.model.link == "sigmoid" and cy is not None:
+            # Labels ±1 are drawn at 0 and 1, where the sigmoid's probability lives.
+            lo, hi = float(y.min()), float(y.max())
+            if hi > lo:
+                y = (y - lo) / (hi - lo)
+        return x, y
+
+    def _show_samples(self) -> None:
+        x, y = self._xy()
+        step = max(1, x.size // MAX_DRAWN)
+        t = self.theme
+        self.samples.setData(
+            x[::step],
+            y[::step],
+            symbol="o",
+            size=max(4.0, t.marker_px * 0.45),
+            pen=pg.mkPen(None),
+            brush=pg.mkBrush(_color(t.foreground, 150)),
+        )
+        pad = 0.05 * (float(x.max() - x.min()) or 1.0)
+        self._xs = np.linspace(float(x.min()) - pad, float(x.max()) + pad, MODEL_POINTS)
+        cx, cy = self._axes()
+        style = {"color": t.foreground, "font-size": f"{t.font_pt * 0.9:.1f}pt"}
+        self.plot.setLabel("bottom", html.escape(cx), **style)
+        self.plot.setLabel("left", html.escape(cy or ""), **style)
+        self.plot.enableAutoRange()
+        self.batch_marks.setData([], [])
+        n = self.dataset.n
+        shown = f" (every {step}th drawn)" if step > 1 else ""
+        self.plot_widget.setToolTip(f"{self.dataset.name}: {n:,} samples{shown}")
+        if self.loss is None or self.loss.dataset is not self.dataset:
+            self.roles.setText(
+                f"{self.dataset.name}: {n:,} samples, columns {', '.join(self.dataset.names)}"
+            )
+
+    # ---------------------------------------------------------------- look
+    def set_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        self.plot_widget.setBackground(_color(theme.background))
+        for name in ("left", "bottom"):
+            axis = self.plot.getAxis(name)
+            axis.setPen(_color(theme.foreground))
+            axis.setTextPen(_color(theme.foreground))
+        self._show_samples()
+        width = max(1.5, theme.line_px * 0.8)
+        for k, item in enumerate(self.model_items):
+            if k < len(self._colors):
+                item.setPen(_pen(self._colors[k], width))
+        self.show_step(self._step)
+
+    def show_error(self, text: str) -> None:
+        self.error.setText(text)
+        self.error.show()
+
+    def hide_error(self) -> None:
+        self.error.hide()
+        self.error.setText("")
+
+
+def _names(text: str) -> list[str]:
+    """Identifier-like words in ``text`` (to spot the usual w and b)."""
+    import re
+
+    return re.findall(r"[A-Za-z_]\w*", text)

@@ -1,0 +1,87 @@
+"""Dataset mode in the window: the data panel, then switching the window over and back."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gdviz.core.engine import RunConfig, run
+from gdviz.ui.data_panel import DataPanel, dataset_pretty
+from gdviz.ui.theme import get_theme
+
+
+@pytest.fixture
+def panel(qtbot):
+    p = DataPanel(get_theme("dark"))
+    qtbot.addWidget(p)
+    return p
+
+
+def test_switch_shows_controls_and_signals(panel, qtbot):
+    assert not panel.enabled and panel.controls.isHidden()
+    with qtbot.waitSignal(panel.modeChanged) as sig:
+        panel.set_enabled(True)
+    assert sig.args == [True]
+    assert not panel.controls.isHidden()
+
+
+def test_compile_runs_and_draws_model_and_batch(panel):
+    panel.set_enabled(True)
+    panel.batches.setText("batch, 1, 4")
+    loss = panel.compile("(w*x + b - y)^2")
+    assert loss.variables == ("w", "b")
+    panel.set_loss(loss)
+    assert "data: x, y" in panel.roles.text()
+    assert "model: y ≈ b + w*x" in panel.info.text()
+    obj = panel.objective(3)
+    assert [obj.variant(k) for k in range(3)] == ["batch", "stochastic", "mini-batch"]
+    traj = run(obj, [RunConfig("gd", {"lr": 0.05}, (0.0, 0.0))] * 3, 20)
+    panel.set_runs(traj, ["#ff0000", "#00ff00", "#0000ff"], ["a", "b", "c"], log_loss=False)
+    assert panel.highlight.currentData() == 1  # the first run that samples
+    panel.show_step(7)
+    # Each model line is w·x + b at the run's parameters at step 7.
+    xs, ys = panel.model_items[2].getData()
+    w, b = traj.positions[7, 2]
+    np.testing.assert_allclose(ys, w * xs + b, rtol=1e-12)
+    # The ringed samples are run 1's batch at step 7.
+    bx, by = panel.batch_marks.getData()
+    idx = obj.batch_indices(1, 7)
+    np.testing.assert_array_equal(bx, panel.dataset.column("x")[idx])
+    np.testing.assert_array_equal(by, panel.dataset.column("y")[idx])
+    panel.highlight.setCurrentIndex(0)
+    panel.show_step(7)
+    assert len(panel.batch_marks.getData()[0]) == 0  # batch run: nothing singled out
+    pretty = dataset_pretty(loss)
+    assert "ℓᵢ = " in pretty and "xᵢ" in pretty and "(1/100) Σᵢ" in pretty
+
+
+def test_sigmoid_for_two_classes(panel):
+    panel.set_enabled(True)
+    assert panel.load_builtin("classes", 50)
+    panel.set_loss(panel.compile("log(1 + exp(-y*(w*x + b)))"))
+    assert panel.model.link == "sigmoid"
+    _x, y = panel._xy()
+    assert set(np.unique(y)) == {0.0, 1.0}  # labels ±1 drawn at 0 and 1
+
+
+def test_bad_csv_changes_nothing(panel, tmp_path):
+    panel.set_enabled(True)
+    before = panel.dataset
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x,y\n1,2\n3,oops\n")
+    assert not panel.load_csv(str(bad))
+    assert panel.dataset is before
+    assert "line 3, column 'y': 'oops' is not a number" in panel.error.text()
+    good = tmp_path / "good.csv"
+    good.write_text("a,b\n1,2\n3,5\n")
+    assert panel.load_csv(str(good), "x=a,y=b")
+    assert panel.dataset.names == ("x", "y") and panel.error.isHidden()
+
+
+def test_bad_batch_sizes_are_explained(panel):
+    panel.batches.setText("1, zero")
+    with pytest.raises(ValueError, match="batch size 'zero'"):
+        panel.batch_sizes(2)
+    panel.batches.setText("1, 2")
+    with pytest.raises(ValueError, match="2 given for 3 runs"):
+        panel.batch_sizes(3)
