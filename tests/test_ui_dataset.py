@@ -85,3 +85,11 @@ def test_bad_batch_sizes_are_explained(panel):
     panel.batches.setText("1, 2")
     with pytest.raises(ValueError, match="2 given for 3 runs"):
         panel.batch_sizes(3)
+
+
+def test_builtin_choice_shows_in_the_controls(panel):
+    assert panel.load_builtin("outliers", 40)
+    assert panel.source.currentData() == "outliers" and panel.size.value() == 40
+    assert panel.dataset.n == 40
+    assert not panel.load_builtin("nope")
+    assert panel.dataset.name == "outliers" and "no built-in dataset" in panel.error.text()

@@ -278,6 +278,12 @@ class DataPanel(QWidget):
             return False
         self._csv_path = None
         self.columns.clear()
+        for w in (self.source, self.size):
+            w.blockSignals(True)
+        self.source.setCurrentIndex(max(self.source.findData(data.name), 0))
+        self.size.setValue(data.n)
+        for w in (self.source, self.size):
+            w.blockSignals(False)
         self.set_dataset(data)
         return True
 
