@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import threading
 import time
 from typing import TextIO
 
@@ -216,12 +217,15 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(f"{PROG}: {_flag_for(str(exc))}{exc}") from None
 
-    inputs = _compute(args)
-
     from gdviz.export.offscreen import ensure_offscreen_platform
 
     ensure_offscreen_platform()
+    # Compiling the loss mostly waits for the compile worker process; import
+    # Qt, pyqtgraph and the scene meanwhile (about a second saved).
+    computing = _Background(_compute, args)
     from gdviz.export.render import export_animation
+
+    inputs = computing.result()
 
     progress = TerminalProgress(plan.n_frames)
     try:
@@ -238,6 +242,28 @@ def run(args: argparse.Namespace) -> int:
         raise
     progress.finish()
     return 0
+
+
+class _Background:
+    """Run ``fn(*args)`` on a daemon thread; :meth:`result` joins and re-raises."""
+
+    def __init__(self, fn, *args) -> None:
+        self._value = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(fn, *args), daemon=True)
+        self._thread.start()
+
+    def _run(self, fn, *args) -> None:
+        try:
+            self._value = fn(*args)
+        except BaseException as exc:  # re-raised in the caller's thread
+            self._error = exc
+
+    def result(self):
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 def _flag_for(message: str) -> str:
@@ -264,8 +290,7 @@ def _compute(args: argparse.Namespace):
     from gdviz.core.expression import ExpressionError
     from gdviz.core.loss import compile_loss
     from gdviz.core.specs import SpecError, parse_optimizer_spec, parse_schedule_spec
-    from gdviz.export.plan import auto_domain
-    from gdviz.export.render import SceneInputs
+    from gdviz.export.plan import SceneInputs, auto_domain
 
     if args.data is not None:
         # Dataset mode: the surface is the full-data loss, runs take mini-batch steps.

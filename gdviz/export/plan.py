@@ -12,8 +12,10 @@ import enum
 import math
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -29,6 +31,7 @@ __all__ = [
     "ExportPlan",
     "OutputKind",
     "OutputPathError",
+    "SceneInputs",
     "auto_domain",
     "check_fps",
     "check_output",
@@ -323,3 +326,42 @@ def auto_domain(
         half = max(half * (1 + 2 * margin), min_half_width)
         domain.append((centre - half, centre + half))
     return tuple(domain)
+
+
+@dataclass(frozen=True)
+class SceneInputs:
+    """What the scene draws: the data of an export, apart from its settings.
+
+    Attributes
+    ----------
+    loss
+        A compiled :class:`gdviz.core.loss.Loss`.
+    domain
+        The view window, one ``(low, high)`` pair per variable.
+    trajectory
+        A computed :class:`gdviz.core.engine.Trajectory`.
+    colors, labels, visible
+        Per run; None gives the theme's palette, ``"run 1"``, … and all runs.
+    view
+        Drawing settings (:class:`gdviz.core.session.ViewSettings`); None is
+        the default.
+    start
+        Where the start marker is drawn; None hides it.
+    font_scale
+        Scales fonts and lines (presentation mode: 1.5 or 2).
+    """
+
+    loss: Any
+    domain: tuple[tuple[float, float], ...]
+    trajectory: Any
+    colors: Sequence[str] | None = None
+    labels: Sequence[str] | None = None
+    visible: Sequence[bool] | None = None
+    view: Any = None
+    start: tuple[float, ...] | None = None
+    font_scale: float = 1.0
+
+    @property
+    def n_steps(self) -> int:
+        """The last step the trajectory holds."""
+        return int(np.asarray(self.trajectory.positions).shape[0] - 1)

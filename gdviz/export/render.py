@@ -21,8 +21,7 @@ Two drivers share :class:`SceneRenderer`:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QGraphicsItem, QWidget
 
-from gdviz.export.plan import ExportError, ExportPlan
+from gdviz.export.plan import ExportError, ExportPlan, SceneInputs
 from gdviz.export.writers import BackgroundWriter, FrameWriter, make_writer
 
 __all__ = [
@@ -45,45 +44,6 @@ __all__ = [
 
 class ExportCancelled(ExportError):
     """The export was cancelled; nothing was written."""
-
-
-@dataclass(frozen=True)
-class SceneInputs:
-    """What the scene draws: the data of an export, apart from its settings.
-
-    Attributes
-    ----------
-    loss
-        A compiled :class:`gdviz.core.loss.Loss`.
-    domain
-        The view window, one ``(low, high)`` pair per variable.
-    trajectory
-        A computed :class:`gdviz.core.engine.Trajectory`.
-    colors, labels, visible
-        Per run; None gives the theme's palette, ``"run 1"``, … and all runs.
-    view
-        Drawing settings (:class:`gdviz.core.session.ViewSettings`); None is
-        the default.
-    start
-        Where the start marker is drawn; None hides it.
-    font_scale
-        Scales fonts and lines (presentation mode: 1.5 or 2).
-    """
-
-    loss: Any
-    domain: tuple[tuple[float, float], ...]
-    trajectory: Any
-    colors: Sequence[str] | None = None
-    labels: Sequence[str] | None = None
-    visible: Sequence[bool] | None = None
-    view: Any = None
-    start: tuple[float, ...] | None = None
-    font_scale: float = 1.0
-
-    @property
-    def n_steps(self) -> int:
-        """The last step the trajectory holds."""
-        return int(np.asarray(self.trajectory.positions).shape[0] - 1)
 
 
 def _application() -> QApplication:
