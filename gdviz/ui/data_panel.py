@@ -604,3 +604,130 @@ def _names(text: str) -> list[str]:
     import re
 
     return re.findall(r"[A-Za-z_]\w*", text)
+
+
+class DatasetMode:
+    """Connects a :class:`DataPanel` to the main window.
+
+    The window calls :meth:`compile` instead of its own compile while the
+    mode is on, asks :meth:`objective` for the loss the engine runs, adds
+    :meth:`key` to what decides a recompute, and forwards runs and steps. On
+    switching on, the window's session is kept and the editor gets the data's
+    suggested per-sample loss; on switching off, the kept session comes back.
+    """
+
+    def __init__(self, window: Any, panel: DataPanel) -> None:
+        self.window = window
+        self.panel = panel
+        self.saved: Any = None  # the session before dataset mode
+        self._leaving = False
+        panel.set_loss_plot(window.scene.loss_plot)
+        panel.modeChanged.connect(self._mode_changed)
+        panel.dataChanged.connect(self._recompile)
+        panel.batchesChanged.connect(self._batches_changed)
+
+    @property
+    def enabled(self) -> bool:
+        return self.panel.enabled
+
+    # ------------------------------------------------------------- switching
+    def _mode_changed(self, on: bool) -> None:
+        w = self.window
+        if on:
+            self.saved = w.session
+            w.player.pause()
+            text = self.panel.dataset.default_loss or "(w*x + b - y)^2"
+            w.editor.set_text(text)
+        elif not self._leaving:
+            saved, self.saved = self.saved, None
+            self.panel.loss = None
+            if saved is not None:
+                w.load_session(saved)
+
+    def leave(self) -> None:
+        """Switch the mode off without restoring the old session (a preset or file is loading)."""
+        if self.panel.enabled:
+            self._leaving = True
+            try:
+                self.panel.set_enabled(False)
+            finally:
+                self._leaving = False
+            self.saved = None
+            self.panel.loss = None
+
+    def _recompile(self) -> None:
+        if self.enabled:
+            text = self.window.editor.text().strip()
+            if text:
+                self.compile(text)
+
+    def _batches_changed(self) -> None:
+        if self.enabled:
+            self.window.recompute()
+
+    # --------------------------------------------------------------- compile
+    def compile(self, text: str) -> None:
+        """Compile ``text`` over the data (in this thread: per-sample losses are small)."""
+        from dataclasses import replace
+
+        from gdviz.core.expression import ExpressionError
+
+        w = self.window
+        try:
+            loss = self.panel.compile(text)
+        except ExpressionError as exc:
+            w._on_compile_failed(0, exc)
+            return
+        except Exception as exc:  # never let one input take the window down
+            w._on_compile_failed(0, f"could not compile: {exc}")
+            return
+        old = self.panel.loss
+        self.panel.set_loss(loss)
+        session = w._pending or w.session
+        if old is None or old.variables != loss.variables or old.dataset is not loss.dataset:
+            domain, start = suggest_view(loss)
+            runs = tuple(replace(r, start=None) for r in session.runs)
+            session = replace(session, domain=domain, start=start, runs=runs)
+        w._pending = session
+        w._compute_key = None
+        w._on_compiled(0, loss, dataset_pretty(loss))
+        w.editor.prompt.setText("ℓᵢ =")
+
+    def objective(self) -> Any:
+        """The mini-batch objective for the window's runs (ValueError for bad batch sizes)."""
+        return self.panel.objective(len(self.window.session.runs))
+
+    def key(self) -> Any:
+        if not self.enabled:
+            return None
+        return self.panel.key(len(self.window.session.runs))
+
+    # ------------------------------------------------------------------ runs
+    def set_runs(self, traj: Any, colors: list[str], labels: list[str]) -> None:
+        if self.enabled and self.panel._objective is not None:
+            self.panel.set_runs(traj, colors, labels, self.window.session.view.log_loss)
+            self.panel.show_step(self.window.player.step)
+
+
+def suggest_view(loss: Any) -> tuple[tuple[tuple[float, float], ...], tuple[float, ...]]:
+    """A view window around the full-data minimum, and a start point off to one side.
+
+    The minimum is found with a few damped Newton steps on the full-data loss
+    (exact Hessian); if that fails, the window is centred on 0.
+    """
+    from gdviz.core.engine import RunConfig, StopRules, run
+
+    d = loss.dim
+    centre = np.zeros(d)
+    try:
+        traj = run(loss, [RunConfig("newton", {"lr": 1.0}, tuple(centre))], 60, StopRules(60))
+        k = traj.last_row(0)
+        p = traj.positions[k, 0]
+        if traj.status[0] != "diverged" and np.isfinite(p).all() and np.abs(p).max() < 1e6:
+            centre = p
+    except Exception:  # a view suggestion must never fail a compile
+        pass
+    half = np.maximum(2.0, 0.75 * np.abs(centre))
+    domain = tuple((float(c - h), float(c + h)) for c, h in zip(centre, half, strict=True))
+    start = tuple(float(c - 0.7 * h) for c, h in zip(centre, half, strict=True))
+    return domain, start
