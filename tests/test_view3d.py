@@ -324,11 +324,31 @@ def test_long_steps_are_split_to_follow_the_surface():
 
 def test_short_steps_are_not_split_and_budget_caps_long_runs():
     pos = np.stack([np.linspace(-0.5, 0.5, 11), np.zeros(11)], axis=1)
-    p = drape_path(pos, ((-1, 1), (-1, 1)), cell=1.0)
+    p = drape_path(pos, ((-1, 1), (-1, 1)), cell=1.0, min_gap=0)
     assert list(p.starts) == list(range(11))
     zigzag = np.tile([[-0.9, 0.0], [0.9, 0.0]], (500, 1))
     capped = drape_path(zigzag, ((-1, 1), (-1, 1)), cell=0.01, budget=1000)
     assert len(capped.xy) == len(zigzag)
+
+
+def test_creeping_steps_are_merged_but_zigzags_and_gaps_stay():
+    creep = np.stack([np.linspace(-0.5, 0.5, 10_001), np.zeros(10_001)], axis=1)
+    p = drape_path(creep, ((-1, 1), (-1, 1)), cell=0.04)  # kept every 0.01
+    assert 95 <= len(p.xy) <= 105
+    np.testing.assert_allclose(p.xy[[0, -1]], creep[[0, -1]])
+    assert np.all(np.diff(p.starts) >= 0) and p.starts[-1] == len(p.xy) - 1
+    # Every step's drawn path ends within one gap of where the step is.
+    end_points = p.xy[p.starts]
+    assert np.abs(end_points[:, 0] - creep[:, 0]).max() <= 0.01 + 1e-9
+    # A zig-zag of the same extent travels far more path length: it keeps more.
+    zig = creep.copy()
+    zig[1::2, 1] = 0.02
+    assert len(drape_path(zig, ((-1, 1), (-1, 1)), cell=0.04).xy) > 10 * len(p.xy)
+    # A non-finite point (a diverged step) is never merged away.
+    gap = creep[:1001].copy()
+    gap[500] = np.nan
+    q = drape_path(gap, ((-1, 1), (-1, 1)), cell=0.04)
+    assert np.isnan(q.xy[:, 0]).sum() == 1
 
 
 def test_drape_path_maps_the_domain_to_the_unit_box():
@@ -341,7 +361,7 @@ def test_drape_path_maps_the_domain_to_the_unit_box():
 
 def test_path_segments_break_at_gaps_and_end_where_each_step_ends():
     pos = np.array([[-0.5, 0.0], [0.0, 0.0], [0.5, 0.0], [0.7, 0.0], [0.7, 0.0]])
-    p = drape_path(pos, ((-1, 1), (-1, 1)), cell=10.0)
+    p = drape_path(pos, ((-1, 1), (-1, 1)), cell=10.0, min_gap=0)
     h = np.array([0.1, 0.2, np.nan, 0.4, 0.4])  # step 2 is over a hole
     verts, ends = path_segments(p, h)
     assert list(ends) == [0, 1, 1, 1, 1]  # only the piece 0→1 is drawable

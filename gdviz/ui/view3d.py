@@ -273,6 +273,7 @@ def drape_path(
     *,
     max_substeps: int = MAX_SUBSTEPS,
     budget: int = MAX_PATH_SAMPLES,
+    min_gap: float | None = None,
 ) -> DrapedPath:
     """Split a path of points ``(T + 1, 2)`` into sub-steps that can follow the surface.
 
@@ -282,6 +283,12 @@ def drape_path(
     hills and through valleys instead of cutting through them. Past ``budget``
     sub-samples (a very long run), steps are not split.
 
+    Tiny steps are merged: a point is kept each time the length travelled along
+    the path passes another multiple of ``min_gap`` (a quarter of a cell, about
+    a pixel, by default). Ten thousand steps creeping along a valley floor then
+    cost a few hundred vertices per frame, while every zig-zag stays (it adds
+    length). Points next to a non-finite one are always kept.
+
     Parameters
     ----------
     positions
@@ -290,6 +297,8 @@ def drape_path(
         ``((x0, x1), (y0, y1))``, the view window (drawn as ``[-1, 1]²``).
     cell
         Grid spacing in box units.
+    min_gap
+        Path length in box units between kept points; 0 keeps every point.
     """
     (x0, x1), (y0, y1) = normalize_domain(domain, 2)
     p = np.asarray(positions, dtype=np.float64)
@@ -309,9 +318,26 @@ def drape_path(
     seg = np.repeat(np.arange(steps), m)
     frac = (np.arange(int(starts[-1])) - starts[seg]) / m[seg]
     xy = np.empty((len(seg) + 1, 2))
+    xy[:-1] = u[seg]
+    # Only true sub-samples move towards the next point: a step *to* a
+    # non-finite point must leave its own (finite) start alone.
+    mid = frac > 0
     with np.errstate(all="ignore"):
-        xy[:-1] = u[seg] + frac[:, None] * (u[seg + 1] - u[seg])
+        xy[:-1][mid] += frac[mid, None] * (u[seg[mid] + 1] - u[seg[mid]])
     xy[-1] = u[-1]
+    gap = cell / 4 if min_gap is None else float(min_gap)
+    if gap > 0 and len(xy) > 2:
+        with np.errstate(all="ignore"):
+            d = np.hypot(*np.diff(xy, axis=0).T)
+        # A jump to or from a non-finite point counts as long: both ends stay.
+        d = np.where(np.isfinite(d), d, 10 * gap)
+        quantum = np.floor(np.concatenate([[0.0], np.cumsum(d)]) / gap)
+        keep = np.concatenate([[True], np.diff(quantum) > 0])
+        keep[-1] = True
+        kept = np.nonzero(keep)[0]
+        # Step i now ends at the last kept point at or before its own.
+        starts = np.searchsorted(kept, starts, side="right") - 1
+        xy = xy[kept]
     return DrapedPath(xy=xy, starts=starts.astype(np.int64))
 
 
