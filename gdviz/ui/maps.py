@@ -345,7 +345,7 @@ class MapView(QWidget):
         self.glw.addItem(self.colorbar, row=0, col=1)
         # The legend sits under the plot, not on it: the corners of a map are
         # often where it gets interesting (the diverged side of a sweep).
-        self.legend = pg.LegendItem(offset=None, colCount=3)
+        self.legend = pg.LegendItem(offset=None, colCount=2)
         self.glw.addItem(self.legend, row=1, col=0)
         self.title = QLabel()
         self.title.setTextFormat(Qt.TextFormat.PlainText)
@@ -950,16 +950,20 @@ class MapsPanel(QWidget):
         self.hint = QLabel("click a cell to add that run to the race")
         self.hint.setProperty("role", "hint")
 
-        left = QVBoxLayout()
+        self.controls = QWidget()
+        left = QVBoxLayout(self.controls)
+        left.setContentsMargins(0, 0, 0, 0)
         left.addWidget(self.tabs)
         left.addLayout(buttons)
         left.addWidget(self.message)
         left.addStretch(1)
         grid = QGridLayout(self)
-        grid.addLayout(left, 0, 0)
+        grid.addWidget(self.controls, 0, 0)
         grid.addWidget(self.view, 0, 1)
         grid.addWidget(self.hint, 1, 1)
         grid.setColumnStretch(1, 1)
+        self.view.setMinimumSize(360, 260)
+        self._size_controls()
         self._optimizer_changed()
 
     def _optimizer_changed(self, *_: Any) -> None:
@@ -1028,6 +1032,12 @@ class MapsPanel(QWidget):
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
         self.view.set_theme(theme)
+        self._size_controls()
+
+    def _size_controls(self) -> None:
+        # Settings take a column, the map the rest; on a projector (large
+        # text) the column must not eat the map.
+        self.controls.setMaximumWidth(int(340 * self.theme.font_scale))
 
     @property
     def busy(self) -> bool:
@@ -1233,6 +1243,7 @@ class MapsDock(QDockWidget):
         self.layer = BasinLayer()
         self._surface: Any = None
         self._current_run = current_run
+        self._placed = False
         self.panel.addRun.connect(self.addRun)
         self.panel.setStart.connect(self.setStart)
         self.panel.basinMapReady.connect(self._basins_ready)
@@ -1268,6 +1279,18 @@ class MapsDock(QDockWidget):
             if cfg is not None:
                 self.panel.set_base_run(cfg)
         self.panel.tabs.setCurrentIndex(index)
+        if not self._placed:
+            # The first time it floats as its own window beside the scene: docked
+            # under it, it would squeeze the surface the basins are drawn on.
+            self._placed = True
+            self.setFloating(True)
+            parent = self.parentWidget()
+            w, h = 1100, 680
+            if parent is not None:
+                g = parent.frameGeometry()
+                w, h = min(w, max(600, g.width() - 80)), min(h, max(420, g.height() - 80))
+                self.move(g.left() + (g.width() - w) // 2, g.top() + (g.height() - h) // 2)
+            self.resize(w, h)
         self.show()
         self.raise_()
 
