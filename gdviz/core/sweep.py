@@ -265,9 +265,7 @@ def _run_batch(
     ticker.report(ticker.done)
 
 
-def _batches(
-    configs: Sequence[RunConfig], d: int, starts: np.ndarray | None = None
-) -> list[_Batch]:
+def _batches(configs: Sequence[RunConfig], d: int) -> list[_Batch]:
     """Group runs by optimizer branch and schedule, resolving each distinct setting once."""
     cache: dict[tuple, dict[str, float | bool]] = {}
     groups: dict[tuple, list[int]] = {}
@@ -280,15 +278,14 @@ def _batches(
         if p is None:
             p = cache[key] = cfg.resolved()
         resolved.append(p)
-        if starts is None and len(cfg.start) != d:
+        if len(cfg.start) != d:
             raise ValueError(
                 f"run {i + 1} ({cfg.optimizer}): the start has {len(cfg.start)} "
                 f"coordinate(s) but the function has {d}"
             )
         gkey = (OPTIMIZERS[cfg.optimizer].group_key(p), cfg.schedule)
         groups.setdefault(gkey, []).append(i)
-    if starts is None:
-        starts = np.array([cfg.start for cfg in configs], dtype=np.float64).reshape(-1, d)
+    starts = np.array([cfg.start for cfg in configs], dtype=np.float64).reshape(-1, d)
     out = []
     for (gkey, sched), idx in groups.items():
         ix = np.array(idx)
