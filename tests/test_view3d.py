@@ -694,3 +694,27 @@ def test_a_coarse_surface_stands_in_while_the_mouse_moves_the_camera(qtbot, gl_o
     gv._set_moving(False)
     np.testing.assert_array_equal(view.render_rgb(), home)
     assert np.abs(draft_picture.astype(int) - home.astype(int)).sum() > 0
+
+
+@pytest.mark.gl
+def test_a_hidden_view_defers_the_surface_until_it_is_shown(qtbot, gl_ok, rosenbrock, rosen_runs):
+    view = Surface3DView(DARK)
+    qtbot.addWidget(view)
+    view.set_problem(rosenbrock, ROSEN_DOMAIN)
+    view.set_runs(rosen_runs, [DARK.run_color(k) for k in range(4)])
+    view.set_step(120)
+    assert view._grid is None and view.step == 120  # nothing sampled yet
+    with pytest.raises(ValueError, match="x range"):
+        view.set_problem(rosenbrock, ((1, 1), (0, 1)))  # still checked at once
+    view.resize(400, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    assert view._grid is not None and view._mesh is not None
+    line = view.path_items[0][1]
+    assert line.visible() and len(line.pos) == 2 * view._path_ends[0][120]
+    view.hide()
+    view.set_problem(compile_loss("x^2 + y^2"), ((-1, 1), (-1, 1)))
+    old_grid = view._grid
+    view.show()
+    qtbot.waitExposed(view)
+    assert view._grid is not old_grid and view._grid.xs[0] == -1.0

@@ -816,6 +816,7 @@ class Surface3DView(QWidget):
         self._start: tuple[float, ...] | None = None
         self._names: tuple[str, ...] = ("x", "y")
         self._step = 0
+        self._stale = ""  # "problem" or "runs": work left for when the view is shown
         self.glview: Any = None
         self._build(controls)
         self.set_theme(theme)
@@ -957,19 +958,39 @@ class Surface3DView(QWidget):
         self._domain = dom
         if self.glview is None:
             return
-        if loss.dim != 2:
-            self._grid = None
-            self._show_note("The 3D view shows functions of two variables.")
+        self._stale = "problem"
+        self._refresh()
+
+    def _refresh(self) -> None:
+        """Do the work a new problem or new runs need, once the view is on screen.
+
+        Sampling and meshing a surface takes tens of milliseconds; a window
+        that keeps the 3-D view in a hidden tab should not pay it on every
+        edit or zoom of the 2-D view. :meth:`showEvent` catches up.
+        """
+        if not self._stale or not self.isVisible():
             return
-        self._grid = sample_grid(loss, dom, self.grid_size)
-        if self._grid.value_range() is None:
-            self._show_note("This function has no finite values in the view window.")
-        else:
-            self._show_note("")
-        self._names = tuple(getattr(loss, "variables", ("x", "y")))[:2]
-        self._rebuild_surface()
+        stale, self._stale = self._stale, ""
+        if stale == "problem":
+            loss = self._loss
+            if loss.dim != 2:
+                self._grid = None
+                self._mesh = self._hz = None
+                self._show_note("The 3D view shows functions of two variables.")
+            else:
+                self._grid = sample_grid(loss, self._domain, self.grid_size)
+                if self._grid.value_range() is None:
+                    self._show_note("This function has no finite values in the view window.")
+                else:
+                    self._show_note("")
+                self._names = tuple(getattr(loss, "variables", ("x", "y")))[:2]
+                self._rebuild_surface()
         self._prepare_runs()
         self.set_step(self._step)
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self._refresh()
 
     def set_height_mode(self, mode: str) -> None:
         """``"clamp"``, ``"linear"`` or ``"log"`` (see :class:`HeightScale`).
@@ -986,9 +1007,10 @@ class Surface3DView(QWidget):
         self.height_mode = mode
         if self.glview is not None:
             self.height_box.setCurrentIndex(list(HEIGHT_MODES).index(mode))
-            self._rebuild_surface()
-            self._update_path_heights()
-            self.set_step(self._step)
+            if not self._stale:
+                self._rebuild_surface()
+                self._update_path_heights()
+                self.set_step(self._step)
         self.heightModeChanged.emit(mode)
 
     def set_view(self, view: Any) -> None:
@@ -1048,9 +1070,10 @@ class Surface3DView(QWidget):
         while len(self.path_items) > k:
             for it in self.path_items.pop():
                 self.glview.removeItem(it)
-        self._prepare_runs()
         self._restyle_runs()
-        self.set_step(min(self._step, self.n_steps))
+        self._step = min(self._step, self.n_steps)
+        self._stale = self._stale or "runs"
+        self._refresh()
 
     def set_start(self, point: Sequence[float] | None) -> None:
         """Mark the start point (None hides the mark)."""
@@ -1215,8 +1238,8 @@ class Surface3DView(QWidget):
         n = self.n_steps
         i = int(max(0, min(int(i), n)))
         self._step = i
-        if self.glview is None:
-            return
+        if self.glview is None or self._stale:
+            return  # drawn when the view is next shown
         t = self.theme
         centres, colors = [], []
         status = list(getattr(self._traj, "status", None) or [])
