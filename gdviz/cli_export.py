@@ -178,9 +178,11 @@ class TerminalProgress:
         self.stream.flush()
         self._drawn = True
 
-    def message(self, text: str) -> None:
+    def note(self, text: str) -> None:
+        """Add ``text`` after the bar (e.g. what happens after the last frame)."""
         if self.enabled:
-            self.stream.write(f"\r{text:<60}")
+            self.update(self.total)
+            self.stream.write(f"- {text}")
             self.stream.flush()
             self._drawn = True
 
@@ -229,7 +231,12 @@ def run(args: argparse.Namespace) -> int:
 
     progress = TerminalProgress(plan.n_frames)
     try:
-        export_animation(plan, inputs, progress=progress.update)
+        export_animation(
+            plan,
+            inputs,
+            progress=progress.update,
+            finishing=lambda: progress.note(f"writing {plan.out.name or plan.out}…"),
+        )
     except OutputPathError as exc:
         progress.finish()
         raise UsageError(f"{PROG}: --out: {exc}") from None

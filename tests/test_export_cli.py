@@ -148,9 +148,11 @@ def test_progress_bar_only_on_a_terminal():
     bar = TerminalProgress(30, tty)
     for i in range(1, 31):
         bar.update(i)
+    bar.note("writing a.gif…")
     bar.finish()
     text = tty.getvalue()
-    assert "[" + "#" * 30 + "] 30/30 frames" in text and text.endswith("\n")
+    assert "[" + "#" * 30 + "] 30/30 frames" in text
+    assert text.endswith("- writing a.gif…\n")
     pipe = io.StringIO()
     bar = TerminalProgress(30, pipe)
     for i in range(1, 31):

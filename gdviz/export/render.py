@@ -198,6 +198,7 @@ def export_animation(
     *,
     progress: Callable[[int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    finishing: Callable[[], None] | None = None,
     scene_factory: Callable[..., Any] | None = None,
     writer: FrameWriter | None = None,
 ) -> Path:
@@ -217,6 +218,9 @@ def export_animation(
     cancelled
         Polled before each frame; when it returns True the export stops,
         partial output is removed and :class:`ExportCancelled` is raised.
+    finishing
+        Called once every frame is drawn, before the file is completed (a
+        GIF's second pass takes a while).
     scene_factory
         See :class:`SceneRenderer`.
     writer
@@ -247,6 +251,8 @@ def export_animation(
                 background.write(renderer.frame(step))
                 if progress is not None:
                     progress(done)
+        if finishing is not None:
+            finishing()
         return background.close()
     except BaseException:
         background.abort()
