@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QStandardPaths, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -71,7 +71,7 @@ class ExportDialog(QDialog):
     theme, panels
         Initial choices (the window's current ones).
     directory
-        Where the output goes by default.
+        Where the output goes by default (the videos folder, else home).
     name
         Default file name without extension.
 
@@ -98,7 +98,7 @@ class ExportDialog(QDialog):
         self.inputs = inputs
         self.job: ExportJob | None = None
         self.progress: QProgressDialog | None = None
-        self._directory = Path(directory) if directory is not None else Path.home()
+        self._directory = Path(directory) if directory is not None else _default_directory()
         self._name = name
         n = inputs.n_steps
 
@@ -401,6 +401,12 @@ class ExportDialog(QDialog):
         if self.job is not None:
             self.job.cancel()
         super().reject()
+
+
+def _default_directory() -> Path:
+    """The person's videos folder if it exists, else their home directory."""
+    movies = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.MoviesLocation)
+    return Path(movies) if movies and Path(movies).is_dir() else Path.home()
 
 
 def open_export_dialog(
