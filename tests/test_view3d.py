@@ -614,6 +614,23 @@ def test_exporter_renders_3d_frames(qtbot, gl_ok, rosenbrock, rosen_runs):
 
 
 @pytest.mark.gl
+def test_exporter_renders_3d_beside_the_loss_curve(qtbot, gl_ok, rosenbrock, rosen_runs):
+    from gdviz.export.render import SceneInputs, SceneRenderer
+
+    inputs = SceneInputs(loss=rosenbrock, domain=ROSEN_DOMAIN, trajectory=rosen_runs)
+    with SceneRenderer(inputs, (480, 240), "3d+loss", "light", scene_factory=export_scene) as r:
+        scene = r.scene
+        assert scene.view3d.width() > scene.loss_scene.width() > 0
+        early, late = r.frame(10), r.frame(rosen_runs.n_steps)
+    split = scene.loss_scene.x()
+    # Both halves change as the runs go on: the 3-D paths and the loss curves.
+    for part in (slice(0, split), slice(split, None)):
+        assert np.abs(early[:, part].astype(int) - late[:, part].astype(int)).sum() > 1000
+    with pytest.raises(ValueError, match="3D panels must be one of 3d, 3d\\+loss"):
+        export_scene("both", DARK)
+
+
+@pytest.mark.gl
 def test_still_surface_is_cached_and_redrawn_when_it_or_the_camera_changes(qtbot, gl_ok):
     view = _shown(qtbot, Surface3DView(DARK, controls=False), (320, 240))
     view.set_problem(compile_loss("x^2 + 3*y^2"), ((-2, 2), (-2, 2)))

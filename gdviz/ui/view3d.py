@@ -49,7 +49,9 @@ from gdviz.ui.theme import DARK, Theme
 
 __all__ = [
     "BOX_HEIGHT",
+    "EXPORT_PANELS",
     "HEIGHT_MODES",
+    "Export3DScene",
     "HeightScale",
     "Surface3DView",
     "drape_path",
@@ -85,7 +87,7 @@ TOP_QUANTILE = 0.99
 MAX_SUBSTEPS = 8
 MAX_PATH_SAMPLES = 60_000
 
-_CAMERA = {"distance": 4.9, "elevation": 45.0, "azimuth": -100.0}
+_CAMERA = {"distance": 4.3, "elevation": 45.0, "azimuth": -100.0}
 
 
 # --------------------------------------------------------------------------- maths
@@ -1388,15 +1390,85 @@ def _vector(x: float, y: float, z: float) -> Any:
     return QVector3D(x, y, z)
 
 
-def export_scene(panels: str = "3d", theme: Theme = DARK) -> Surface3DView:
-    """A :class:`Surface3DView` for the exporter's ``scene_factory`` (no control row).
+#: Panel choices :func:`export_scene` understands.
+EXPORT_PANELS = ("3d", "3d+loss")
 
-    It answers the calls the exporter makes on a scene (``set_view``,
-    ``set_problem``, ``set_runs``, ``set_start``, ``set_step``) and paints with
-    ``QWidget.render``. Only call it where :func:`~gdviz.ui.gl.probe_gl` says yes.
+
+class Export3DScene(QWidget):
+    """The 3-D view, optionally with the 2-D scene's loss panel beside it, for export.
+
+    Answers the calls the exporter makes on a scene (``set_view``,
+    ``set_problem``, ``set_runs``, ``set_start``, ``set_step``, ``render``) by
+    passing them to both parts. Built by :func:`export_scene`.
     """
-    del panels  # the 3-D view is one panel
-    view = Surface3DView(theme, controls=False)
-    if not view.available:
-        raise RuntimeError(view.gl_support.reason)
-    return view
+
+    def __init__(self, panels: str, theme: Theme) -> None:
+        super().__init__()
+        if panels not in EXPORT_PANELS:
+            raise ValueError(f"3D panels must be one of {', '.join(EXPORT_PANELS)}, got {panels!r}")
+        self.view3d = Surface3DView(theme, controls=False)
+        if not self.view3d.available:
+            raise RuntimeError(self.view3d.gl_support.reason)
+        self.loss_scene: Any = None
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.view3d, 3)
+        if panels == "3d+loss":
+            from gdviz.ui.scene import Scene
+
+            self.loss_scene = Scene("loss", theme)
+            lay.addWidget(self.loss_scene, 2)
+
+    def _parts(self) -> list[Any]:
+        return [p for p in (self.view3d, self.loss_scene) if p is not None]
+
+    def set_view(self, view: Any) -> None:
+        for part in self._parts():
+            part.set_view(view)
+
+    def set_problem(self, loss: Any, domain: Sequence[Sequence[float]]) -> None:
+        for part in self._parts():
+            part.set_problem(loss, domain)
+
+    def set_runs(
+        self,
+        trajectory: Any,
+        colors: Sequence[str],
+        labels: Sequence[str] | None = None,
+        visible: Sequence[bool] | None = None,
+    ) -> None:
+        self.view3d.set_runs(trajectory, colors, labels, visible)
+        if self.loss_scene is not None:
+            k = 0 if trajectory is None else int(np.asarray(trajectory.positions).shape[1])
+            names = list(labels) if labels else [f"run {i + 1}" for i in range(k)]
+            self.loss_scene.set_runs(trajectory, colors, names, visible)
+
+    def set_start(self, point: Sequence[float] | None) -> None:
+        for part in self._parts():
+            part.set_start(point)
+
+    def set_step(self, i: int) -> None:
+        for part in self._parts():
+            part.set_step(i)
+
+    def render(self, target: Any, *args: Any, **kwargs: Any) -> None:
+        """Paint both parts into ``target`` (see :meth:`Surface3DView.render`)."""
+        offset = args[0] if args else kwargs.get("targetOffset", QPoint())
+        for part in self._parts():
+            part.render(target, offset + part.pos())
+
+
+def export_scene(panels: str = "3d", theme: Theme = DARK) -> Export3DScene:
+    """A scene for the exporter's ``scene_factory``: ``"3d"`` or ``"3d+loss"``.
+
+    Only call it where :func:`~gdviz.ui.gl.probe_gl` says yes.
+
+    Raises
+    ------
+    RuntimeError
+        Without OpenGL (the message says why).
+    ValueError
+        For other ``panels``.
+    """
+    return Export3DScene(panels, theme)
