@@ -735,3 +735,40 @@ def test_a_hidden_view_defers_the_surface_until_it_is_shown(qtbot, gl_ok, rosenb
     view.show()
     qtbot.waitExposed(view)
     assert view._grid is not old_grid and view._grid.xs[0] == -1.0
+
+
+@pytest.mark.gl
+def test_hidden_runs_and_runs_that_leave_the_window(qtbot, gl_ok):
+    loss = compile_loss("x^2 + y^2")
+    configs = [
+        RunConfig("gd", {"lr": 0.1}, (0.8, 0.8)),
+        RunConfig("gd", {"lr": 0.1}, (-0.8, 0.8)),
+        RunConfig("gd", {"lr": 1.5}, (0.5, -0.5)),  # |1 - 2·1.5| = 2: doubles every step
+    ]
+    traj = run(loss, configs, 30)
+    view = _shown(qtbot, Surface3DView(DARK))
+    view.set_problem(loss, ((-1, 1), (-1, 1)))
+    view.set_runs(traj, ["#ff0000", "#00ff00", "#0000ff"], visible=[True, False, True])
+    view.set_step(0)
+    assert len(view.balls.pos) == 2  # the hidden run has no ball
+    view.set_step(30)
+    assert not any(it.visible() for it in view.path_items[1])
+    # The diverging run left the window after a step or two: no ball, and its
+    # drawn path stops at the window's edge.
+    assert len(view.balls.pos) == 1
+    verts = view.path_items[2][1].pos
+    assert np.all(np.abs(verts[:, :2]) <= 1 + 1e-6)
+
+
+@pytest.mark.gl
+def test_a_function_with_no_finite_values_gets_a_note(qtbot, gl_ok):
+    view = _shown(qtbot, Surface3DView(DARK))
+    loss = compile_loss("log(-x^2 - 1) + y")
+    view.set_problem(loss, ((-1, 1), (-1, 1)))
+    assert view.stack.currentWidget() is view.note
+    assert "no finite values" in view.note.text()
+    assert len(view._mesh.faces) == 0
+    traj = run(loss, [RunConfig("gd", {"lr": 0.1}, (0.5, 0.5))], 5)
+    view.set_runs(traj, ["#ffffff"])
+    view.set_step(5)
+    view.render_rgb()  # draws nothing, raises nothing
