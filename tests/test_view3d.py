@@ -772,3 +772,33 @@ def test_a_function_with_no_finite_values_gets_a_note(qtbot, gl_ok):
     view.set_runs(traj, ["#ffffff"])
     view.set_step(5)
     view.render_rgb()  # draws nothing, raises nothing
+
+
+@pytest.mark.gl
+def test_moving_the_view_to_another_window_keeps_drawing(qtbot, gl_ok):
+    """Qt makes a new GL context when a shown GL widget changes window; this crashed."""
+    from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+    loss = compile_loss("x^2 + 3*y^2")
+    traj = run(loss, [RunConfig("gd", {"lr": 0.05}, (1.6, -1.2))], 40)
+    first, second = QWidget(), QWidget()
+    for w in (first, second):
+        qtbot.addWidget(w)
+        QVBoxLayout(w)
+        w.resize(400, 300)
+    view = Surface3DView(DARK, controls=False)
+    first.layout().addWidget(view)
+    first.show()
+    qtbot.waitExposed(first)
+    view.set_problem(loss, ((-2, 2), (-2, 2)))
+    view.set_runs(traj, ["#ff0000"])
+    view.set_step(20)
+    before = view.render_rgb()
+    second.layout().addWidget(view)
+    second.show()
+    qtbot.waitExposed(second)
+    first.hide()
+    view.set_step(20)
+    after = view.render_rgb()
+    assert after.shape == before.shape
+    np.testing.assert_array_equal(after, before)

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QPoint, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QMatrix4x4, QPainter
-from PySide6.QtOpenGL import QOpenGLFramebufferObject
+from PySide6.QtOpenGL import QOpenGLBuffer, QOpenGLFramebufferObject
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -608,7 +608,35 @@ def _gl() -> Any:
             self._bg = None
             if _ProgramSwap.owner is not None and _ProgramSwap.owner() is self:
                 _ProgramSwap.load({})
+            if getattr(self, "_had_context", False):
+                self._forget_gpu_buffers()
+            self._had_context = True
             super().initializeGL()
+
+        def _forget_gpu_buffers(self) -> None:
+            """Give every item new, empty GPU buffers and mark its data for upload.
+
+            Qt destroys a QOpenGLWidget's context when the widget moves to
+            another window; pyqtgraph's items keep the old buffer ids and would
+            draw from them (a crash in glDrawElements). Keep the data, drop the
+            buffers.
+            """
+            for item in self.items:
+                for name, value in list(vars(item).items()):
+                    if isinstance(value, QOpenGLBuffer):
+                        setattr(item, name, QOpenGLBuffer(value.type()))
+                if isinstance(item, gl.GLMeshItem):
+                    item.vertexes = None  # re-parse and upload everything
+                flags = getattr(item, "dirty_bits", None)
+                if flags is not None:
+                    kind = type(flags)
+                    dirty = kind.POSITION if getattr(item, "pos", None) is not None else kind(0)
+                    for member, attr in (("COLOR", "color"), ("SIZE", "size")):
+                        if hasattr(kind, member) and isinstance(
+                            getattr(item, attr, None), np.ndarray
+                        ):
+                            dirty |= kind[member]
+                    item.dirty_bits = dirty
 
         def projectionMatrix(self, region: Any, viewport: Any) -> QMatrix4x4:
             # pyqtgraph clips at distance × (0.001, 1000): 20 bits of a 24-bit
