@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import signal
 import sys
 import threading
 import time
@@ -225,18 +226,24 @@ def run(args: argparse.Namespace) -> int:
     # Compiling the loss mostly waits for the compile worker process; import
     # Qt, pyqtgraph and the scene meanwhile (about a second saved).
     computing = _Background(_compute, args)
-    from gdviz.export.render import export_animation
+    from gdviz.export.render import ExportCancelled, export_animation
 
     inputs = computing.result()
 
     progress = TerminalProgress(plan.n_frames)
     try:
-        export_animation(
-            plan,
-            inputs,
-            progress=progress.update,
-            finishing=lambda: progress.note(f"writing {plan.out.name or plan.out}…"),
-        )
+        with _StopOnSignals() as stop:
+            export_animation(
+                plan,
+                inputs,
+                progress=progress.update,
+                cancelled=stop.is_set,
+                finishing=lambda: progress.note(f"writing {plan.out.name or plan.out}…"),
+            )
+    except ExportCancelled:
+        progress.finish()
+        print(f"{PROG}: interrupted; nothing was written", file=sys.stderr)
+        return 130
     except OutputPathError as exc:
         progress.finish()
         raise UsageError(f"{PROG}: --out: {exc}") from None
@@ -249,6 +256,33 @@ def run(args: argparse.Namespace) -> int:
         raise
     progress.finish()
     return 0
+
+
+class _StopOnSignals:
+    """Turn Ctrl-C (SIGINT) and SIGTERM into a flag while frames are drawn.
+
+    Python raises KeyboardInterrupt wherever the main thread happens to be,
+    which while exporting is usually inside a pyqtgraph ``paint`` that logs
+    and swallows it, so the export would go on. The flag is polled between
+    frames instead, and the export stops cleanly, removing partial output.
+    """
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._old: dict[int, object] = {}
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    def __enter__(self) -> _StopOnSignals:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, lambda *_: self._event.set())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
 
 
 class _Background:

@@ -188,3 +188,32 @@ def test_headless_processes_write_byte_identical_frames(tmp_path):
     assert names == [f"frame_{i:05d}.png" for i in range(4)]
     for name in names:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_interrupt_stops_cleanly_and_leaves_nothing(tmp_path, sig):
+    import signal
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gdviz", *BASE, "--steps", "20000", "--out", f"{tmp_path}/a.mp4"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_headless_env(),
+    )  # fmt: skip
+    try:
+        # Wait until frames are being written (the temporary file exists).
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob(".a.*.part.mp4")):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "export never started"
+            time.sleep(0.05)
+        time.sleep(0.5)
+        proc.send_signal(getattr(signal, sig))
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130
+    assert err == "gdviz export: interrupted; nothing was written\n"
+    assert listing(tmp_path) == []
