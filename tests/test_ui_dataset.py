@@ -83,8 +83,10 @@ def test_bad_batch_sizes_are_explained(panel):
     with pytest.raises(ValueError, match="batch size 'zero'"):
         panel.batch_sizes(2)
     panel.batches.setText("1, 2")
-    with pytest.raises(ValueError, match="2 given for 3 runs"):
-        panel.batch_sizes(3)
+    assert panel.batch_sizes(3) == [1, 2, 2]  # the last size holds for further runs
+    assert panel.batch_sizes(1) == [1]
+    panel.batches.setText("")
+    assert panel.batch_sizes(2) == [None, None]
 
 
 def test_builtin_choice_shows_in_the_controls(panel):

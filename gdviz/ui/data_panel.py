@@ -166,7 +166,7 @@ class DataPanel(QWidget):
         self.batches.setAccessibleName("batch sizes")
         self.batches.setToolTip(
             "Samples per step for each run, in order: a number, 1 (stochastic) or batch "
-            "(all samples). One value applies to every run, e.g. 'batch, 1, 16'."
+            "(all samples), e.g. 'batch, 1, 16'. The last value holds for further runs."
         )
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
@@ -334,10 +334,13 @@ class DataPanel(QWidget):
     def batch_sizes(self, n_runs: int) -> list[int | None]:
         """Batch size of each of ``n_runs`` runs (``None`` = all samples).
 
+        The sizes are typed in run order; the last one holds for any runs
+        beyond them (so one size applies to every run).
+
         Raises
         ------
         ValueError
-            For a bad entry or a count that is neither 1 nor ``n_runs``.
+            For an entry that is not a batch size.
         """
         from gdviz.core.dataset_loss import parse_batch_size
 
@@ -345,13 +348,8 @@ class DataPanel(QWidget):
         if not parts:
             parts = ["batch"]
         sizes = [parse_batch_size(p, self.dataset.n) for p in parts]
-        if len(sizes) == 1:
-            return sizes * n_runs
-        if len(sizes) < n_runs:
-            raise ValueError(
-                f"batch sizes: {len(sizes)} given for {n_runs} runs — give one, or one per run"
-            )
-        return sizes[:n_runs]
+        # Runs come and go in the run list: the last size holds for runs beyond the list.
+        return (sizes + [sizes[-1]] * n_runs)[:n_runs]
 
     def _batches_edited(self) -> None:
         try:
