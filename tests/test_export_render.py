@@ -255,3 +255,16 @@ def test_job_cancel_while_finishing_the_file(qtbot, inputs, tmp_path):
     else:
         assert blocker.signal_triggered and job.state == "cancelled"
         assert listing(tmp_path) == []
+
+
+def test_quitting_the_application_cancels_a_running_job(qtbot, qapp, inputs, tmp_path):
+    # Emitting aboutToQuit here would reach every other object in the test
+    # process; check that the job listens to it instead (disconnecting a slot
+    # that is not connected fails).
+    job = ExportJob(plan_for(tmp_path, "a.mp4"), inputs)
+    job.start()
+    assert job.state == "running" and listing(tmp_path) != []
+    assert qapp.aboutToQuit.disconnect(job.cancel)
+    job.cancel()
+    assert job.state == "cancelled"
+    assert listing(tmp_path) == []

@@ -367,6 +367,8 @@ class ExportJob(QObject):
         except Exception as exc:
             self._fail(f"could not start the export: {exc}")
             return
+        # Quitting the application mid-export must not leave temporaries behind.
+        QCoreApplication.instance().aboutToQuit.connect(self.cancel)
         self._timer.start()
 
     def cancel(self) -> None:
