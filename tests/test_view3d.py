@@ -25,6 +25,7 @@ from gdviz.ui.gl import UNSUPPORTED_PLATFORMS, probe_gl
 from gdviz.ui.theme import DARK
 from gdviz.ui.view3d import (
     BOX_HEIGHT,
+    GHOST_ALPHA,
     HEIGHT_MODES,
     LIFT,
     HeightScale,
@@ -417,17 +418,24 @@ def test_view_draws_the_surface_paths_and_balls(qtbot, gl_ok, rosenbrock, rosen_
     view.set_problem(rosenbrock, ROSEN_DOMAIN)
     view.set_runs(rosen_runs, colors, ["a", "b", "c", "d"])
     view.set_step(0)
-    for items in view.path_items:
-        assert not any(it.visible() for it in items)  # no path yet at step 0
+    items = (view.path_shadow, view.path_line, view.path_ghost)
+    assert not any(it.visible() for it in items)  # no path yet at step 0
     view.set_step(150)
-    for k, (shadow, line, ghost) in enumerate(view.path_items):
-        assert line.visible() and shadow.visible() and ghost.visible()
-        assert len(line.pos) == 2 * view._path_ends[k][150] > 0
-        np.testing.assert_array_equal(line.pos, shadow.pos)
-    lengths = [len(view.path_items[0][1].pos)]
+    assert all(it.visible() for it in items)
+    for k in range(4):
+        assert len(view.drawn_paths[k]) == 2 * view._path_ends[k][150] > 0
+    # One line item holds every run, each in its own colour.
+    np.testing.assert_array_equal(view.path_line.pos, np.concatenate(view.drawn_paths))
+    np.testing.assert_array_equal(view.path_shadow.pos, view.path_line.pos)
+    starts = np.cumsum([0] + [len(p) for p in view.drawn_paths[:-1]])
+    for k, first in enumerate(starts):
+        want = [int(colors[k][i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        np.testing.assert_allclose(view.path_line.color[first, :3], want)
+        assert view.path_ghost.color[first, 3] == pytest.approx(GHOST_ALPHA)
+    lengths = [len(view.drawn_paths[0])]
     for i in (200, 250, 300):
         view.set_step(i)
-        lengths.append(len(view.path_items[0][1].pos))
+        lengths.append(len(view.drawn_paths[0]))
     assert lengths == sorted(lengths) and lengths[-1] > lengths[0]
     view.set_step(10**6)
     assert view.step == rosen_runs.n_steps
@@ -559,7 +567,7 @@ def test_paths_stay_on_the_surface_through_a_masked_region(qtbot, gl_ok):
     assert len(view._mesh.faces) < 2 * 149 * 149
     view.set_runs(traj, ["#ffffff"])
     view.set_step(3)
-    verts = view.path_items[0][1].pos
+    verts = view.path_line.pos
     assert len(verts) > 0 and np.all(verts[:, 0] > -1e-6)  # nothing drawn over the hole
     assert np.all(np.isfinite(verts))
     h = mesh_height(view._hz, verts[:, :2].astype(np.float64))
@@ -727,8 +735,8 @@ def test_a_hidden_view_defers_the_surface_until_it_is_shown(qtbot, gl_ok, rosenb
     view.show()
     qtbot.waitExposed(view)
     assert view._grid is not None and view._mesh is not None
-    line = view.path_items[0][1]
-    assert line.visible() and len(line.pos) == 2 * view._path_ends[0][120]
+    assert view.path_line.visible()
+    assert len(view.drawn_paths[0]) == 2 * view._path_ends[0][120] > 0
     view.hide()
     view.set_problem(compile_loss("x^2 + y^2"), ((-1, 1), (-1, 1)))
     old_grid = view._grid
@@ -752,12 +760,12 @@ def test_hidden_runs_and_runs_that_leave_the_window(qtbot, gl_ok):
     view.set_step(0)
     assert len(view.balls.pos) == 2  # the hidden run has no ball
     view.set_step(30)
-    assert not any(it.visible() for it in view.path_items[1])
+    assert len(view.drawn_paths[1]) == 0
     # The diverging run left the window after a step or two: no ball, and its
     # drawn path stops at the window's edge.
     assert len(view.balls.pos) == 1
-    verts = view.path_items[2][1].pos
-    assert np.all(np.abs(verts[:, :2]) <= 1 + 1e-6)
+    verts = view.drawn_paths[2]
+    assert len(verts) > 0 and np.all(np.abs(verts[:, :2]) <= 1 + 1e-6)
 
 
 @pytest.mark.gl

@@ -87,7 +87,7 @@ TOP_QUANTILE = 0.99
 MAX_SUBSTEPS = 8
 MAX_PATH_SAMPLES = 60_000
 
-_CAMERA = {"distance": 4.3, "elevation": 45.0, "azimuth": -100.0}
+_CAMERA = {"distance": 4.5, "elevation": 45.0, "azimuth": -100.0}
 
 
 # --------------------------------------------------------------------------- maths
@@ -845,6 +845,7 @@ class Surface3DView(QWidget):
         self._ball_xyz: np.ndarray = np.empty((0, 0, 3))
         self._start: tuple[float, ...] | None = None
         self._names: tuple[str, ...] = ("x", "y")
+        self._run_rgba = np.empty((0, 4), np.float32)
         self._step = 0
         self._stale = ""  # "problem" or "runs": work left for when the view is shown
         self.glview: Any = None
@@ -927,7 +928,19 @@ class Surface3DView(QWidget):
         self.labels.setGLOptions(_overlay_options())
         self.labels.setDepthValue(200)
         self.glview.addItem(self.labels)
-        self.path_items: list[tuple[Any, Any, Any]] = []
+        # Every run's path is drawn three times, all runs in one item each (a
+        # few draw calls a frame however many runs): a dark outline (so any
+        # run colour stands out on any part of the map, as in 2-D), the colour
+        # line on top of it, both hidden by hills like real objects, and a
+        # faint copy drawn through the hills, so a path behind one is never lost.
+        self.path_shadow = gl.GLLinePlotItem(mode="lines", glOptions=_line_options(False))
+        self.path_line = gl.GLLinePlotItem(mode="lines", glOptions=_line_options(True))
+        self.path_ghost = gl.GLLinePlotItem(mode="lines", glOptions=_overlay_options(stencil_ref=1))
+        for depth, item in ((9, self.path_shadow), (10, self.path_line), (11, self.path_ghost)):
+            item.setDepthValue(depth)
+            item.hide()
+            self.glview.addItem(item)
+        self.drawn_paths: list[np.ndarray] = []  # per run: the vertex pairs shown now
         # Balls are drawn last and without a depth test: a current point is
         # never lost behind a hill. A darker, larger disc under each one is
         # its outline, so any run colour stands out on any part of the map.
@@ -1083,23 +1096,6 @@ class Surface3DView(QWidget):
         self._visible += [True] * (k - len(self._visible))
         if self.glview is None:
             return
-        while len(self.path_items) < k:
-            # Each path is drawn three times: a dark outline (so any run colour
-            # stands out on any part of the map, as in 2-D), the colour line on
-            # top of it, both hidden by hills like real objects, and a faint
-            # copy drawn through the hills, so a path behind one is never lost.
-            shadow = self._glmod.GLLinePlotItem(mode="lines", glOptions=_line_options(False))
-            item = self._glmod.GLLinePlotItem(mode="lines", glOptions=_line_options(True))
-            ghost = self._glmod.GLLinePlotItem(
-                mode="lines", glOptions=_overlay_options(stencil_ref=len(self.path_items) + 1)
-            )
-            for depth, it in ((9, shadow), (10, item), (11, ghost)):
-                it.setDepthValue(depth)
-                self.glview.addItem(it)
-            self.path_items.append((shadow, item, ghost))
-        while len(self.path_items) > k:
-            for it in self.path_items.pop():
-                self.glview.removeItem(it)
         self._restyle_runs()
         self._step = min(self._step, self.n_steps)
         self._stale = self._stale or "runs"
@@ -1124,7 +1120,7 @@ class Surface3DView(QWidget):
         if self.glview is None:
             return
         self.glview.setCameraPosition(
-            pos=_vector(0.0, 0.0, 0.42 * BOX_HEIGHT),
+            pos=_vector(0.0, 0.0, 0.25 * BOX_HEIGHT),
             distance=_CAMERA["distance"],
             elevation=_CAMERA["elevation"],
             azimuth=_CAMERA["azimuth"],
@@ -1231,17 +1227,18 @@ class Surface3DView(QWidget):
         if self.glview is None:
             return
         t = self.theme
-        for k, (shadow, item, ghost) in enumerate(self.path_items):
-            color = self._colors[k] if k < len(self._colors) else t.run_color(k)
-            width = t.line_px * PATH_WIDTH
-            # Not antialiased: a smooth GL line fades out at both ends of every
-            # segment, and a path is thousands of short segments, so the
-            # outline would show through as a tick at every joint.
-            shadow.setData(
-                color=_rgba(t.path_shadow[:7]), width=width + 3.0 * t.font_scale, antialias=False
-            )
-            item.setData(color=_rgba(color), width=width, antialias=False)
-            ghost.setData(color=_rgba(color, GHOST_ALPHA), width=width * 0.8, antialias=False)
+        width = t.line_px * PATH_WIDTH
+        # Not antialiased: a smooth GL line fades out at both ends of every
+        # segment, and a path is thousands of short segments, so the outline
+        # would show through as a tick at every joint.
+        self.path_shadow.setData(
+            color=_rgba(t.path_shadow[:7]), width=width + 3.0 * t.font_scale, antialias=False
+        )
+        self.path_line.setData(width=width, antialias=False)
+        self.path_ghost.setData(width=width * 0.8, antialias=False)
+        self._run_rgba = np.array(
+            [_rgba(c) for c in self._colors] or np.zeros((0, 4)), dtype=np.float32
+        ).reshape(-1, 4)
 
     def _draw_start(self) -> None:
         if self.glview is None:
@@ -1274,15 +1271,16 @@ class Surface3DView(QWidget):
         centres, colors = [], []
         status = list(getattr(self._traj, "status", None) or [])
         stop = np.asarray(getattr(self._traj, "stop_step", np.full(len(self._paths), -1)))
-        for k, items in enumerate(self.path_items):
+        pieces, counts = [], []
+        self.drawn_paths = []
+        for k in range(len(self._paths)):
             shown = k < len(self._path_verts) and self._visible[k]
             count = 2 * int(self._path_ends[k][i]) if shown else 0
+            piece = self._path_verts[k][:count] if shown else np.empty((0, 3), np.float32)
+            self.drawn_paths.append(piece)
             if count:
-                verts = self._path_verts[k][:count]
-                for it in items:
-                    it.setData(pos=verts)
-            for it in items:
-                it.setVisible(count > 0)
+                pieces.append(piece)
+                counts.append((k, count))
             if not shown:
                 continue
             c = self._ball_xyz[i, k]
@@ -1290,6 +1288,16 @@ class Surface3DView(QWidget):
                 diverged = k < len(status) and status[k] == "diverged" and 0 <= stop[k] <= i
                 centres.append(c)
                 colors.append(_rgba(self._colors[k], 0.45 if diverged else 1.0))
+        if pieces:
+            verts = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+            rgba = np.repeat(self._run_rgba[[k for k, _ in counts]], [n for _, n in counts], axis=0)
+            ghost = rgba.copy()
+            ghost[:, 3] = GHOST_ALPHA
+            self.path_shadow.setData(pos=verts)
+            self.path_line.setData(pos=verts, color=rgba)
+            self.path_ghost.setData(pos=verts, color=ghost)
+        for item in (self.path_shadow, self.path_line, self.path_ghost):
+            item.setVisible(bool(pieces))
         if centres:
             pts = np.asarray(centres, dtype=np.float32)
             size = t.marker_px * 1.25
