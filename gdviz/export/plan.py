@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from gdviz.ui.theme import THEMES as _UI_THEMES
+
 __all__ = [
     "GIF_MAX_FPS",
     "MAX_FPS",
@@ -44,8 +46,8 @@ __all__ = [
 
 #: Panels the scene can show, in the order the dialog lists them.
 PANELS: tuple[str, ...] = ("both", "surface", "loss")
-#: Themes the scene knows.
-THEMES: tuple[str, ...] = ("light", "dark")
+#: Themes the scene knows (the window's themes: plain data, no Qt).
+THEMES: tuple[str, ...] = tuple(_UI_THEMES)
 #: Named sizes offered by the dialog (label, width, height).
 SIZE_PRESETS: tuple[tuple[str, int, int], ...] = (
     ("1280×720 (HD)", 1280, 720),
