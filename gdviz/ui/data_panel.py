@@ -146,7 +146,10 @@ class DataPanel(QWidget):
 
     # ---------------------------------------------------------------- build
     def _build(self) -> None:
-        self.enable = QCheckBox("Dataset mode: the loss is a mean over samples")
+        self.enable = QCheckBox("Dataset mode")
+        self.enable.setToolTip(
+            "The typed loss is the loss of one sample; the surface shows its mean over the data"
+        )
         self.enable.setAccessibleName("dataset mode")
         self.source = QComboBox()
         self.source.setAccessibleName("dataset")
@@ -158,7 +161,8 @@ class DataPanel(QWidget):
         self.size.setValue(BUILTINS["line"].default_n)
         self.size.setAccessibleName("samples")
         self.size.setKeyboardTracking(False)
-        self.open_button = QPushButton("Open CSV…")
+        self.open_button = QPushButton("CSV…")
+        self.open_button.setToolTip("Open a CSV file with a header row")
         self.columns = QLineEdit()
         self.columns.setPlaceholderText("x,y  or  x=Header,y=Header")
         self.columns.setAccessibleName("columns")
@@ -199,21 +203,32 @@ class DataPanel(QWidget):
         self.plot.addItem(self.batch_marks)
         self.model_items: list[pg.PlotCurveItem] = []
 
+        # Narrow rows: the panel lives in the side bar.
+        for combo in (self.source, self.penalty, self.highlight):
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            combo.setMinimumContentsLength(6)
+        self.size.setMaximumWidth(90)
+        self.lam.setMaximumWidth(80)
+        self.lam.setDecimals(3)
         form = QFormLayout()
         form.setContentsMargins(0, 0, 0, 0)
         src = QHBoxLayout()
         src.addWidget(self.source, 1)
         src.addWidget(self.size)
-        src.addWidget(self.open_button)
         form.addRow("data", src)
-        form.addRow("columns", self.columns)
+        cols = QHBoxLayout()
+        cols.addWidget(self.columns, 1)
+        cols.addWidget(self.open_button)
+        form.addRow("columns", cols)
         form.addRow("batch sizes", self.batches)
+        form.addRow("seed", self.seed)
         row = QHBoxLayout()
-        row.addWidget(self.seed)
         row.addWidget(self.penalty, 1)
         row.addWidget(self.lam)
-        form.addRow("seed", row)
-        form.addRow("ring batch of", self.highlight)
+        form.addRow("penalty", row)
+        form.addRow("ring batch", self.highlight)
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -634,6 +649,9 @@ class DatasetMode:
         if on:
             self.saved = w.session
             w.player.pause()
+            # A preset's note describes its function, not the data.
+            w.teaches.hide()
+            w.preset_box.setCurrentIndex(0)
             text = self.panel.dataset.default_loss or "(w*x + b - y)^2"
             w.editor.set_text(text)
         elif not self._leaving:
