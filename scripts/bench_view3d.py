@@ -71,6 +71,11 @@ def main() -> int:
     domain = ((-2.0, 2.0), (-1.0, 3.0))
 
     view = Surface3DView(DARK, grid_size=150, height_mode="log")
+    # Shown first: a hidden view defers its work until it is shown.
+    view.resize(800, 600)
+    view.show()
+    for _ in range(10):
+        app.processEvents()
     t0 = time.perf_counter()
     view.set_problem(loss, domain)
     t1 = time.perf_counter()

@@ -738,6 +738,12 @@ def test_a_hidden_view_defers_the_surface_until_it_is_shown(qtbot, gl_ok, rosenb
     assert view.path_line.visible()
     assert len(view.drawn_paths[0]) == 2 * view._path_ends[0][120] > 0
     view.hide()
+    view.set_step(250)  # a background tab: remembered, drawn when shown again
+    assert len(view.drawn_paths[0]) == 2 * view._path_ends[0][120]
+    view.show()
+    qtbot.waitExposed(view)
+    assert len(view.drawn_paths[0]) == 2 * view._path_ends[0][250]
+    view.hide()
     view.set_problem(compile_loss("x^2 + y^2"), ((-1, 1), (-1, 1)))
     old_grid = view._grid
     view.show()

@@ -1033,7 +1033,10 @@ class Surface3DView(QWidget):
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
-        self._refresh()
+        if self._stale:
+            self._refresh()
+        else:
+            self.set_step(self._step)
 
     def set_height_mode(self, mode: str) -> None:
         """``"clamp"``, ``"linear"`` or ``"log"`` (see :class:`HeightScale`).
@@ -1265,8 +1268,8 @@ class Surface3DView(QWidget):
         n = self.n_steps
         i = int(max(0, min(int(i), n)))
         self._step = i
-        if self.glview is None or self._stale:
-            return  # drawn when the view is next shown
+        if self.glview is None or self._stale or not self.isVisible():
+            return  # drawn when the view is next shown (a background tab costs nothing)
         t = self.theme
         centres, colors = [], []
         status = list(getattr(self._traj, "status", None) or [])
