@@ -48,6 +48,8 @@ def test_compile_runs_and_draws_model_and_batch(panel):
     idx = obj.batch_indices(1, 7)
     np.testing.assert_array_equal(bx, panel.dataset.column("x")[idx])
     np.testing.assert_array_equal(by, panel.dataset.column("y")[idx])
+    # Steps and epochs: after 7 steps batch has seen 7 epochs, b=1 7/100, b=4 28/100.
+    assert panel.epochs.text() == "epochs after step 7: 1: 7 · 2: 0.07 · 3: 0.28"
     panel.highlight.setCurrentIndex(0)
     panel.show_step(7)
     assert len(panel.batch_marks.getData()[0]) == 0  # batch run: nothing singled out

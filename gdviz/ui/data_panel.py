@@ -189,6 +189,8 @@ class DataPanel(QWidget):
         self.highlight.setAccessibleName("highlighted run")
         self.roles = _plain("hint")
         self.info = _plain("hint")
+        self.epochs = _plain("hint")
+        self.epochs.setAccessibleName("epochs")
         self.error = _plain("error")
         self.error.hide()
 
@@ -240,6 +242,7 @@ class DataPanel(QWidget):
         c_lay.addWidget(self.error)
         c_lay.addWidget(self.roles)
         c_lay.addWidget(self.info)
+        c_lay.addWidget(self.epochs)
         c_lay.addWidget(self.plot_widget, 1)
         lay.addWidget(self.controls, 1)
 
@@ -515,6 +518,7 @@ class DataPanel(QWidget):
             return
         row = max(0, min(int(i) - traj.start_step, traj.positions.shape[0] - 1))
         theta = traj.positions[row]
+        self.epochs.setText(self.epoch_text(traj.start_step + row))
         if self.model is not None:
             xs = self._xs
             ys = self.model.predict(theta, xs)
@@ -538,6 +542,19 @@ class DataPanel(QWidget):
             pen=_pen(self._colors[k] if k < len(self._colors) else self.theme.accent, 2.5),
             brush=pg.mkBrush(0, 0, 0, 0),
         )
+
+    def epoch_text(self, step: int) -> str:
+        """Epochs done by each run after ``step`` steps: samples seen / n (one line)."""
+        obj, traj = self._objective, self._traj
+        if obj is None or traj is None:
+            return ""
+        n = self.dataset.n
+        parts = []
+        for k in range(traj.positions.shape[1]):
+            stop = traj.last_row(k) + traj.start_step
+            seen = min(step, stop) * obj.batch_size(k)
+            parts.append(f"{k + 1}: {seen / n:.3g}")
+        return f"epochs after step {step}: " + " · ".join(parts)
 
     # -------------------------------------------------------------- picture
     def _axes(self) -> tuple[str, str | None]:
