@@ -739,10 +739,14 @@ def compile_model(loss: DatasetLoss, text: str | None = None) -> Model | None:
         if ys is None or len(loss.data_names) != 2:
             continue
         other = next(c for c in loss.data_names if c != target)
+        # |m − y| is smallest where (m − y)² is: square kinks first. Only low
+        # powers of y: solving (m − y)^1000 would expand it.
+        smooth = loss.expr.replace(KinkAbs, lambda a: a**2)
+        deg = _degree(smooth, frozenset([ys]))
+        if deg is None or deg > MAX_STATS_DEGREE:
+            continue
         try:
             with np.errstate(all="ignore"):
-                # |m − y| is smallest where (m − y)² is: square kinks first.
-                smooth = loss.expr.replace(KinkAbs, lambda a: a**2)
                 sol = sympy.solve(sympy.diff(sympy.expand(smooth), ys), ys)
         except Exception:  # solve can fail in many ways; no model is fine
             continue
