@@ -816,3 +816,17 @@ def test_moving_the_view_to_another_window_keeps_drawing(qtbot, gl_ok):
     after = view.render_rgb()
     assert after.shape == before.shape
     np.testing.assert_array_equal(after, before)
+
+
+@pytest.mark.gl
+def test_missing_gl_internals_mean_a_note_not_a_crash(qtbot, gl_ok, monkeypatch):
+    import gdviz.ui.view3d as v3
+
+    def broken():
+        raise ImportError("cannot import name 'DirtyFlag'")
+
+    monkeypatch.setattr(v3, "_gl", broken)
+    view = v3.Surface3DView(DARK)
+    qtbot.addWidget(view)
+    assert not view.available
+    assert "3D view off" in view.note.text() and "DirtyFlag" in view.note.text()

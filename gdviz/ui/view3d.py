@@ -83,8 +83,9 @@ DRAFT_SIZE = 50
 #: Upper quantile that "clamp" and "log" map to the top of the box: the same
 #: choice as the 2-D heat-map's colour range, so both views colour alike.
 TOP_QUANTILE = 0.99
-#: Draped path budget: at most this many sub-samples per step and per run.
+#: A long step is split into at most this many pieces to follow the surface…
 MAX_SUBSTEPS = 8
+#: …unless the run would then have more than this many points (steps are not split).
 MAX_PATH_SAMPLES = 60_000
 
 _CAMERA = {"distance": 4.5, "elevation": 45.0, "azimuth": -100.0}
@@ -95,8 +96,9 @@ _CAMERA = {"distance": 4.5, "elevation": 45.0, "azimuth": -100.0}
 class HeightScale:
     """Maps loss values to heights in ``[0, 1]`` (multiply by :data:`BOX_HEIGHT`).
 
-    Built from the sampled surface with :meth:`from_values` and then applied to
-    the surface and to the runs alike, so a path lies on the surface it crosses.
+    Built from the sampled surface with :meth:`from_values`. Paths and balls do
+    not use it directly: they take the height of the drawn mesh under them
+    (:func:`mesh_height`), so they lie exactly on what is on screen.
 
     Attributes
     ----------
@@ -192,7 +194,7 @@ class SurfaceMesh:
     normals
         ``(nx·ny, 3)`` float32 unit normals (from central differences).
     heights
-        ``(nx·ny,)`` heights in ``[0, 1]`` (NaN where masked), for colouring.
+        ``(nx·ny,)`` heights in ``[0, 1]`` (NaN where masked).
     """
 
     vertexes: np.ndarray
@@ -743,6 +745,8 @@ def _gl() -> Any:
             self._draw(moving, names)
 
     class _ProgramSwap:
+        """Swaps pyqtgraph's class-wide shader program caches to the painting view's own."""
+
         owner: weakref.ReferenceType[Any] | None = None
         classes = tuple(
             getattr(gl, name)
@@ -752,7 +756,9 @@ def _gl() -> Any:
 
         @classmethod
         def save(cls) -> dict[str, Any]:
-            store: dict[str, Any] = {k.__name__: k._shaderProgram for k in cls.classes}
+            store: dict[str, Any] = {
+                k.__name__: k.__dict__.get("_shaderProgram") for k in cls.classes
+            }
             store["named"] = {n: p.prog for n, p in shaders.ShaderProgram.names.items()}
             return store
 
@@ -828,6 +834,11 @@ class Surface3DView(QWidget):
         self.log_colors = False
         self.grid_size = int(grid_size)
         self.gl_support: GLSupport = probe_gl()
+        if self.gl_support.available:
+            try:
+                _gl()
+            except Exception as exc:  # e.g. a pyqtgraph without the GL internals used here
+                self.gl_support = GLSupport(False, f"3D view off: {type(exc).__name__}: {exc}")
         self._loss: Any = None
         self._domain: tuple[tuple[float, float], ...] = ((-1.0, 1.0), (-1.0, 1.0))
         self._grid: Any = None
