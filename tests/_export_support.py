@@ -24,10 +24,11 @@ class VideoInfo:
     pix_fmt: str
     size: tuple[int, int]
     fps: float
+    color: str  # e.g. "tv, bt709, progressive"
 
 
 _STREAM = re.compile(
-    r"Video: (?P<codec>\w+).*?, (?P<pix>\w+)(?:\([^)]*\))?, (?P<w>\d+)x(?P<h>\d+).*?"
+    r"Video: (?P<codec>\w+).*?, (?P<pix>\w+)(?:\((?P<color>[^)]*)\))?, (?P<w>\d+)x(?P<h>\d+).*?"
     r"(?P<fps>[\d.]+) fps"
 )
 
@@ -39,7 +40,11 @@ def probe(path: Path) -> VideoInfo:
     match = _STREAM.search(proc.stderr)
     assert match, proc.stderr
     return VideoInfo(
-        match["codec"], match["pix"], (int(match["w"]), int(match["h"])), float(match["fps"])
+        match["codec"],
+        match["pix"],
+        (int(match["w"]), int(match["h"])),
+        float(match["fps"]),
+        match["color"] or "",
     )
 
 

@@ -78,6 +78,9 @@ def test_mp4_round_trip(tmp_path):
     info = probe(out)
     assert (info.codec, info.pix_fmt, info.size) == ("h264", "yuv420p", (W, H))
     assert info.fps == pytest.approx(25)
+    # Colours converted and tagged as BT.709 (matrix, primaries, transfer), as
+    # players assume for HD; "bt709" alone means all three agree.
+    assert info.color.startswith("tv, bt709,")
     assert not np.array_equal(video[0], video[-1])
     # Lossy, but colours and the square's position survive.
     assert np.abs(video[0].astype(int) - src[0].astype(int)).mean() < 4

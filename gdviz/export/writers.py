@@ -546,15 +546,14 @@ class Mp4Writer(_FfmpegWriter):
         assert self._encoded is not None
         return [
             "-an",
-            "-vf", "scale=out_color_matrix=bt709:out_range=tv:flags=bicubic",
+            # setparams tags the frames: the encoder takes colour tags from
+            # them, and -color_primaries alone ends up "unknown".
+            "-vf", "scale=out_color_matrix=bt709:out_range=tv:flags=bicubic,"
+            "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv",
             "-c:v", "libx264",
             "-preset", MP4_PRESET,
             "-crf", str(MP4_CRF),
             "-pix_fmt", "yuv420p",
-            "-colorspace", "bt709",
-            "-color_primaries", "bt709",
-            "-color_trc", "bt709",
-            "-color_range", "tv",
             "-movflags", "+faststart",
             "-f", "mp4",
             str(self._encoded),
