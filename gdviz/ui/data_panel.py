@@ -706,6 +706,9 @@ class DatasetMode:
         from gdviz.core.expression import ExpressionError
 
         w = self.window
+        # A plain compile still on its way from the worker must not land after this one.
+        w.computer.compile_gen = w.computer._next()
+        w.computer.busy_compiling = False
         try:
             loss = self.panel.compile(text)
         except ExpressionError as exc:
