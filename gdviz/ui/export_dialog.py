@@ -7,7 +7,18 @@ it draws a fresh offscreen copy of the window's scene in short slices on the
 GUI thread, so the window stays responsive, a progress dialog shows how far
 it got, and Cancel removes whatever was partly written.
 
-The window calls :func:`open_export_dialog` with what its scene shows.
+The window calls :func:`open_export_dialog` with what its scene shows, e.g.::
+
+    inputs = SceneInputs(
+        loss=self.loss,
+        domain=self.scene.view_range(),  # what is on screen, after zoom
+        trajectory=self.trajectory,
+        colors=colors, labels=labels, visible=[r.visible for r in runs],
+        view=self.session.view, start=self.session.start,
+        font_scale=self.theme.font_scale,
+    )
+    dialog = open_export_dialog(self, inputs, theme=self.theme.name)
+    dialog.exported.connect(lambda path: self.show_message(f"saved {path}"))
 """
 
 from __future__ import annotations
