@@ -46,6 +46,7 @@ class RunRequest:
     configs: Sequence[Any]
     steps: int
     grad_tol: float = 1e-8
+    noise: Any = None  # GradientNoise, or None for exact gradients
 
 
 class _Worker(QObject):
@@ -94,7 +95,9 @@ class _Job:
 
         self.gen = gen
         self.req = req
-        self.engine = Engine(req.loss, list(req.configs), StopRules(req.steps, req.grad_tol))
+        self.engine = Engine(
+            req.loss, list(req.configs), StopRules(req.steps, req.grad_tol), req.noise
+        )
         self.done = 0
         self.traj: Any = None
         self.pending: list[Any] = []  # segments not yet joined and delivered

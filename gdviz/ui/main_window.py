@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from gdviz.core.presets import Preset, load_presets
 from gdviz.core.session import RunSpec, Session, ViewSettings
+from gdviz.ui.classroom import Classroom
 from gdviz.ui.compute import COMPILE_TIMEOUT, Computer, RunRequest
 from gdviz.ui.function_editor import FunctionEditor
 from gdviz.ui.player import Player
@@ -106,6 +107,10 @@ class MainWindow(QMainWindow):
         self._wire()
         self.apply_theme(self.theme)
         self.load_session(session)
+        # Session files, lessons, explain panel, presentation mode (F5).
+        self.classroom = Classroom(self)
+        self.classroom.set_theme(self.theme)
+        self.classroom.restore_settings()
 
     # ---------------------------------------------------------------- build
     def _build(self) -> None:
@@ -299,9 +304,9 @@ class MainWindow(QMainWindow):
             return
         self.load_session(replace(preset.session, theme=self.theme.name))
 
-    def open_session(self, path: str) -> None:
-        """Open a session file (not available in this version: says so, changes nothing)."""
-        self.show_message(f"cannot open {path}: session files are not supported by this version")
+    def open_session(self, path: str) -> bool:
+        """Open a session file; a bad one gets a message and changes nothing."""
+        return self.classroom.open_session(path)
 
     def _preset_chosen(self, index: int) -> None:
         name = self.preset_box.itemData(index)
@@ -378,7 +383,7 @@ class MainWindow(QMainWindow):
             (r.optimizer, tuple(sorted(r.params.items())), r.schedule, s.run_start(i))
             for i, r in enumerate(s.runs)
         )
-        return (id(self.loss), runs, s.steps)
+        return (id(self.loss), runs, s.steps, s.noise, s.noise_seed)
 
     def recompute(self) -> None:
         """Compute the session's runs on the worker (if anything that matters changed)."""
@@ -393,7 +398,11 @@ class MainWindow(QMainWindow):
             return
         self._compute_key = key
         self._resume_step = max(self._resume_step, self.player.step)
-        self.computer.request_run(RunRequest(self.loss, configs, self.session.steps))
+        from gdviz.core.engine import GradientNoise
+
+        s = self.session
+        noise = GradientNoise(s.noise, s.noise_seed) if s.noise > 0 else None
+        self.computer.request_run(RunRequest(self.loss, configs, s.steps, noise=noise))
 
     def _on_computed(self, _gen: int, traj: Any, complete: bool) -> None:
         self.trajectory = traj
@@ -495,6 +504,8 @@ class MainWindow(QMainWindow):
             act.setChecked(abs(float(act.data()) - theme.font_scale) < 1e-9)
         self._redraw_runs()
         self.scene.set_step(self.player.step)
+        if hasattr(self, "classroom"):  # built after the first theme is applied
+            self.classroom.set_theme(theme)
 
     def set_theme(self, name: str) -> None:
         self.session = replace(self.session, theme=name)
@@ -526,6 +537,7 @@ class MainWindow(QMainWindow):
             self._compile(text)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.classroom.save_settings()
         self.player.pause()
         self._zoom_timer.stop()
         self._recompute_timer.stop()

@@ -11,7 +11,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-__all__ = ["DARK", "LIGHT", "OKABE_ITO", "THEMES", "Theme", "css_color", "get_theme", "stylesheet"]
+__all__ = [
+    "DARK",
+    "LIGHT",
+    "OKABE_ITO",
+    "PROJECTOR",
+    "THEMES",
+    "Theme",
+    "css_color",
+    "get_theme",
+    "stylesheet",
+]
 
 #: Okabe & Ito's colour-blind-safe palette (Color Universal Design, 2008), in the
 #: order runs take them. Black is last because it vanishes on a dark background;
@@ -143,7 +153,38 @@ LIGHT = Theme(
     path_shadow="#ffffffd0",
 )
 
-THEMES: dict[str, Theme] = {t.name: t for t in (DARK, LIGHT)}
+#: Presentation mode: black on pure white for washed-out projectors, a paler
+#: heat-map so the paths carry the picture, darker contours and thicker lines.
+#: Runs take the Okabe–Ito colours, strongest first (yellow last: it vanishes on
+#: white); a white halo keeps each path apart from the contours under it.
+PROJECTOR = Theme(
+    name="projector",
+    background="#ffffff",
+    foreground="#000000",
+    panel="#ffffff",
+    panel_text="#000000",
+    accent="#0072B2",
+    error="#b00020",
+    colormap="cividis",
+    heatmap_opacity=0.45,
+    contour="#000000a0",
+    field="#000000a0",
+    run_palette=(
+        "#0072B2",
+        "#D55E00",
+        "#009E73",
+        "#CC79A7",
+        "#E69F00",
+        "#56B4E9",
+        "#000000",
+        "#F0E442",
+    ),
+    path_shadow="#ffffffe0",
+    line_width=3.0,
+    marker_size=14.0,
+)
+
+THEMES: dict[str, Theme] = {t.name: t for t in (DARK, LIGHT, PROJECTOR)}
 
 
 def get_theme(name: str, font_scale: float = 1.0) -> Theme:

@@ -1,0 +1,364 @@
+"""Classroom in the window: presentation mode at 1024×768, keys, lessons, explain, session files."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QCoreApplication, QPoint, QRect, QSettings, Qt
+from PySide6.QtWidgets import QAbstractButton, QLabel, QWidget
+
+from gdviz.core.lessons import load_lessons
+from gdviz.core.session_io import load_session, save_session
+from gdviz.ui.main_window import MainWindow
+
+WAIT = 30_000  # ms; only catches hangs
+
+
+@pytest.fixture(autouse=True)
+def private_settings(tmp_path_factory):
+    """Keep QSettings (geometry, recent files) out of the person's home folder."""
+    folder = tmp_path_factory.mktemp("settings")
+    QCoreApplication.setOrganizationName("gdviz-test")
+    QCoreApplication.setApplicationName("gdviz-test")
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
+    yield folder
+
+
+def ready(window) -> bool:
+    return window.trajectory is not None and window.complete and not window.computer.busy
+
+
+def wait_new(qtbot, window, old) -> None:
+    qtbot.waitUntil(lambda: window.trajectory is not old and ready(window), timeout=WAIT)
+
+
+@pytest.fixture
+def window(qtbot):
+    w = MainWindow(theme="light")
+    qtbot.addWidget(w)
+    w.resize(1024, 768)
+    w.show()
+    qtbot.waitExposed(w)
+    qtbot.waitUntil(lambda: ready(w), timeout=WAIT)
+    w.activateWindow()
+    return w
+
+
+def _visible_widgets(root: QWidget) -> list[QWidget]:
+    return [w for w in root.findChildren(QWidget) if w.isVisible() and w.isWindow() is False]
+
+
+def _check_fits(window, width: int, height: int) -> None:
+    """Every visible widget lies inside the window, and no button or label is cut short."""
+    frame = QRect(0, 0, width, height)
+    for w in _visible_widgets(window):
+        top_left = w.mapTo(window, QPoint(0, 0))
+        rect = QRect(top_left, w.size())
+        # Widgets inside scroll areas may extend beyond the viewport; they are
+        # reachable by scrolling, so only widgets outside any scroll area count.
+        if _in_scroll_area(w):
+            continue
+        assert frame.contains(rect), f"{type(w).__name__} {w.accessibleName()!r} at {rect}"
+        if isinstance(w, QAbstractButton) and w.text():
+            assert w.width() >= w.minimumSizeHint().width(), f"button {w.text()!r} cut"
+        if isinstance(w, QLabel) and w.text() and not w.wordWrap():
+            need = w.fontMetrics().horizontalAdvance(w.text().split("\n")[0])
+            assert w.contentsRect().width() >= need - 1, f"label {w.text()!r} cut"
+
+
+def _in_scroll_area(w: QWidget) -> bool:
+    from PySide6.QtWidgets import QAbstractScrollArea
+
+    p = w.parentWidget()
+    while p is not None:
+        if isinstance(p, QAbstractScrollArea):
+            return True
+        p = p.parentWidget()
+    return False
+
+
+@pytest.mark.parametrize("scale", [1.5, 2.0])
+def test_presentation_mode_at_1024x768(qtbot, window, scale: float) -> None:
+    pres = window.classroom.presentation
+    window.classroom.set_presentation_scale(scale)
+    base_pt = window.theme.font_pt
+    editing = window.classroom.editing_widgets()
+    pres.enter(fullscreen=False)
+    window.resize(1024, 768)
+    qtbot.waitUntil(lambda: window.size().width() == 1024, timeout=WAIT)
+    QCoreApplication.processEvents()
+    assert pres.active
+    assert window.theme.name == "projector"
+    assert window.theme.font_scale == scale
+    assert window.theme.font_pt >= base_pt * scale - 1e-9
+    assert window.theme.line_px == pytest.approx(window.theme.line_width * scale)
+    for w in editing:
+        assert not w.isVisible()
+    assert not window.menuBar().isVisible()
+    assert window.transport.isVisible() and window.scene.isVisible()
+    assert window.classroom.caption.isVisible()
+    # The labels really use the bigger font.
+    assert (
+        window.transport.step_label.font().pointSizeF()
+        == pytest.approx(window.theme.font_pt, rel=0.05)
+        or window.transport.step_label.fontInfo().pointSizeF() >= base_pt * scale * 0.9
+    )
+    _check_fits(window, 1024, 768)
+    # The overlay of shortcuts fits as well.
+    pres.show_shortcuts()
+    QCoreApplication.processEvents()
+    box = pres.overlay.box
+    rect = QRect(box.mapTo(window, QPoint(0, 0)), box.size())
+    assert QRect(0, 0, 1024, 768).contains(rect), rect
+    pres.overlay.hide()
+
+    pres.leave()
+    assert not pres.active
+    assert window.theme.name == "light" and window.theme.font_scale == 1.0
+    for w in ("editor", "side_scroll", "stats"):
+        assert getattr(window, w).isVisible()
+    assert window.menuBar().isVisible()
+    assert not window.classroom.caption.isVisible()
+
+
+def test_run_colours_in_presentation_are_okabe_ito(window) -> None:
+    from gdviz.ui.theme import OKABE_ITO
+
+    window.classroom.presentation.enter(fullscreen=False)
+    colours = [window.runs_panel.color_of(i) for i in range(len(window.session.runs))]
+    assert all(c.upper() in OKABE_ITO for c in colours)
+    window.classroom.presentation.leave()
+
+
+def _key(qtbot, window, key, text: str = "") -> None:
+    target = window.scene
+    target.setFocus()
+    qtbot.keyClick(target, key) if not text else qtbot.keyClicks(target, text)
+
+
+def test_keys(qtbot, window) -> None:
+    player = window.player
+    pres = window.classroom.presentation
+    pres.fullscreen_on_enter = False
+    _key(qtbot, window, Qt.Key.Key_F5)
+    assert pres.active
+    _key(qtbot, window, Qt.Key.Key_Right)
+    _key(qtbot, window, Qt.Key.Key_Right)
+    assert player.step == 2
+    _key(qtbot, window, Qt.Key.Key_Left)
+    assert player.step == 1
+    _key(qtbot, window, Qt.Key.Key_Space)
+    assert player.playing
+    _key(qtbot, window, Qt.Key.Key_Space)
+    assert not player.playing
+    _key(qtbot, window, Qt.Key.Key_R)
+    assert player.step == 0
+    speed = player.speed
+    _key(qtbot, window, Qt.Key.Key_Plus)
+    assert player.speed == pytest.approx(2 * speed, rel=0.1)
+    assert window.session.speed == player.speed  # the session follows
+    _key(qtbot, window, Qt.Key.Key_Minus)
+    _key(qtbot, window, Qt.Key.Key_Minus)
+    assert player.speed == pytest.approx(speed / 2, rel=0.1)
+    # ? shows the list, any key closes it.
+    _key(qtbot, window, Qt.Key.Key_Question, "?")
+    assert pres.overlay.isVisible()
+    qtbot.keyClick(pres.overlay, Qt.Key.Key_A)
+    assert not pres.overlay.isVisible()
+    # E shows the explain panel (a card over the scene while presenting).
+    card = window.classroom.explain_card
+    _key(qtbot, window, Qt.Key.Key_E)
+    assert card.isVisible() and not window.classroom.dock.isVisible()
+    assert card.explanation is not None
+    _key(qtbot, window, Qt.Key.Key_E)
+    assert not card.isVisible()
+    # C shows a lesson's commentary.
+    old = window.trajectory
+    _key(qtbot, window, Qt.Key.Key_1)
+    wait_new(qtbot, window, old)
+    assert window.classroom.caption.text().startswith("1. ")
+    _key(qtbot, window, Qt.Key.Key_C)
+    assert window.classroom.commentary.isVisible()
+    _key(qtbot, window, Qt.Key.Key_C)
+    assert not window.classroom.commentary.isVisible()
+    # F11 toggles full screen; Esc leaves presentation mode.
+    _key(qtbot, window, Qt.Key.Key_F11)
+    assert window.isFullScreen()
+    _key(qtbot, window, Qt.Key.Key_F11)
+    assert not window.isFullScreen()
+    _key(qtbot, window, Qt.Key.Key_Escape)
+    assert not pres.active
+    assert window.editor.isVisible()
+    # Outside presentation mode E toggles the dock.
+    _key(qtbot, window, Qt.Key.Key_E)
+    assert window.classroom.dock.isVisible()
+
+
+def test_number_keys_open_lessons(qtbot, window) -> None:
+    lessons = {les.number: les for les in load_lessons()}
+    old = window.trajectory
+    _key(qtbot, window, Qt.Key.Key_3)
+    wait_new(qtbot, window, old)
+    les = lessons[3]
+    assert window.session.function == les.session.function
+    assert len(window.session.runs) == len(les.session.runs)
+    assert les.title in window.teaches.text()
+    assert window.trajectory.n_steps == les.session.steps
+    # In the function editor a digit is a digit, not a lesson.
+    window.editor.edit.setFocus()
+    qtbot.keyClick(window.editor.edit, Qt.Key.Key_5)
+    assert window.session.function == les.session.function
+    assert window.editor.edit.text().endswith("5")
+    # Nor in a number box, nor in the start field.
+    for box in (window.view_panel.steps, window.view_panel.start):
+        box.setFocus()
+        qtbot.keyClick(box, Qt.Key.Key_4)
+        assert window.classroom.lesson.number == 3
+
+
+@pytest.mark.parametrize("number", [les.number for les in load_lessons()])
+def test_each_lesson_plays_in_the_window(qtbot, window, number: int) -> None:
+    old = window.trajectory
+    window.classroom.open_lesson(number)
+    wait_new(qtbot, window, old)
+    les = next(x for x in load_lessons() if x.number == number)
+    assert window.trajectory.n_runs == len(les.session.runs)
+    window.player.seek(window.player.limit)
+    assert window.scene.step == window.player.limit
+    if les.session.noise > 0:
+        # The window computes with the lesson's noise.
+        assert window.trajectory.true_grads is not None
+
+
+def test_lessons_menu_lists_every_lesson(window) -> None:
+    texts = [a.text() for a in window.classroom.lessons_menu.actions()]
+    assert len(texts) == len(load_lessons())
+    assert texts[0].startswith("1  ")
+
+
+def test_explain_panel_shows_the_trajectorys_numbers(qtbot, window) -> None:
+    c = window.classroom
+    c.toggle_explain()
+    assert c.dock.isVisible()
+    window.runs_panel.list.setCurrentRow(len(window.session.runs) - 1)
+    k = c.explain.run
+    assert k == len(window.session.runs) - 1
+    window.player.seek(7)
+    ex = c.explain.explanation
+    assert ex is not None and ex.run == k and ex.step == 7
+    traj = window.trajectory
+    assert np.array_equal(ex.values["theta"], traj.positions[6, k])
+    assert np.array_equal(ex.values["theta_next"], traj.positions[7, k])
+    text = c.explain.body.text()
+    assert "θ₇" in text
+    # While playing it keeps up (at its own pace); when paused it is exact.
+    window.player.play()
+    qtbot.waitUntil(lambda: window.player.step > 20, timeout=WAIT)
+    window.player.pause()
+    assert c.explain.explanation.step == window.player.step
+
+
+def test_save_and_open_round_trip(qtbot, window, tmp_path: Path) -> None:
+    c = window.classroom
+    window.player.seek(42)
+    path = tmp_path / "lesson.gdviz.toml"
+    assert c.save_to(path)
+    saved = load_session(path).session
+    assert saved.step == 42 and saved.function == window.session.function
+    assert saved.theme == "light"
+    assert str(path.resolve()) in c.recent_files()
+    # Change things, then open the file again: everything comes back.
+    old = window.trajectory
+    c.open_lesson(1)
+    wait_new(qtbot, window, old)
+    old = window.trajectory
+    assert c.open_session(path)
+    wait_new(qtbot, window, old)
+    assert window.session.function == saved.function
+    assert window.session.runs == saved.runs
+    assert window.player.step == 42
+    assert window.windowTitle().endswith("lesson.gdviz.toml")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "this is not toml [",
+        "format_version = 1\nfunction = \"__import__('os')\"\n",
+        "format_version = 99\n",
+        "x = " + "[" * 20_000 + "]" * 20_000,
+    ],
+)
+def test_bad_session_file_says_so_and_changes_nothing(qtbot, window, tmp_path, content) -> None:
+    path = tmp_path / "bad.gdviz.toml"
+    path.write_text(content, encoding="utf-8")
+    before = window.session
+    traj = window.trajectory
+    assert not window.classroom.open_session(path)
+    assert window.message.isVisible()
+    assert "bad.gdviz.toml" in window.message.text()
+    assert window.message.textFormat() == Qt.TextFormat.PlainText
+    assert window.session == before
+    assert window.trajectory is traj
+    assert str(path.resolve()) not in window.classroom.recent_files()
+
+
+def test_missing_session_file(window, tmp_path) -> None:
+    before = window.session
+    window.open_session(str(tmp_path / "nope.gdviz.toml"))
+    assert "nope.gdviz.toml" in window.message.text()
+    assert window.session == before
+
+
+def test_session_theme_and_noise_are_applied(qtbot, window, tmp_path) -> None:
+    s = replace(window.session, theme="dark", noise=0.5, noise_seed=3, step=0)
+    path = save_session(s, tmp_path / "n.gdviz.toml")
+    old = window.trajectory
+    window.open_session(str(path))
+    wait_new(qtbot, window, old)
+    assert window.theme.name == "dark"
+    assert window.trajectory.true_grads is not None
+
+
+def test_geometry_is_remembered(qtbot, private_settings) -> None:
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.resize(700, 560)  # within the 800×800 offscreen screen
+    w.show()
+    qtbot.waitExposed(w)
+    w.close()
+    w2 = MainWindow()
+    qtbot.addWidget(w2)
+    assert (w2.width(), w2.height()) == (700, 560)
+    w2.close()
+
+
+def test_gdviz_file_opens_the_session(tmp_path) -> None:
+    """`gdviz FILE` (in its own process: one QApplication per process)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from gdviz.core.lessons import lesson
+
+    exe = shutil.which("gdviz") or str(Path(sys.executable).with_name("gdviz"))
+    if not Path(exe).exists():
+        pytest.skip("the gdviz command is not installed (pip install -e .)")
+    s = replace(lesson(3).session, steps=120, step=30)
+    path = save_session(s, tmp_path / "saddle.gdviz.toml")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", GDVIZ_QUIT_AFTER_MS="200")
+    proc = subprocess.run([exe, str(path)], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    line = proc.stdout.strip().splitlines()[-1]
+    assert f"runs={len(s.runs)} steps=120" in line
+    # A broken file: the window still opens, on the default problem.
+    bad = tmp_path / "bad.gdviz.toml"
+    bad.write_text("format_version = 1\nfunction = \n", encoding="utf-8")
+    proc = subprocess.run([exe, str(bad)], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "preset=rosenbrock" in proc.stdout
