@@ -97,3 +97,105 @@ def test_builtin_choice_shows_in_the_controls(panel):
     assert panel.dataset.n == 40
     assert not panel.load_builtin("nope")
     assert panel.dataset.name == "outliers" and "no built-in dataset" in panel.error.text()
+
+
+# --------------------------------------------------------------------------- the window
+
+WAIT = 30_000  # ms; generous: only catches hangs, never measures speed
+
+
+def _ready(w):
+    return w.trajectory is not None and w.complete and not w.computer.busy
+
+
+@pytest.fixture
+def window(qtbot):
+    from gdviz.ui.main_window import MainWindow
+
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    qtbot.waitUntil(lambda: _ready(w), timeout=WAIT)
+    return w
+
+
+def _wait_new(qtbot, w, old):
+    qtbot.waitUntil(lambda: w.trajectory is not old and _ready(w), timeout=WAIT)
+
+
+def test_window_switches_to_dataset_mode_and_back(qtbot, window):
+    from gdviz.core.dataset_loss import DatasetLoss
+
+    plain_text, plain_loss, old = window.session.function, window.loss, window.trajectory
+    window.data_panel.batches.setText("batch, 1, 8")
+    window.data_panel.set_enabled(True)
+    _wait_new(qtbot, window, old)
+    loss = window.loss
+    assert isinstance(loss, DatasetLoss) and loss.variables == ("w", "b")
+    assert window.editor.text() == "(w*x + b - y)^2"
+    assert "ℓᵢ = " in window.editor.math.text() and "data: x, y" in window.editor.math.text()
+    traj = window.trajectory
+    k = len(window.session.runs)
+    assert traj.positions.shape[1:] == (k, 2)
+    obj = window.data_panel._objective
+    sizes = window.data_panel.batch_sizes(k)
+    # Every run's gradient is the mean per-sample gradient of the batch it used.
+    for r in range(k):
+        assert obj.batch_sizes[r] == sizes[r]
+        for t in (0, 5, traj.last_row(r)):
+            idx = obj.batch_indices(r, t)
+            expect = loss.sample_grads(traj.positions[t, r], idx).mean(axis=0)
+            np.testing.assert_allclose(traj.grads[t, r], expect, rtol=1e-9, atol=1e-12)
+    # The surface is the full-data loss; the loss plot has a dashed full-loss curve per run.
+    rows, full = window.data_panel.full_losses()
+    np.testing.assert_allclose(full, loss.value(traj.positions[rows]), rtol=1e-12)
+    assert len(window.data_panel._full_items) == k
+    assert all(item in window.scene.loss_plot.items for item in window.data_panel._full_items)
+    # Stepping moves the model lines.
+    window.player.seek(3)
+    xs, ys = window.data_panel.model_items[0].getData()
+    w, b = traj.positions[3, 0]
+    np.testing.assert_allclose(ys, w * xs + b, rtol=1e-12)
+
+    # A bad per-sample loss: message, the last good stays.
+    window.editor.set_text("(w*x + b - z)^2")
+    qtbot.waitUntil(window.editor.has_error, timeout=WAIT)
+    assert "unknown name 'z'" in window.editor.error.text()
+    assert window.loss is loss
+
+    # Back: the plain function, its runs, no dataset items left in the loss plot.
+    old = window.trajectory
+    full_items = list(window.data_panel._full_items)
+    window.data_panel.set_enabled(False)
+    _wait_new(qtbot, window, old)
+    assert window.loss is not loss and window.loss.text == plain_text
+    assert window.loss.variables == plain_loss.variables
+    assert window.editor.text() == plain_text
+    assert not any(item in window.scene.loss_plot.items for item in full_items)
+    assert window.data_panel.controls.isHidden()
+
+
+def test_window_dataset_settings_recompute(qtbot, window):
+    window.data_panel.set_enabled(True)
+    _wait_new(qtbot, window, None)
+    first = window.trajectory
+    window.data_panel.batches.setText("1")
+    window.data_panel.batches.editingFinished.emit()
+    _wait_new(qtbot, window, first)
+    obj = window.data_panel._objective
+    assert all(obj.batch_sizes[r] == 1 for r in range(len(window.session.runs)))
+    second = window.trajectory
+    window.data_panel.seed.setValue(5)
+    _wait_new(qtbot, window, second)
+    assert not np.array_equal(window.trajectory.positions, second.positions)
+    # Another dataset recompiles; a preset leaves dataset mode.
+    third = window.trajectory
+    assert window.data_panel.load_builtin("classes", 60)
+    window.editor.set_text("log(1 + exp(-y*(w*x + b)))")
+    _wait_new(qtbot, window, third)
+    assert window.loss.dataset.name == "classes" and window.data_panel.model.link == "sigmoid"
+    fourth = window.trajectory
+    window.load_preset("rosenbrock")
+    _wait_new(qtbot, window, fourth)
+    assert not window.data_panel.enabled and window.loss.variables == ("x", "y")

@@ -39,6 +39,7 @@ from gdviz.core.presets import Preset, load_presets
 from gdviz.core.session import RunSpec, Session, ViewSettings
 from gdviz.ui.classroom import Classroom
 from gdviz.ui.compute import COMPILE_TIMEOUT, Computer, RunRequest
+from gdviz.ui.data_panel import DataPanel, DatasetMode
 from gdviz.ui.function_editor import FunctionEditor
 from gdviz.ui.player import Player
 from gdviz.ui.runs_panel import RunsPanel
@@ -140,6 +141,9 @@ class MainWindow(QMainWindow):
         top.addWidget(self.editor, 1)
         top.addWidget(self.preset_box, 0, Qt.AlignmentFlag.AlignTop)
 
+        self.data_panel = DataPanel(self.theme)
+        data_group = QGroupBox("Data")
+        QVBoxLayout(data_group).addWidget(self.data_panel)
         runs_group = QGroupBox("Runs")
         QVBoxLayout(runs_group).addWidget(self.runs_panel)
         view_group = QGroupBox("View")
@@ -147,6 +151,7 @@ class MainWindow(QMainWindow):
         side = QWidget()
         side_lay = QVBoxLayout(side)
         side_lay.setContentsMargins(0, 0, 4, 0)
+        side_lay.addWidget(data_group)
         side_lay.addWidget(runs_group)
         side_lay.addWidget(view_group)
         side_lay.addStretch(1)
@@ -235,6 +240,7 @@ class MainWindow(QMainWindow):
         help_menu.addAction(keys)
 
     def _wire(self) -> None:
+        self.dataset_mode = DatasetMode(self, self.data_panel)
         self.editor.textSettled.connect(self._compile)
         self.computer.compiled.connect(self._on_compiled)
         self.computer.compileFailed.connect(self._on_compile_failed)
@@ -274,6 +280,7 @@ class MainWindow(QMainWindow):
 
     def load_session(self, session: Session) -> None:
         """Show ``session``: fill every panel, then compile its function and compute."""
+        self.dataset_mode.leave()  # a preset or file is a plain function
         self.player.pause()
         self._pending = session
         self.session = session
@@ -315,6 +322,9 @@ class MainWindow(QMainWindow):
 
     # -------------------------------------------------------------- compile
     def _compile(self, text: str) -> None:
+        if self.dataset_mode.enabled:
+            self.dataset_mode.compile(text)
+            return
         if not self._started:
             # Before the window's first paint, hold the request: the worker's
             # SymPy import would compete with painting for the interpreter.
@@ -383,7 +393,7 @@ class MainWindow(QMainWindow):
             (r.optimizer, tuple(sorted(r.params.items())), r.schedule, s.run_start(i))
             for i, r in enumerate(s.runs)
         )
-        return (id(self.loss), runs, s.steps, s.noise, s.noise_seed)
+        return (id(self.loss), runs, s.steps, s.noise, s.noise_seed, self.dataset_mode.key())
 
     def recompute(self) -> None:
         """Compute the session's runs on the worker (if anything that matters changed)."""
@@ -402,7 +412,15 @@ class MainWindow(QMainWindow):
 
         s = self.session
         noise = GradientNoise(s.noise, s.noise_seed) if s.noise > 0 else None
-        self.computer.request_run(RunRequest(self.loss, configs, s.steps, noise=noise))
+        loss = self.loss
+        if self.dataset_mode.enabled:
+            try:  # each run's batch size and the shuffle seed
+                loss = self.dataset_mode.objective()
+            except ValueError as exc:
+                self._compute_key = None
+                self.show_message(str(exc))
+                return
+        self.computer.request_run(RunRequest(loss, configs, s.steps, noise=noise))
 
     def _on_computed(self, _gen: int, traj: Any, complete: bool) -> None:
         self.trajectory = traj
@@ -430,9 +448,11 @@ class MainWindow(QMainWindow):
         labels = [f"{i + 1}. {r.label()}" for i, r in enumerate(runs)]
         self.scene.set_runs(self.trajectory, colors, labels, [r.visible for r in runs])
         self.stats.set_runs(self.trajectory, colors, labels)
+        self.dataset_mode.set_runs(self.trajectory, colors, labels)
 
     def _show_step(self, i: int, force: bool = False) -> None:
         self.scene.set_step(i)
+        self.data_panel.show_step(i)
         now = time.perf_counter()
         if force or not self.player.playing or now - self._last_stats >= STATS_INTERVAL:
             self._last_stats = now
@@ -498,6 +518,7 @@ class MainWindow(QMainWindow):
         self.editor.set_font_scale(theme.font_pt)
         self.scene.set_theme(theme)
         self.runs_panel.set_theme(theme)
+        self.data_panel.set_theme(theme)
         for act in self.theme_actions.actions():
             act.setChecked(act.data() == theme.name)
         for act in self.scale_actions.actions():
