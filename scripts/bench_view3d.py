@@ -93,7 +93,10 @@ def main() -> int:
     print(f"set_step (Python side, no paint): {1000 * (time.perf_counter() - t0) / reps:.2f} ms")
 
     results = []
-    for size in args.sizes.split(","):
+    first = args.sizes.split(",")[0]
+    # The last row redraws the surface every frame (no cache), for comparison.
+    for size, cached in [(s, True) for s in args.sizes.split(",")] + [(first, False)]:
+        view.glview.cache_static = cached
         w, h = (int(v) for v in size.lower().split("x"))
         view.resize(w, h)
         view.show()
@@ -120,12 +123,15 @@ def main() -> int:
         fps = frames / dt
         results.append(fps)
         cpu_ms = 1000 * cpu / max(frames, 1)
+        how = "" if cached else ", surface redrawn every frame"
         print(
-            f"window {w}x{h} (GL {gl_w}x{gl_h}): {frames} frames in {dt:.2f} s = {fps:.1f} fps;"
+            f"window {w}x{h} (GL {gl_w}x{gl_h}{how}): {frames} frames in {dt:.2f} s"
+            f" = {fps:.1f} fps;"
             f" CPU {cpu_ms:.1f} ms/frame over all threads"
             f" (= {1000 / cpu_ms:.0f} fps with one core to itself)"
         )
 
+    view.glview.cache_static = True
     # Turning the view redraws the still surface every frame; while the mouse
     # moves the camera, a coarse copy stands in for it.
     for label, draft in (("full surface", False), ("mouse turning: coarse draft", True)):
