@@ -102,6 +102,8 @@ def test_offscreen_process_gets_the_note_and_never_crashes():
         """
         import numpy as np
         from PySide6.QtWidgets import QApplication
+        from gdviz.ui.gl import probe_gl
+        print("before app:", probe_gl().reason)
         app = QApplication([])
         from gdviz.core.engine import RunConfig, run
         from gdviz.core.loss import compile_loss
@@ -139,6 +141,9 @@ def test_offscreen_process_gets_the_note_and_never_crashes():
     assert "offscreen" in note and "2D" in note
     assert "\n" not in note
     assert "render_rgb: 3D view off" in out.stdout
+    # Asked before the application existed, the probe said so and did not
+    # cache it: the later answer names the platform.
+    assert "before app: 3D view off: no Qt application yet" in out.stdout
 
 
 def test_fallback_widget_is_a_one_line_note(qtbot, qapp, rosenbrock, rosen_runs):
