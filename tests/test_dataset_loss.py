@@ -256,3 +256,16 @@ def test_full_loss_curve_thins_rows_to_a_budget():
     rows, full = obj.full_loss_curve(traj, max_evaluations=2 * 60 * 10)
     assert rows[0] == 0 and rows[-1] == 99 and len(rows) == 10
     np.testing.assert_allclose(full, loss.value(traj.positions[rows]), rtol=1e-12)
+
+
+def test_subset_is_the_same_loss_on_fewer_samples():
+    loss = compile_dataset_loss("log(1 + exp(-y*(w*x + b)))", CLS, parameters=("w", "b"))
+    idx = np.array([1, 4, 9, 30])
+    sub = loss.subset(idx)
+    assert sub.n == 4 and sub.variables == loss.variables and sub.latex.startswith(r"\frac{1}{4}")
+    np.testing.assert_allclose(
+        sub.value(POINTS), [loss.sample_values(p, idx).mean() for p in POINTS]
+    )
+    np.testing.assert_allclose(sub.grad(POINTS[1]), loss.sample_grads(POINTS[1], idx).mean(axis=0))
+    with pytest.raises(ValueError, match="at least one"):
+        loss.subset([])

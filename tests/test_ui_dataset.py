@@ -66,6 +66,21 @@ def test_sigmoid_for_two_classes(panel):
     assert set(np.unique(y)) == {0.0, 1.0}  # labels ±1 drawn at 0 and 1
 
 
+def test_big_non_polynomial_data_draws_its_surface_from_a_subset(panel):
+    from gdviz.ui.data_panel import SURFACE_MAX_SAMPLES, surface_loss
+
+    panel.set_enabled(True)
+    assert panel.load_builtin("classes", 3 * SURFACE_MAX_SAMPLES)
+    loss = panel.compile("log(1 + exp(-y*(w*x + b)))")
+    panel.set_loss(loss)
+    shown = surface_loss(loss)
+    assert shown.n == SURFACE_MAX_SAMPLES and loss.n == 3 * SURFACE_MAX_SAMPLES
+    assert "surface drawn from" in panel.info.text()
+    assert panel.objective(1).loss is loss  # the runs use every sample
+    squared = panel.compile("(w*x + b - y)^2")
+    assert surface_loss(squared) is squared  # statistics: the whole data is cheap
+
+
 def test_bad_csv_changes_nothing(panel, tmp_path):
     panel.set_enabled(True)
     before = panel.dataset

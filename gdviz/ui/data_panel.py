@@ -46,12 +46,16 @@ from PySide6.QtWidgets import (
 from gdviz.core.data import BUILTINS, DataError, Dataset, load_csv, make_builtin
 from gdviz.ui.theme import Theme
 
-__all__ = ["DataPanel", "dataset_pretty"]
+__all__ = ["DataPanel", "DatasetMode", "dataset_pretty", "suggest_view", "surface_loss"]
 
 #: Points on each drawn model curve.
 MODEL_POINTS = 160
 #: Most samples drawn in the data plot (a large CSV is thinned evenly for the picture only).
 MAX_DRAWN = 5000
+#: A loss without sufficient statistics is drawn as a surface from at most this
+#: many samples (a 200×200 grid then costs about 8·10⁷ per-sample evaluations);
+#: runs, their gradients and the full-loss curves always use every sample.
+SURFACE_MAX_SAMPLES = 2000
 
 
 def _color(c: str, alpha: int | None = None) -> QColor:
@@ -410,10 +414,16 @@ class DataPanel(QWidget):
         except Exception:  # the picture is optional: never fail a compile over it
             self.model = None
         if self.model is None:
-            self.info.setText("no model line for this loss: only the samples are drawn")
+            text = "no model line for this loss: only the samples are drawn"
         else:
             shown = f"σ({self.model.text})" if self.model.link == "sigmoid" else self.model.text
-            self.info.setText(f"model: {self.model.target or 'prediction'} ≈ {shown}")
+            text = f"model: {self.model.target or 'prediction'} ≈ {shown}"
+        if not loss.uses_statistics and loss.n > SURFACE_MAX_SAMPLES:
+            text += (
+                f"\nsurface drawn from {SURFACE_MAX_SAMPLES:,} random samples of {loss.n:,}; "
+                "runs and dashed full losses use all"
+            )
+        self.info.setText(text)
         self._show_samples()
 
     def objective(self, n_runs: int) -> Any:
@@ -726,7 +736,7 @@ class DatasetMode:
             session = replace(session, domain=domain, start=start, runs=runs)
         w._pending = session
         w._compute_key = None
-        w._on_compiled(0, loss, dataset_pretty(loss))
+        w._on_compiled(0, surface_loss(loss), dataset_pretty(loss))
         w.editor.prompt.setText("ℓᵢ =")
 
     def objective(self) -> Any:
@@ -743,6 +753,16 @@ class DatasetMode:
         if self.enabled and self.panel._objective is not None:
             self.panel.set_runs(traj, colors, labels, self.window.session.view.log_loss)
             self.panel.show_step(self.window.player.step)
+
+
+def surface_loss(loss: Any) -> Any:
+    """The loss the scene draws: ``loss``, or for a big dataset without sufficient
+    statistics the same loss over an evenly seeded random subset of its samples."""
+    if loss.uses_statistics or loss.n <= SURFACE_MAX_SAMPLES:
+        return loss
+    rng = np.random.default_rng(0)
+    idx = np.sort(rng.choice(loss.n, SURFACE_MAX_SAMPLES, replace=False))
+    return loss.subset(idx)
 
 
 def suggest_view(loss: Any) -> tuple[tuple[tuple[float, float], ...], tuple[float, ...]]:
