@@ -21,7 +21,7 @@ import pytest
 from gdviz.core.engine import RunConfig, run
 from gdviz.core.loss import compile_loss
 from gdviz.core.surface import sample_grid
-from gdviz.ui.gl import UNSUPPORTED_PLATFORMS, probe_gl
+from gdviz.ui.gl import UNSUPPORTED_PLATFORMS, context_is_recent_enough, gl_available, probe_gl
 from gdviz.ui.theme import DARK
 from gdviz.ui.view3d import (
     BOX_HEIGHT,
@@ -77,10 +77,19 @@ def test_probe_says_no_on_platforms_without_opengl(qapp):
     assert platform in support.reason
 
 
+def test_old_desktop_opengl_is_refused_but_any_es_is_tried():
+    assert not context_is_recent_enough((2, 0), is_es=False)
+    assert not context_is_recent_enough((1, 5), is_es=False)
+    assert context_is_recent_enough((2, 1), is_es=False)
+    assert context_is_recent_enough((4, 5), is_es=False)
+    assert context_is_recent_enough((2, 0), is_es=True)
+
+
 def test_probe_answer_is_cached(qapp):
     a = probe_gl(refresh=True)
     assert probe_gl() is a
     assert probe_gl() is probe_gl()
+    assert gl_available() is a.available
 
 
 def test_environment_switch_turns_3d_off(qapp, monkeypatch):

@@ -17,7 +17,14 @@ import importlib.util
 import os
 from dataclasses import dataclass
 
-__all__ = ["NO_GL_ENV", "UNSUPPORTED_PLATFORMS", "GLSupport", "gl_available", "probe_gl"]
+__all__ = [
+    "NO_GL_ENV",
+    "UNSUPPORTED_PLATFORMS",
+    "GLSupport",
+    "context_is_recent_enough",
+    "gl_available",
+    "probe_gl",
+]
 
 #: Qt platform plugins that have no usable OpenGL for widgets.
 UNSUPPORTED_PLATFORMS = frozenset({"offscreen", "minimal", "minimalegl", "vnc", "linuxfb"})
