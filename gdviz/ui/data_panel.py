@@ -56,6 +56,9 @@ MAX_DRAWN = 5000
 #: many samples (a 200×200 grid then costs about 8·10⁷ per-sample evaluations);
 #: runs, their gradients and the full-loss curves always use every sample.
 SURFACE_MAX_SAMPLES = 2000
+#: Per-sample evaluations spent on the dashed full-loss curves per redraw
+#: (rows are thinned evenly beyond it; losses with statistics show every row).
+FULL_LOSS_BUDGET = 5e6
 
 
 def _color(c: str, alpha: int | None = None) -> QColor:
@@ -501,7 +504,8 @@ class DataPanel(QWidget):
         obj, traj = self._objective, self._traj
         if obj is None or traj is None or self._loss_plot is None:
             return
-        rows, full = obj.full_loss_curve(traj)
+        # Redrawn at every delivery on the GUI thread: a few million evaluations at most.
+        rows, full = obj.full_loss_curve(traj, max_evaluations=FULL_LOSS_BUDGET)
         self._full = (rows, full)
         with np.errstate(all="ignore"):
             shown = np.log10(np.where(full > 0, full, np.nan)) if log_loss else full
