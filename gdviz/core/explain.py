@@ -41,6 +41,7 @@ __all__ = [
     "badges",
     "explain_step",
     "fmt",
+    "lowest_loss",
 ]
 
 _SUB = str.maketrans("0123456789-", "₀₁₂₃₄₅₆₇₈₉₋")
@@ -274,6 +275,7 @@ def explain_step(
     *,
     loss: Any = None,
     label: str | None = None,
+    best_loss: float | None = None,
 ) -> Explanation:
     """Explain run ``run`` at step ``step`` of ``traj``.
 
@@ -293,6 +295,8 @@ def explain_step(
         Optional compiled loss, used only by the saddle badge (Hessian).
     label
         Name of the run for the heading (defaults to the optimizer's label).
+    best_loss
+        :func:`lowest_loss` of ``traj``, if already known (for the badges).
 
     Raises
     ------
@@ -312,7 +316,7 @@ def explain_step(
             f"step {step} is not in the trajectory (steps {traj.start_step}…{traj.end_step})"
         )
     name = label or spec.label
-    marks = tuple(badges(traj, k, int(step), loss=loss))
+    marks = tuple(badges(traj, k, int(step), loss=loss, best_loss=best_loss))
     rule = _RULES.get(optimizer, spec.doc)
     theta_i = traj.positions[i, k]
     values: dict[str, np.ndarray] = {"theta": theta_i.copy()}
@@ -616,7 +620,19 @@ OSC_WINDOW = 6
 CRAWL_WINDOW = 10
 
 
-def badges(traj: Any, run: int, step: int, *, loss: Any = None) -> list[Badge]:
+def lowest_loss(traj: Any) -> float:
+    """The lowest finite loss any run reaches in ``traj`` (inf if there is none).
+
+    The plateau rule compares against it; compute it once per trajectory and
+    pass it to :func:`badges` / :func:`explain_step` when explaining many steps.
+    """
+    losses = np.asarray(traj.losses)
+    return float(np.min(losses, where=np.isfinite(losses), initial=np.inf))
+
+
+def badges(
+    traj: Any, run: int, step: int, *, loss: Any = None, best_loss: float | None = None
+) -> list[Badge]:
     """What run ``run`` is doing at ``step``, by simple rules on the rows up to it.
 
     The rules (i is the row of ``step``, Lᵢ the loss, gᵢ the gradient, Δᵢ the
@@ -645,7 +661,8 @@ def badges(traj: Any, run: int, step: int, *, loss: Any = None) -> list[Badge]:
       into a minimum is not called crawling).
 
     ``converged`` excludes every other badge, ``diverging`` excludes
-    overshooting, and ``saddle`` excludes crawling.
+    overshooting, and ``saddle`` excludes crawling. ``best_loss`` is
+    :func:`lowest_loss` of ``traj`` (computed here when not given).
     """
     k = int(run)
     i = int(step) - traj.start_step
@@ -727,8 +744,9 @@ def badges(traj: Any, run: int, step: int, *, loss: Any = None) -> list[Badge]:
         total = float(L[0] - L[-1])
         last = float(L[-1 - CRAWL_WINDOW] - L[-1])
         before = float(L[-1 - 2 * CRAWL_WINDOW] - L[-1 - CRAWL_WINDOW])
-        finite = traj.losses[np.isfinite(traj.losses)]
-        best = float(finite.min()) if finite.size else float(L[-1])
+        best = lowest_loss(traj) if best_loss is None else float(best_loss)
+        if not math.isfinite(best):
+            best = float(L[-1])
         if (
             total > 0
             and last > 0

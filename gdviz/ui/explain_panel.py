@@ -18,7 +18,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from gdviz.core.explain import Explanation, explain_step
+from gdviz.core.explain import Explanation, explain_step, lowest_loss
 from gdviz.core.session import RunSpec
 from gdviz.ui.theme import DARK, Theme
 
@@ -46,6 +46,7 @@ class ExplainPanel(QWidget):
         self._runs: tuple[RunSpec, ...] = ()
         self._labels: list[str] = []
         self._loss: Any = None
+        self._best: float | None = None
         self._run = 0
         self._step = 0
         self._last = 0.0
@@ -110,6 +111,8 @@ class ExplainPanel(QWidget):
         self._runs = tuple(runs)
         self._labels = list(labels)
         self._loss = loss
+        # Once per computation, not per frame: it scans every row of every run.
+        self._best = lowest_loss(trajectory) if trajectory is not None else None
         self.run_box.blockSignals(True)
         self.run_box.clear()
         for label in self._labels:
@@ -173,6 +176,7 @@ class ExplainPanel(QWidget):
                 dict(run.params),
                 loss=self._loss,
                 label=self._labels[k] if k < len(self._labels) else None,
+                best_loss=self._best,
             )
         except (IndexError, KeyError, ValueError) as exc:
             self.explanation = None
