@@ -213,7 +213,9 @@ class Explanation:
         cell = "<tr><td align='right' nowrap>{}</td><td nowrap>&nbsp;=&nbsp;</td><td>{}</td></tr>"
         for line in self.lines:
             result = f"<b>{esc(_vec(line.value))}</b>"
-            lhs = f"<b>{esc(line.lhs)}</b>"
+            # The trailing space keeps "=" clear of the name: Qt measures
+            # fallback-font subscripts in bold a little short.
+            lhs = f"<b>{esc(line.lhs)}</b>&nbsp;"
             if line.rule and line.substituted:
                 # Rule on one row, numbers and result under it: narrow enough
                 # for a side panel at projector font sizes.

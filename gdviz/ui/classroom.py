@@ -227,6 +227,9 @@ class Classroom(QObject):
                 card.raise_()
             return
         self.dock.setVisible(not self.dock.isVisible())
+        if self.dock.isVisible() and not self.dock.isFloating() and self.dock.width() < 320:
+            # Wide enough for a two-number vector per line at the normal font.
+            self.window.resizeDocks([self.dock], [380], Qt.Orientation.Horizontal)
 
     def _place_card(self) -> None:
         scene = self.window.scene
