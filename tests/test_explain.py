@@ -303,3 +303,16 @@ def test_badges_on_the_learning_rate_lesson() -> None:
     }
     for b in badges(traj, large, 40, loss=loss):
         assert b.kind in BADGES and b.reason
+
+
+def test_one_variable_functions() -> None:
+    loss = compile_loss("x^4 - 3x^2 + x")
+    traj = run(
+        loss, [RunConfig("adam", {"lr": 0.05}, (1.9,)), RunConfig("gd", {"lr": 0.3}, (1.9,))], 30
+    )
+    ex = explain_step(traj, 0, 5, "adam", {"lr": 0.05}, loss=loss)
+    assert np.array_equal(ex.values["theta_next"], traj.positions[5, 0])
+    # One coordinate reads as a plain number, not a 1-tuple.
+    assert f"θ₅ = θ₄ − α₄ ⊙ m̂₄ = {fmt(traj.positions[4, 0, 0])} −" in ex.text()
+    kinds = [b.kind for b in badges(traj, 1, 20, loss=loss)]
+    assert all(k in BADGES for k in kinds)
