@@ -269,3 +269,16 @@ def test_subset_is_the_same_loss_on_fewer_samples():
     np.testing.assert_allclose(sub.grad(POINTS[1]), loss.sample_grads(POINTS[1], idx).mean(axis=0))
     with pytest.raises(ValueError, match="at least one"):
         loss.subset([])
+
+
+def test_chunked_evaluation_adds_up_blocks_of_points_and_samples(monkeypatch):
+    import gdviz.core.dataset_loss as dl
+
+    text, data, fn, _ = CASES["logistic"]
+    loss = compile_dataset_loss(text, data, parameters=("w", "b"))
+    whole = loss.value_and_grad(POINTS)
+    monkeypatch.setattr(dl, "CHUNK_ELEMENTS", 7)  # 7 samples per block: 9 blocks per point
+    v, g = loss.value_and_grad(POINTS)
+    np.testing.assert_allclose(v, whole[0], rtol=1e-13)
+    np.testing.assert_allclose(g, whole[1], rtol=1e-13)
+    np.testing.assert_allclose(v, _mean_loss(fn, data, POINTS), rtol=1e-12)
