@@ -368,3 +368,32 @@ def test_hostile_function_never_runs(tmp_path: Path) -> None:
         loads_session(text)
     assert info.value.where == "function"
     assert not marker.exists()
+
+
+def test_every_hostile_function_is_refused_and_never_runs(tmp_path: Path) -> None:
+    """Each hostile text is refused on open, or at the latest when compiled; none runs."""
+    import sys
+
+    from gdviz.core.expression import ExpressionError
+    from gdviz.core.loss import compile_loss
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from hostile_inputs import HOSTILE
+
+    marker = tmp_path / "marker"
+    refused_on_open = 0
+    for text, _fragment in HOSTILE:
+        payload = text.replace("MARKER", str(marker))
+        line = f"function = {session_io._toml_string(payload, 'f')}"
+        try:
+            loaded = loads_session(_good_text(function=line))
+        except SessionError as exc:
+            # Refused by the parser (or, for one-variable text, by the
+            # two-variable view window that follows it).
+            assert exc.where in ("function", "domain"), payload
+            refused_on_open += 1
+            continue
+        with pytest.raises(ExpressionError):
+            compile_loss(loaded.session.function)
+    assert refused_on_open >= len(HOSTILE) - 5
+    assert not marker.exists()

@@ -290,6 +290,9 @@ def test_save_and_open_round_trip(qtbot, window, tmp_path: Path) -> None:
         "this is not toml [",
         "format_version = 1\nfunction = \"__import__('os')\"\n",
         "format_version = 99\n",
+        # Parses, but does not compile (asin(2)): refused before anything changes.
+        'format_version = 1\nfunction = "asin(x - x + 2)"\ndomain = [[-1.0, 1.0]]'
+        '\nstart = [0.0]\n[[runs]]\noptimizer = "gd"\n',
         "x = " + "[" * 20_000 + "]" * 20_000,
     ],
 )

@@ -31,9 +31,12 @@ from PySide6.QtCore import QEvent, QObject, QSettings, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMenu, QWidget
 
+from gdviz.core.expression import ExpressionError
 from gdviz.core.lessons import Lesson, LessonError, load_lessons
+from gdviz.core.loss import compile_loss
 from gdviz.core.session import Session
 from gdviz.core.session_io import SUFFIX, SessionError, load_session, save_session
+from gdviz.ui.compute import COMPILE_TIMEOUT
 from gdviz.ui.explain_panel import ExplainPanel
 from gdviz.ui.presentation import PRESENTATION_SCALES, Presentation
 from gdviz.ui.theme import THEMES, Theme, get_theme
@@ -351,6 +354,14 @@ class Classroom(QObject):
             w.show_message(f"Could not open the session: {exc}")
             return False
         session = loaded.session
+        # The parser has accepted the text; compile it too before anything
+        # changes (a few texts parse but do not compile, e.g. asin(x - x + 2)).
+        # It runs in the killable compile process with the window's time limit.
+        try:
+            compile_loss(session.function, timeout=COMPILE_TIMEOUT)
+        except ExpressionError as exc:
+            w.show_message(f"Could not open the session: {path}: function: {exc}")
+            return False
         self.lesson = None
         self.path = Path(path)
         if session.theme in THEMES:
