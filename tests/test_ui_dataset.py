@@ -206,9 +206,9 @@ def test_window_dataset_settings_recompute(qtbot, window):
     assert not np.array_equal(window.trajectory.positions, second.positions)
     # Another dataset recompiles; a preset leaves dataset mode.
     third = window.trajectory
-    assert window.data_panel.load_builtin("classes", 60)
-    window.editor.set_text("log(1 + exp(-y*(w*x + b)))")
+    assert window.data_panel.load_builtin("classes", 60)  # the suggested loss follows the data
     _wait_new(qtbot, window, third)
+    assert window.editor.text() == "log(1 + exp(-y*(w*x + b)))"
     assert window.loss.dataset.name == "classes" and window.data_panel.model.link == "sigmoid"
     fourth = window.trajectory
     window.load_preset("rosenbrock")

@@ -703,10 +703,17 @@ class DatasetMode:
             self.panel.loss = None
 
     def _recompile(self) -> None:
-        if self.enabled:
-            text = self.window.editor.text().strip()
-            if text:
-                self.compile(text)
+        if not self.enabled:
+            return
+        text = self.window.editor.text().strip()
+        old = self.panel.loss
+        new_default = self.panel.dataset.default_loss
+        if old is not None and new_default and text == old.dataset.default_loss:
+            # The loss was the old data's suggestion: take the new data's (a
+            # squared error does not suit two classes).
+            self.window.editor.set_text(new_default)
+        elif text:
+            self.compile(text)
 
     def _batches_changed(self) -> None:
         if self.enabled:
