@@ -143,8 +143,16 @@ def test_window_switches_to_dataset_mode_and_back(qtbot, window):
     from gdviz.core.dataset_loss import DatasetLoss
 
     plain_text, plain_loss, old = window.session.function, window.loss, window.trajectory
-    window.data_panel.batches.setText("batch, 1, 8")
+    plain_runs = window.session.runs
     window.data_panel.set_enabled(True)
+    _wait_new(qtbot, window, old)
+    # It opens on the race it is for: batch, stochastic and mini-batch descent.
+    assert window.data_panel.batches.text() == "batch, 1, 16"
+    assert [r.optimizer for r in window.session.runs] == ["gd"] * 3
+    assert window.runs_panel.runs() == window.session.runs
+    window.data_panel.batches.setText("batch, 1, 8")
+    window.data_panel.batches.editingFinished.emit()
+    old = window.trajectory
     _wait_new(qtbot, window, old)
     loss = window.loss
     assert isinstance(loss, DatasetLoss) and loss.variables == ("w", "b")
@@ -187,6 +195,7 @@ def test_window_switches_to_dataset_mode_and_back(qtbot, window):
     assert window.loss is not loss and window.loss.text == plain_text
     assert window.loss.variables == plain_loss.variables
     assert window.editor.text() == plain_text
+    assert window.session.runs == plain_runs
     assert not any(item in window.scene.loss_plot.items for item in full_items)
     assert window.data_panel.controls.isHidden()
 

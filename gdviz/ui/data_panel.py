@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
 )
 
 from gdviz.core.data import BUILTINS, DataError, Dataset, load_csv, make_builtin
+from gdviz.core.session import RunSpec
 from gdviz.ui.theme import Theme
 
 __all__ = ["DataPanel", "DatasetMode", "dataset_pretty", "suggest_view", "surface_loss"]
@@ -56,6 +57,14 @@ MAX_DRAWN = 5000
 #: many samples (a 200×200 grid then costs about 8·10⁷ per-sample evaluations);
 #: runs, their gradients and the full-loss curves always use every sample.
 SURFACE_MAX_SAMPLES = 2000
+#: What dataset mode races when it is switched on: one optimizer, three batch sizes.
+RACE_RUNS = (
+    RunSpec("gd", {"lr": 0.05}),
+    RunSpec("gd", {"lr": 0.05}),
+    RunSpec("gd", {"lr": 0.05}),
+)
+RACE_BATCHES = "batch, 1, 16"
+RACE_STEPS = 500
 #: Per-sample evaluations spent on the dashed full-loss curves per redraw
 #: (rows are thinned evenly beyond it; losses with statistics show every row).
 FULL_LOSS_BUDGET = 5e6
@@ -678,11 +687,19 @@ class DatasetMode:
     def _mode_changed(self, on: bool) -> None:
         w = self.window
         if on:
+            from dataclasses import replace
+
             self.saved = w.session
             w.player.pause()
             # A preset's note describes its function, not the data.
             w.teaches.hide()
             w.preset_box.setCurrentIndex(0)
+            # The race this mode is for: the same descent on all samples, on one
+            # and on a mini-batch per step (the person's runs come back on leaving).
+            runs = tuple(RACE_RUNS)
+            w.session = replace(w.session, runs=runs, steps=RACE_STEPS)
+            w.runs_panel.set_runs(runs)
+            self.panel.batches.setText(RACE_BATCHES)
             text = self.panel.dataset.default_loss or "(w*x + b - y)^2"
             w.editor.set_text(text)
         elif not self._leaving:
