@@ -109,6 +109,7 @@ class Classroom(QObject):
         self.explain_card.setObjectName("explainCard")
         self.explain_card.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.explain_card.hide()
+        self.explain_card.rendered.connect(self._place_card)
         window.scene.installEventFilter(self)
 
         settings = _settings()
@@ -226,8 +227,8 @@ class Classroom(QObject):
             card = self.explain_card
             card.setVisible(not card.isVisible())
             if card.isVisible():
-                self._place_card()
                 card.raise_()
+                self._place_card()
             return
         self.dock.setVisible(not self.dock.isVisible())
         if self.dock.isVisible() and not self.dock.isFloating() and self.dock.width() < 320:
@@ -235,12 +236,15 @@ class Classroom(QObject):
             self.window.resizeDocks([self.dock], [380], Qt.Orientation.Horizontal)
 
     def _place_card(self) -> None:
+        """Top right of the scene, as tall as its text (the loss curve shows below)."""
+        card = self.explain_card
+        if not card.isVisible():
+            return
         scene = self.window.scene
         width = max(200, int(scene.width() * 0.42))
         margin = 6
-        self.explain_card.setGeometry(
-            scene.width() - width - margin, margin, width, scene.height() - 2 * margin
-        )
+        height = min(scene.height() - 2 * margin, card.preferred_height(width))
+        card.setGeometry(scene.width() - width - margin, margin, width, height)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         if obj is self.window.scene and event.type() == QEvent.Type.Resize:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QTextDocument
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from gdviz.core.explain import Explanation, explain_step, lowest_loss
@@ -35,9 +35,12 @@ class ExplainPanel(QWidget):
     -------
     runChosen(int)
         The person picked another run in the panel's list.
+    rendered()
+        The text was redrawn (its height may have changed).
     """
 
     runChosen = Signal(int)
+    rendered = Signal()
 
     def __init__(self, theme: Theme = DARK, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -148,6 +151,25 @@ class ExplainPanel(QWidget):
     def run(self) -> int:
         return self._run
 
+    def preferred_height(self, width: int) -> int:
+        """Height that shows the whole explanation at ``width`` pixels (no scrolling)."""
+        m = self.layout().contentsMargins()
+        # Leave room for a scroll bar: the label may be laid out next to one.
+        bar = self.scroll.verticalScrollBar().sizeHint().width()
+        inner = max(50, width - m.left() - m.right() - bar)
+        # Lay the rich text out as the label will (QLabel.heightForWidth
+        # underestimates tables with wrapped cells).
+        doc = QTextDocument()
+        doc.setDefaultFont(self.body.font())
+        doc.setDocumentMargin(0)
+        doc.setHtml(self.body.text())
+        doc.setTextWidth(inner)
+        body = int(doc.size().height() + 0.999)
+        top = self.run_box.sizeHint().height()
+        # QLabel lays rich text out with its own margins: one more line of slack.
+        slack = self.body.fontMetrics().lineSpacing() + 8
+        return top + self.layout().spacing() + body + m.top() + m.bottom() + slack
+
     # ------------------------------------------------------------------ drawing
     def _chosen(self, index: int) -> None:
         self._run = index
@@ -194,3 +216,4 @@ class ExplainPanel(QWidget):
             "converged": "#009E73",
         }
         self.body.setText(ex.html(colors))
+        self.rendered.emit()
