@@ -175,8 +175,9 @@ def test_window_switches_to_dataset_mode_and_back(qtbot, window):
     np.testing.assert_allclose(full, loss.value(traj.positions[rows]), rtol=1e-12)
     assert len(window.data_panel._full_items) == k
     assert all(item in window.scene.loss_plot.items for item in window.data_panel._full_items)
-    # Stepping moves the model lines.
+    # Stepping moves the model lines, and the dashed curves grow with the step.
     window.player.seek(3)
+    assert len(window.data_panel._full_items[0].getData()[0]) == 4  # steps 0..3
     xs, ys = window.data_panel.model_items[0].getData()
     w, b = traj.positions[3, 0]
     np.testing.assert_allclose(ys, w * xs + b, rtol=1e-12)

@@ -65,6 +65,8 @@ RACE_RUNS = (
 )
 RACE_BATCHES = "batch, 1, 16"
 RACE_STEPS = 500
+#: Most points of each drawn dashed full-loss curve.
+MAX_FULL_POINTS = 4000
 #: Per-sample evaluations spent on the dashed full-loss curves per redraw
 #: (rows are thinned evenly beyond it; losses with statistics show every row).
 FULL_LOSS_BUDGET = 5e6
@@ -152,6 +154,7 @@ class DataPanel(QWidget):
         self._traj: Any = None
         self._colors: list[str] = []
         self._full: tuple[np.ndarray, np.ndarray] | None = None
+        self._full_shown: tuple[np.ndarray, np.ndarray] | None = None
         self._step = 0
         self._loss_plot: Any = None
         self._full_items: list[pg.PlotCurveItem] = []
@@ -462,6 +465,7 @@ class DataPanel(QWidget):
     def clear_runs(self) -> None:
         self._traj = None
         self._full = None
+        self._full_shown = None
         for item in self.model_items:
             self.plot.removeItem(item)
         self.model_items = []
@@ -516,18 +520,28 @@ class DataPanel(QWidget):
         # Redrawn at every delivery on the GUI thread: a few million evaluations at most.
         rows, full = obj.full_loss_curve(traj, max_evaluations=FULL_LOSS_BUDGET)
         self._full = (rows, full)
+        # Drawn up to the current step each frame: keep the drawn curve short.
+        pick = np.unique(np.linspace(0, rows.size - 1, min(rows.size, MAX_FULL_POINTS)).astype(int))
         with np.errstate(all="ignore"):
             shown = np.log10(np.where(full > 0, full, np.nan)) if log_loss else full
+        self._full_shown = (rows[pick].astype(np.float64) + traj.start_step, shown[pick])
         for k in range(full.shape[1]):
             item = pg.PlotCurveItem(
-                rows.astype(np.float64),
-                shown[:, k],
                 pen=_pen(self._colors[k], max(1.2, self.theme.line_px * 0.6), Qt.PenStyle.DashLine),
-                connect="finite",
             )
             item.setZValue(-1)
             self._loss_plot.addItem(item)
             self._full_items.append(item)
+        self._reveal_full(self._step)
+
+    def _reveal_full(self, step: int) -> None:
+        """Show the dashed full losses up to ``step`` (the curve grows with the animation)."""
+        if not self._full_items or self._full_shown is None:
+            return
+        x, y = self._full_shown
+        cut = int(np.searchsorted(x, step, side="right"))
+        for k, item in enumerate(self._full_items):
+            item.setData(x[:cut], y[:cut, k], connect="finite")
 
     def full_losses(self) -> tuple[np.ndarray, np.ndarray] | None:
         """``(rows, losses)`` of the full-data loss curve drawn, or None."""
@@ -541,6 +555,7 @@ class DataPanel(QWidget):
             return
         row = max(0, min(int(i) - traj.start_step, traj.positions.shape[0] - 1))
         theta = traj.positions[row]
+        self._reveal_full(traj.start_step + row)
         self.epochs.setText(self.epoch_text(traj.start_step + row))
         if self.model is not None:
             xs = self._xs
