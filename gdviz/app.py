@@ -4,8 +4,8 @@ Qt is imported here, inside :func:`run_app`, so ``import gdviz`` and the
 headless commands never load it.
 
 ``GDVIZ_QUIT_AFTER_MS=N`` makes the app print one line describing the window
-N milliseconds after it is shown (once its first trajectory is on screen) and
-quit with status 0: a start-up check for tests and benchmarks that needs no
+N milliseconds after it is shown (once its runs are computed) and quit with
+status 0: a start-up check for tests and benchmarks that needs no
 person to close the window.
 """
 
@@ -59,8 +59,9 @@ def run_app(session: str | None = None, argv: list[str] | None = None) -> int:
         QTimer.singleShot(0, lambda: shown.append(time.perf_counter() - _T0))
 
         def report() -> None:
-            if window.trajectory is None and time.perf_counter() - _T0 < 30:
-                QTimer.singleShot(20, report)  # wait for the first picture
+            done = window.trajectory is not None and window.complete
+            if not done and time.perf_counter() - _T0 < 30:
+                QTimer.singleShot(20, report)  # wait until the runs are computed
                 return
             traj = window.trajectory
             steps = -1 if traj is None else int(traj.positions.shape[0] - 1)

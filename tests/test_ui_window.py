@@ -294,8 +294,10 @@ def test_keyboard_shortcuts(qtbot, window):
 
 
 def test_divergence_is_shown_and_the_view_stays_put(qtbot, window):
+    old = window.trajectory
     window.load_preset("parabola")
-    qtbot.waitUntil(lambda: window.session.preset == "parabola" and ready(window), timeout=WAIT)
+    wait_new(qtbot, window, old)
+    assert window.session.preset == "parabola"
     traj = window.trajectory
     k = window.session.runs.index(next(r for r in window.session.runs if r.params["lr"] > 1))
     assert traj.status[k] == "diverged"

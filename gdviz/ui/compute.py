@@ -226,9 +226,16 @@ class Computer(QObject):
             job.last_emit = now
             if finished:
                 self._job = None
-            self.computed.emit(job.gen, job.traj, finished)
+            # Delivered in its own turn of the event loop: the views' update
+            # and this slice together would make one long stall.
+            traj, gen = job.traj, job.gen
+            QTimer.singleShot(0, self, lambda: self._deliver(gen, traj, finished))
         if not finished and self._job is job:
             self._slice.start()
+
+    def _deliver(self, gen: int, traj: Any, finished: bool) -> None:
+        if gen == self.run_gen and not self._stopped:
+            self.computed.emit(gen, traj, finished)
 
     def _on_compiled(self, gen: int, loss: Any, pretty: str) -> None:
         if gen == self.compile_gen:

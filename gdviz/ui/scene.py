@@ -115,6 +115,26 @@ def _arrow_segments(
     return out
 
 
+def _visible_points(
+    x: np.ndarray, y: np.ndarray, px: tuple[float, float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Drop points that fall in the same half-pixel cell as the point before them.
+
+    The polyline drawn from the rest covers the same pixels; first and last
+    points are always kept, and NaN gaps survive.
+    """
+    sx, sy = abs(px[0]) * 0.5, abs(px[1]) * 0.5
+    if not (sx > 0 and sy > 0 and np.isfinite(sx) and np.isfinite(sy)):
+        return x, y
+    with np.errstate(all="ignore"):
+        qx = np.floor(x / sx)
+        qy = np.floor(y / sy)
+    keep = np.ones(len(x), dtype=bool)
+    keep[1:] = (qx[1:] != qx[:-1]) | (qy[1:] != qy[:-1])
+    keep[-1] = True
+    return x[keep], y[keep]
+
+
 class _ChunkedCurve:
     """A polyline shown up to index ``i``: finished chunks cached, only the tail redrawn.
 
@@ -150,6 +170,7 @@ class _ChunkedCurve:
         self.upto = -1
         self.visible = True
         self._shown = 0  # chunks currently visible (always the first ones)
+        self._pool: list[pg.PlotCurveItem] = []
 
     def _item(self, z: float) -> pg.PlotCurveItem:
         item = pg.PlotCurveItem(connect=self.connect)
@@ -162,6 +183,12 @@ class _ChunkedCurve:
 
     def _remove(self, item: pg.PlotCurveItem) -> None:
         self.plot.getViewBox().removeItem(item)
+
+    def _recycle(self, item: pg.PlotCurveItem) -> None:
+        # Hidden and kept for the next chunk: removing items from a scene and
+        # adding new ones cost more than re-filling old ones.
+        item.setVisible(False)
+        self._pool.append(item)
 
     def set_style(self, pen: QPen, shadow: QPen | None = None) -> None:
         if self.pen is not None and pen == self.pen and shadow == self.shadow:
@@ -196,9 +223,9 @@ class _ChunkedCurve:
 
     def _drop_chunks(self) -> None:
         for line, shadow in self.chunks:
-            self._remove(line)
+            self._recycle(line)
             if shadow is not None:
-                self._remove(shadow)
+                self._recycle(shadow)
         self.chunks.clear()
         self._shown = 0
 
@@ -209,7 +236,8 @@ class _ChunkedCurve:
             if pen is None and z != self.z:
                 pieces.append(None)
                 continue
-            item = self._item(z)
+            item = self._pool.pop() if self._pool else self._item(z)
+            item.setZValue(z)
             item.setData(self.x[a:b], self.y[a:b], connect=self.connect)
             if pen is not None:
                 item.setPen(pen)
@@ -238,9 +266,15 @@ class _ChunkedCurve:
             self._shown = shown
         shown = min(full, len(self.chunks))
         a = shown * self.CHUNK
+        x, y = self.x[a : i + 1], self.y[a : i + 1]
+        if len(x) > 2 * self.CHUNK:
+            # Chunks not cached yet (just after a jump or a recompute): until
+            # they are, the tail stands in for them, without the points that
+            # would land within half a pixel of the one before (invisible).
+            x, y = _visible_points(x, y, self.plot.getViewBox().viewPixelSize())
         for item in (self.live, self.live_shadow):
             if item is not None:
-                item.setData(self.x[a : i + 1], self.y[a : i + 1], connect=self.connect)
+                item.setData(x, y, connect=self.connect)
                 item.setVisible(self.visible)
         self.upto = i
 
@@ -267,9 +301,10 @@ class _ChunkedCurve:
 
     def remove(self) -> None:
         self._drop_chunks()
-        for item in (self.live, self.live_shadow):
+        for item in (self.live, self.live_shadow, *self._pool):
             if item is not None:
                 self._remove(item)
+        self._pool.clear()
 
 
 class _RunItems:
@@ -432,6 +467,9 @@ class Scene(QWidget):
         font = QFont()
         font.setPointSizeF(theme.font_pt * 0.85)
         self.colorbar.axis.setTickFont(font)
+        # End the colour bar where the plot area ends, not below the x axis.
+        bottom = self.surface.getAxis("bottom")
+        self.colorbar.setContentsMargins(0, 0, 0, bottom.height() + 2)
         self.contours.setPen(_pen(theme.contour, 1.0 * theme.font_scale))
         self.field.setPen(_pen(theme.field, 1.2 * theme.font_scale))
         self.curve.setPen(_pen(theme.foreground, 2.0 * theme.font_scale))
@@ -451,6 +489,16 @@ class Scene(QWidget):
     def _label_axes(self) -> None:
         t = self.theme
         names = tuple(self._loss.variables) if self._loss is not None else ("x", "y")
+        key = (
+            t,
+            names,
+            self.view.log_loss,
+            self._cache.get("loss_label"),
+            self._cache.get("bar_label"),
+        )
+        if key == self._cache.get("labels_key"):
+            return  # unchanged: setting axis labels re-lays out the plots
+        self._cache["labels_key"] = key
         if len(names) == 1:
             _set_labels(self.surface, t, bottom=names[0], left=f"f({names[0]})")
         else:
@@ -745,6 +793,11 @@ class Scene(QWidget):
 
     def _restyle_runs(self) -> None:
         t = self.theme
+        n = len(self._run_items)
+        key = (t, tuple(self._colors), tuple(self._labels), tuple(self._visible), n)
+        if key == self._cache.get("style_key"):
+            return  # same look: keep pens, cached chunks and the legend
+        self._cache["style_key"] = key
         self.legend.clear()
         for k, items in enumerate(self._run_items):
             color = self._colors[k] if k < len(self._colors) else t.run_color(k)

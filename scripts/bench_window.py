@@ -1,0 +1,247 @@
+"""Benchmark the main window offscreen: frame rate, frame times, stalls, start-up.
+
+Prints:
+
+* per-frame time (set the step + paint the window) with 8 runs and trails of
+  4,000–5,000 steps, at 1280×800: p50 / p95 / p99 / max and the frame rate
+  that allows;
+* sustained playback: the real player at 1,000 steps/s from step 0 to 5,000,
+  counting painted frames per second;
+* the longest GUI-thread stall while 8 × 5,000 steps are recomputed and while
+  a typed function compiles (target: under 50 ms);
+* window-open time of the installed ``gdviz`` command (median of 3 starts):
+  time to the first painted window and to the first computed picture.
+
+Usage::
+
+    python scripts/bench_window.py [--frames 300] [--starts 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QApplication
+
+RUNS = [
+    ("gd", {"lr": 0.0008}),
+    ("momentum", {"lr": 0.0005, "momentum": 0.9}),
+    ("nesterov", {"lr": 0.0005, "momentum": 0.9}),
+    ("adam", {"lr": 0.02}),
+    ("rmsprop", {"lr": 0.002}),
+    ("adagrad", {"lr": 0.3}),
+    ("adamax", {"lr": 0.02}),
+    ("nadam", {"lr": 0.01}),
+]
+STEPS = 5000
+
+
+class PaintCounter(QObject):
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def eventFilter(self, obj, event):
+        if event.type() == QEvent.Type.Paint:
+            self.count += 1
+        return False
+
+
+def wait(app, cond, timeout=60.0):
+    t0 = time.perf_counter()
+    while not cond():
+        app.processEvents()
+        time.sleep(0.001)
+        if time.perf_counter() - t0 > timeout:
+            raise TimeoutError("the window did not finish computing")
+
+
+def session_8x5000():
+    from gdviz.core.presets import load_preset
+    from gdviz.core.session import RunSpec
+
+    s = load_preset("rosenbrock").session
+    runs = tuple(RunSpec(name, params) for name, params in RUNS)
+    return replace(s, runs=runs, steps=STEPS, preset=None)
+
+
+def ready(w):
+    return w.trajectory is not None and w.complete and not w.computer.busy
+
+
+def pct(a, q):
+    return float(np.percentile(np.asarray(a) * 1000, q))
+
+
+def bench_frames(app, w, frames: int) -> None:
+    """What one playback frame costs: move the step, repaint the scene's two views."""
+    from gdviz.ui import compute
+
+    # Keep every run going for all 5,000 steps (no convergence stop), so every
+    # trail really is 4,000–5,000 points long.
+    compute.RunRequest.__dataclass_fields__["grad_tol"].default = 0.0
+    w.load_session(session_8x5000())
+    wait(app, lambda: ready(w) and w.trajectory.positions.shape == (STEPS + 1, 8, 2))
+    views = (w.scene.surface_view, w.scene.loss_view)
+    w.scene.set_step(4000)
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < 2.0:  # let the cached trail chunks be built
+        app.processEvents()
+    wall, cpu = [], []
+    for n in range(frames):
+        step = 4000 + (n * 17) % 1001  # 1000 steps/s at 60 frames/s: 17 steps a frame
+        t0, c0 = time.perf_counter(), time.thread_time()
+        w.scene.set_step(step)
+        for v in views:
+            v.viewport().repaint()
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.thread_time() - c0)
+    lens = [len(items.trail.data()[0]) for items in w.scene._run_items]
+    print(
+        f"frame (set step + paint scene), 8 runs, trails {min(lens)}–{STEPS + 1} points, "
+        f"window 1280x800, {frames} frames:"
+    )
+    for name, t in (("wall", wall), ("CPU ", cpu)):
+        print(
+            f"  {name} p50 {pct(t, 50):.1f} ms  p95 {pct(t, 95):.1f} ms  p99 {pct(t, 99):.1f} ms"
+            f"  max {max(t) * 1000:.1f} ms  -> {1 / statistics.mean(t):.0f} frames/s possible"
+        )
+    c0 = time.thread_time()
+    for n in range(50):
+        w.stats.show_step(4000 + n)
+        w.stats.viewport().repaint()
+    each = (time.thread_time() - c0) * 20  # ms per refresh (50 refreshes)
+    print(f"  numbers table refresh (10 per second while playing): {each:.1f} ms CPU")
+
+
+def bench_playback(app, w, seconds: float = 6.0) -> None:
+    counter = PaintCounter()
+    w.scene.surface_view.viewport().installEventFilter(counter)
+    w.player.reset()
+    w.transport.set_speed(1000)
+    ticks: list[float] = []
+    w.player.stepChanged.connect(lambda _i: ticks.append(time.perf_counter()))
+    w.scene.set_step(0)
+    t0 = time.perf_counter()
+    counter.count = 0
+    w.player.play()
+    while w.player.playing and time.perf_counter() - t0 < seconds:
+        app.processEvents()
+    elapsed = time.perf_counter() - t0
+    w.player.pause()
+    gaps = np.diff(ticks) if len(ticks) > 2 else np.array([0.0])
+    print(
+        f"playback at 1000 steps/s from step 0: step {w.player.step} after {elapsed:.2f} s, "
+        f"{counter.count / elapsed:.0f} painted frames/s; "
+        f"frame interval p50 {pct(gaps, 50):.1f} ms p95 {pct(gaps, 95):.1f} ms "
+        f"p99 {pct(gaps, 99):.1f} ms"
+    )
+
+
+def max_stall(app, action, done, timeout=60.0) -> float:
+    """Longest gap between 5 ms timer ticks on the GUI thread while ``action`` runs."""
+    stamps: list[float] = []
+    timer = QTimer()
+    timer.setInterval(5)
+    timer.timeout.connect(lambda: stamps.append(time.perf_counter()))
+    timer.start()
+    t0 = time.perf_counter()
+    stamps.append(t0)
+    action()
+    while not done() and time.perf_counter() - t0 < timeout:
+        app.processEvents()
+    stamps.append(time.perf_counter())
+    timer.stop()
+    return float(np.max(np.diff(stamps))) * 1000
+
+
+def bench_stalls(app, w) -> None:
+    panel = w.runs_panel
+    panel.list.setCurrentRow(0)
+    lr = panel.param_widget("lr")
+    old = w.trajectory
+
+    def change_lr():
+        lr.text.setText("0.00077")
+        lr.text.editingFinished.emit()
+
+    stall = max_stall(app, change_lr, lambda: w.trajectory is not old and ready(w))
+    print(f"longest GUI stall while recomputing 8 x {STEPS} steps: {stall:.1f} ms")
+
+    from gdviz.core import loss as loss_module
+
+    loss_module.warm_up()
+    old = w.trajectory
+
+    def type_function():
+        w.editor.edit.setText("(1.5 - x + x y)^2 + (2.25 - x + x y^2)^2 + (2.625 - x + x y^3)^2")
+        w.editor._settle()
+
+    stall = max_stall(app, type_function, lambda: w.trajectory is not old and ready(w))
+    print(f"longest GUI stall while compiling a typed function and recomputing: {stall:.1f} ms")
+
+
+def bench_startup(starts: int) -> None:
+    exe = shutil.which("gdviz") or str(Path(sys.executable).with_name("gdviz"))
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", GDVIZ_QUIT_AFTER_MS="1")
+    shown, ready_t, wall = [], [], []
+    for _ in range(starts):
+        t0 = time.perf_counter()
+        proc = subprocess.run([exe], capture_output=True, text=True, env=env, timeout=120)
+        wall.append(time.perf_counter() - t0)
+        m = re.search(r"shown_after=([\d.]+)s ready_after=([\d.]+)s", proc.stdout)
+        if proc.returncode != 0 or not m:
+            print("gdviz did not start cleanly:", proc.stdout, proc.stderr[-500:])
+            return
+        shown.append(float(m.group(1)))
+        ready_t.append(float(m.group(2)))
+    # "shown"/"ready" count from gdviz.app's import; the process wall time adds
+    # Python's own start and the command's imports before it (and the exit).
+    print(
+        f"window open (median of {starts}): first paint {statistics.median(shown):.2f} s, "
+        f"first picture computed {statistics.median(ready_t):.2f} s after start-up; "
+        f"whole process incl. interpreter start and exit {statistics.median(wall):.2f} s"
+    )
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", type=int, default=300)
+    ap.add_argument("--starts", type=int, default=3)
+    args = ap.parse_args()
+    app = QApplication.instance() or QApplication(["gdviz-bench"])
+    from gdviz.ui.main_window import MainWindow
+
+    w = MainWindow()
+    w.resize(1280, 800)
+    w.show()
+    wait(app, lambda: ready(w))
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(
+        f"window {w.width()}x{w.height()}, platform {app.platformName()}, "
+        f"{os.cpu_count()} CPUs, load average {load:.1f} (wall times grow with the load; "
+        "CPU times much less)"
+    )
+    bench_frames(app, w, args.frames)
+    bench_playback(app, w)
+    bench_stalls(app, w)
+    w.close()
+    bench_startup(args.starts)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
