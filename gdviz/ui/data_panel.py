@@ -433,6 +433,7 @@ class DataPanel(QWidget):
         else:
             shown = f"σ({self.model.text})" if self.model.link == "sigmoid" else self.model.text
             text = f"model: {self.model.target or 'prediction'} ≈ {shown}"
+        text += "\nloss plot: solid = mini-batch loss, dashed = loss on all samples"
         if not loss.uses_statistics and loss.n > SURFACE_MAX_SAMPLES:
             text += (
                 f"\nsurface drawn from {SURFACE_MAX_SAMPLES:,} random samples of {loss.n:,}; "
@@ -527,9 +528,10 @@ class DataPanel(QWidget):
         self._full_shown = (rows[pick].astype(np.float64) + traj.start_step, shown[pick])
         for k in range(full.shape[1]):
             item = pg.PlotCurveItem(
-                pen=_pen(self._colors[k], max(1.2, self.theme.line_px * 0.6), Qt.PenStyle.DashLine),
+                pen=_pen(self._colors[k], max(1.5, self.theme.line_px), Qt.PenStyle.DashLine),
             )
-            item.setZValue(-1)
+            # Over the noisy mini-batch losses: the full loss is what descent lowers.
+            item.setZValue(20)
             self._loss_plot.addItem(item)
             self._full_items.append(item)
         self._reveal_full(self._step)
