@@ -9,6 +9,7 @@ from gdviz.core.data import make_builtin
 from gdviz.core.dataset_loss import Penalty, compile_dataset_loss
 from gdviz.core.engine import Engine, RunConfig, StopRules, run
 from gdviz.core.loss import compile_loss
+from gdviz.core.optimizers import OPTIMIZERS
 
 LINE = make_builtin("line", n=23, seed=4)  # 23 is prime: mini-batches never divide it
 CLS = make_builtin("classes", n=31, seed=4)
@@ -45,11 +46,11 @@ VARIANTS = {"batch": None, "stochastic": 1, "mini-batch": 5}
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
-@pytest.mark.parametrize("optimizer", ["gd", "momentum", "adam", "rmsprop", "newton"])
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
 def test_each_variant_uses_the_mean_gradient_of_its_batch(variant, optimizer):
     loss = compile_dataset_loss("(w*x + b - y)^2", LINE, parameters=("w", "b"))
     obj = loss.sampled(VARIANTS[variant], seed=7)
-    lr = 0.5 if optimizer == "newton" else 0.02
+    lr = {"newton": 0.5, "adadelta": 1.0}.get(optimizer, 0.02)
     traj = run(obj, [RunConfig(optimizer, {"lr": lr}, START)], 30, _stop(30))
     _tr, checked = _check_batch_gradients(loss, obj, traj)
     assert checked == 31
