@@ -108,6 +108,16 @@ def test_presentation_mode_at_1024x768(qtbot, window, scale: float) -> None:
         or window.transport.step_label.fontInfo().pointSizeF() >= base_pt * scale * 0.9
     )
     _check_fits(window, 1024, 768)
+    # The timeline is still long enough to scrub with.
+    assert window.transport.timeline.width() >= 100
+    # With the explain card open everything still fits, the card included.
+    window.classroom.toggle_explain()
+    window.player.seek(20)
+    QCoreApplication.processEvents()
+    card = window.classroom.explain_card
+    assert card.isVisible() and card.explanation is not None
+    _check_fits(window, 1024, 768)
+    window.classroom.toggle_explain()
     # The overlay of shortcuts fits as well.
     pres.show_shortcuts()
     QCoreApplication.processEvents()
