@@ -364,7 +364,14 @@ def test_gdviz_file_opens_the_session(tmp_path) -> None:
         pytest.skip("the gdviz command is not installed (pip install -e .)")
     s = replace(lesson(3).session, steps=120, step=30)
     path = save_session(s, tmp_path / "saddle.gdviz.toml")
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", GDVIZ_QUIT_AFTER_MS="200")
+    # Its own settings folder: the window saves its geometry on closing, and
+    # other tests' gdviz processes must not start from it.
+    env = dict(
+        os.environ,
+        QT_QPA_PLATFORM="offscreen",
+        GDVIZ_QUIT_AFTER_MS="200",
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+    )
     proc = subprocess.run([exe, str(path)], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
     line = proc.stdout.strip().splitlines()[-1]
