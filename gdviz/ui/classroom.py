@@ -457,9 +457,15 @@ class Classroom(QObject):
             self.window.restoreState(state)
 
     def save_settings(self) -> None:
-        """Remember geometry and dock layout (as they are outside presentation mode)."""
+        """Remember geometry and dock layout (as they are outside presentation mode).
+
+        A start-up check run (``GDVIZ_QUIT_AFTER_MS``) remembers nothing: no
+        person arranged that window.
+        """
         if self.presentation.active:
             self.presentation.leave()
+        if os.environ.get("GDVIZ_QUIT_AFTER_MS", "").strip():
+            return
         s = _settings()
         s.setValue("window/geometry", self.window.saveGeometry())
         s.setValue("window/state", self.window.saveState())
