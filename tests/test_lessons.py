@@ -174,3 +174,15 @@ def test_bad_lessons(old: str, new: str, fragment: str) -> None:
     with pytest.raises(LessonError, match=fragment) as info:
         parse_lesson(GOOD.replace(old, new), "bad", "bad.toml")
     assert "bad.toml" in str(info.value)
+
+
+def test_scale_lesson(results) -> None:
+    _loss, t = results["8_scale"]
+    gd, rms, adam = 0, 1, 2
+    # GD is held back by the steep direction: still far away after 100 steps.
+    assert _dist(t, 100, gd, (0, 0)) > 2.5
+    assert _dist(t, 100, rms, (0, 0)) < 0.05
+    assert _dist(t, 100, adam, (0, 0)) < 0.05
+    # Adam's per-coordinate step sizes differ by far more than 10× (x gentle, y steep).
+    eff = t.state["effective_lr"][20, adam]
+    assert eff[0] / eff[1] > 10
