@@ -382,3 +382,12 @@ def test_gdviz_file_opens_the_session(tmp_path) -> None:
     proc = subprocess.run([exe, str(bad)], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "preset=rosenbrock" in proc.stdout
+
+
+def test_dataset_mode_is_not_saved_as_a_session(qtbot, window, tmp_path) -> None:
+    window.data_panel.enable.setChecked(True)
+    qtbot.waitUntil(lambda: window.dataset_mode.enabled, timeout=WAIT)
+    path = tmp_path / "data.gdviz.toml"
+    assert not window.classroom.save_to(path)
+    assert not path.exists()
+    assert "dataset mode" in window.message.text()

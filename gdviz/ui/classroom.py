@@ -407,6 +407,14 @@ class Classroom(QObject):
         """Write the current session to ``path`` (atomically); report the result."""
         w = self.window
         p = Path(path)
+        dataset = getattr(w, "dataset_mode", None)
+        if dataset is not None and getattr(dataset, "enabled", False):
+            # The per-sample loss names data columns; a session file holds a
+            # plain function of one or two parameters and could not reopen it.
+            w.show_message(
+                "Session files hold plain functions: leave dataset mode to save a session."
+            )
+            return False
         try:
             save_session(self.current_session(), p)
         except SessionError as exc:
