@@ -391,3 +391,17 @@ def test_dataset_mode_is_not_saved_as_a_session(qtbot, window, tmp_path) -> None
     assert not window.classroom.save_to(path)
     assert not path.exists()
     assert "dataset mode" in window.message.text()
+
+
+def test_explain_in_dataset_mode_names_the_batch_gradient(qtbot, window) -> None:
+    old = window.trajectory
+    window.data_panel.enable.setChecked(True)
+    qtbot.waitUntil(lambda: window.trajectory is not old and ready(window), timeout=WAIT)
+    c = window.classroom
+    c.toggle_explain()
+    window.player.seek(3)
+    ex = c.explain.explanation
+    assert ex is not None
+    assert "∇f_batch" in ex.text()
+    k = ex.run
+    assert np.array_equal(ex.values["theta_next"], window.trajectory.positions[3, k])

@@ -278,6 +278,7 @@ def explain_step(
     loss: Any = None,
     label: str | None = None,
     best_loss: float | None = None,
+    grad_name: str = "∇f",
 ) -> Explanation:
     """Explain run ``run`` at step ``step`` of ``traj``.
 
@@ -299,6 +300,9 @@ def explain_step(
         Name of the run for the heading (defaults to the optimizer's label).
     best_loss
         :func:`lowest_loss` of ``traj``, if already known (for the badges).
+    grad_name
+        How the gradient the optimizer used is written (``"∇f"``; e.g.
+        ``"∇f_batch"`` when each step sees a mini-batch of data).
 
     Raises
     ------
@@ -378,7 +382,7 @@ def explain_step(
         lines.append(Line(f"∇f(θ{T})", "", "", traj.true_grads[t, k]))
         lines.append(Line(f"g{T}", f"∇f(θ{T}) + noise", "", grad))
     else:
-        lines.append(Line(f"g{T}", f"∇f(θ{T})", "", grad))
+        lines.append(Line(f"g{T}", f"{grad_name}(θ{T})", "", grad))
     wd = float(hp.get("weight_decay", 0.0) or 0.0)
     g = grad
     if (
@@ -771,12 +775,15 @@ def badges(
 
 def _near_saddle(traj: Any, k: int, i: int, loss: Any) -> float | None:
     """The negative smallest Hessian eigenvalue at row i if θᵢ is near a saddle, else None."""
-    if loss is None:
+    if loss is None or not hasattr(loss, "hess"):
         return None
     theta = traj.positions[i, k]
-    with np.errstate(all="ignore"):
-        h = np.asarray(loss.hess(theta), dtype=float)
-        g = np.asarray(loss.grad(theta), dtype=float)
+    try:
+        with np.errstate(all="ignore"):
+            h = np.asarray(loss.hess(theta), dtype=float)
+            g = np.asarray(loss.grad(theta), dtype=float)
+    except (ArithmeticError, ValueError, TypeError):
+        return None  # a badge is not worth an error
     if h.shape != (traj.dim, traj.dim) or not (np.isfinite(h).all() and np.isfinite(g).all()):
         return None
     lam, q = np.linalg.eigh(h)

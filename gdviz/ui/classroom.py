@@ -209,8 +209,11 @@ class Classroom(QObject):
         if traj is None or traj.n_runs != len(runs):
             return
         labels = [f"{i + 1}. {r.label()}" for i, r in enumerate(runs)]
+        dataset = getattr(w, "dataset_mode", None)
+        # In dataset mode each step may see only a mini-batch of the samples.
+        grad = "∇f_batch" if dataset is not None and getattr(dataset, "enabled", False) else "∇f"
         for panel in self._panels():
-            panel.set_runs(traj, runs, labels, w.loss)
+            panel.set_runs(traj, runs, labels, w.loss, grad_name=grad)
             panel.set_step(w.player.step)
 
     def _step(self, i: int) -> None:

@@ -50,6 +50,7 @@ class ExplainPanel(QWidget):
         self._labels: list[str] = []
         self._loss: Any = None
         self._best: float | None = None
+        self._grad_name = "∇f"
         self._run = 0
         self._step = 0
         self._last = 0.0
@@ -108,8 +109,13 @@ class ExplainPanel(QWidget):
         runs: Sequence[RunSpec],
         labels: Sequence[str],
         loss: Any = None,
+        grad_name: str = "∇f",
     ) -> None:
-        """A new computation: the trajectory, the runs it holds (in order) and their labels."""
+        """A new computation: the trajectory, the runs it holds (in order) and their labels.
+
+        ``grad_name`` is how the gradient is written (``"∇f_batch"`` for mini-batches).
+        """
+        self._grad_name = grad_name
         self._traj = trajectory
         self._runs = tuple(runs)
         self._labels = list(labels)
@@ -199,6 +205,7 @@ class ExplainPanel(QWidget):
                 loss=self._loss,
                 label=self._labels[k] if k < len(self._labels) else None,
                 best_loss=self._best,
+                grad_name=self._grad_name,
             )
         except (IndexError, KeyError, ValueError) as exc:
             self.explanation = None
