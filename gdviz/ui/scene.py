@@ -54,6 +54,17 @@ def _color(c: str) -> QColor:
     return QColor(c)
 
 
+def _mix(a: str, b: str, w: float = 0.5) -> str:
+    """The colour ``w`` of the way from ``b`` to ``a`` (both ``#rrggbb``)."""
+    ca, cb = QColor(a[:7]), QColor(b[:7])
+    mixed = QColor(
+        round(w * ca.red() + (1 - w) * cb.red()),
+        round(w * ca.green() + (1 - w) * cb.green()),
+        round(w * ca.blue() + (1 - w) * cb.blue()),
+    )
+    return mixed.name()
+
+
 def _pen(c: str, width: float, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QPen:
     pen = QPen(_color(c))
     pen.setWidthF(width)
@@ -153,7 +164,7 @@ class _ChunkedCurve:
     always complete and :meth:`pending` says whether more chunks can be built.
     """
 
-    CHUNK = 256
+    CHUNK = 512
     NEW_PER_CALL = 4
 
     def __init__(self, plot: pg.PlotItem, z: float, connect: str = "all") -> None:
@@ -267,10 +278,11 @@ class _ChunkedCurve:
         shown = min(full, len(self.chunks))
         a = shown * self.CHUNK
         x, y = self.x[a : i + 1], self.y[a : i + 1]
-        if len(x) > 2 * self.CHUNK:
-            # Chunks not cached yet (just after a jump or a recompute): until
-            # they are, the tail stands in for them, without the points that
-            # would land within half a pixel of the one before (invisible).
+        if len(x) > 16:
+            # The tail is stroked every frame: leave out the points that land
+            # within half a pixel of the one before (they change no pixel).
+            # Until missing chunks are cached (just after a jump or a
+            # recompute) the tail also stands in for them.
             x, y = _visible_points(x, y, self.plot.getViewBox().viewPixelSize())
         for item in (self.live, self.live_shadow):
             if item is not None:
@@ -475,8 +487,9 @@ class Scene(QWidget):
         self.curve.setPen(_pen(theme.foreground, 2.0 * theme.font_scale))
         self.target.setPen(_pen(theme.foreground, 2.0))
         for m in self.markers:
-            # Solid and translucent: a dashed line across the plot cost ~3 ms a frame.
-            m.setPen(_pen(theme.foreground + "80", 1.5 * theme.font_scale))
+            # Solid, opaque and thin (a mix of the two theme colours): a dashed
+            # or translucent line across the plot cost 2–3 ms a frame.
+            m.setPen(_pen(_mix(theme.foreground, theme.background), 1.0 * theme.font_scale))
         self.legend.setLabelTextColor(_color(theme.foreground))
         self.legend.setLabelTextSize(f"{theme.font_pt * 0.9:.1f}pt")
         self.legend.setBrush(pg.mkBrush(_color(theme.background + "c0")))

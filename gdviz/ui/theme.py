@@ -60,7 +60,8 @@ class Theme:
         Colours given to runs in order.
     path_shadow
         Colour of the outline drawn under every path, so any run colour stays
-        visible on any part of the colour map.
+        visible on any part of the colour map. Opaque is cheapest: Qt strokes
+        wide opaque lines as segments, translucent ones as slower paths.
     font_size
         Base font size in points before scaling.
     font_scale
@@ -124,7 +125,7 @@ DARK = Theme(
     contour="#ffffff55",
     field="#ffffff70",
     run_palette=(*OKABE_ITO[:-1], "#dddddd"),
-    path_shadow="#000000c0",
+    path_shadow="#000000",
 )
 
 LIGHT = Theme(
@@ -150,7 +151,7 @@ LIGHT = Theme(
         "#000000",
         "#F0E442",
     ),
-    path_shadow="#ffffffd0",
+    path_shadow="#ffffff",
 )
 
 #: Presentation mode: black on pure white for washed-out projectors, a paler
