@@ -18,6 +18,7 @@ computed.
 
 from __future__ import annotations
 
+import sys
 import time
 import traceback
 from collections.abc import Sequence
@@ -137,6 +138,11 @@ class Computer(QObject):
         self._worker.compiled.connect(self._on_compiled)
         self._worker.compileFailed.connect(self._on_compile_failed)
         self._thread.start()
+        # While the compile thread runs Python (unpickling a compiled loss,
+        # printing its formulas), the GUI thread waits for the interpreter lock
+        # at every Qt call, up to the switch interval each time (5 ms by
+        # default); 1 ms keeps those waits short.
+        sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
         self._slice = QTimer(self)
         self._slice.setSingleShot(True)
         self._slice.setInterval(0)
