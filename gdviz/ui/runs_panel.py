@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -166,7 +166,11 @@ class RunsPanel(QWidget):
 
         self.list = QListWidget()
         self.list.setAccessibleName("runs")
-        self.list.setMinimumHeight(90)
+        # Long labels are cut with "…" rather than scrolled sideways, and the
+        # list always shows at least four runs.
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.list.setMinimumHeight(int(self.list.fontMetrics().height() * 5.2) + 8)
         self.add_button = QPushButton("Add")
         self.dup_button = QPushButton("Duplicate")
         self.remove_button = QPushButton("Remove")
@@ -249,6 +253,10 @@ class RunsPanel(QWidget):
 
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
+        font = QFont(self.list.font())
+        font.setPointSizeF(theme.font_pt)  # the size the style sheet gives the list
+        rows = QFontMetrics(font).height() + 4
+        self.list.setMinimumHeight(int(rows * 4.5) + 8)
         self._fill_colors()
         self._rebuild_list(self.current())
 
