@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QPen
 from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QWidget
 
 from gdviz.core.session import ViewSettings
@@ -52,6 +52,12 @@ def _color(c: str) -> QColor:
         q.setAlpha(int(c[7:], 16))
         return q
     return QColor(c)
+
+
+def _clear(item: pg.PlotCurveItem) -> None:
+    """Empty a curve (once: setting empty data again still costs a re-layout)."""
+    if item.xData is not None and len(item.xData):
+        item.setData([], [])
 
 
 def _mix(a: str, b: str, w: float = 0.5) -> str:
@@ -373,6 +379,8 @@ class Scene(QWidget):
         self._step = 0
         self._start: tuple[float, ...] | None = None
         self._run_items: list[_RunItems] = []
+        self._brushes: list[QBrush] = []
+        self._point_pen = QPen()
         self._loss_items: list[_ChunkedCurve] = []
         self._gnorm_items: list[_ChunkedCurve] = []
         self._lr_items: list[_ChunkedCurve] = []
@@ -811,6 +819,8 @@ class Scene(QWidget):
         if key == self._cache.get("style_key"):
             return  # same look: keep pens, cached chunks and the legend
         self._cache["style_key"] = key
+        self._brushes = [pg.mkBrush(c) for c in self._colors]
+        self._point_pen = _pen(t.path_shadow[:7], 1.5 * t.font_scale)
         self.legend.clear()
         for k, items in enumerate(self._run_items):
             color = self._colors[k] if k < len(self._colors) else t.run_color(k)
@@ -874,8 +884,7 @@ class Scene(QWidget):
             x, y = float(r["x"][i]), float(r["y"][i])
             xs.append(x)
             ys.append(y)
-            color = self._colors[k]
-            brushes.append(pg.mkBrush(color))
+            brushes.append(self._brushes[k])
             diverged = k < len(status) and status[k] == "diverged" and 0 <= stop[k] <= i
             symbols.append("x" if diverged else "o")
             two_d = pos.shape[2] > 1
@@ -887,9 +896,9 @@ class Scene(QWidget):
                     seg = _arrow_segments(np.array([[x, y]]), vec[None, :], px, HEAD_PX * scale)
                     items.grad.setData(seg[:, 0], seg[:, 1], connect="pairs")
                 else:
-                    items.grad.setData([], [])
+                    _clear(items.grad)
             else:
-                items.grad.setData([], [])
+                _clear(items.grad)
             if self.view.step_arrows and i < n and not diverged:
                 nx_, ny_ = float(r["x"][i + 1]), float(r["y"][i + 1])
                 vec = np.array([[nx_ - x, ny_ - y]])
@@ -897,16 +906,13 @@ class Scene(QWidget):
                     seg = _arrow_segments(np.array([[x, y]]), vec, px, HEAD_PX * scale)
                     items.step.setData(seg[:, 0], seg[:, 1], connect="pairs")
                 else:
-                    items.step.setData([], [])
+                    _clear(items.step)
             else:
-                items.step.setData([], [])
+                _clear(items.step)
+        # The same brush and pen objects every frame: pyqtgraph then reuses its
+        # rendered symbols instead of drawing them anew.
         self.points.setData(
-            x=xs,
-            y=ys,
-            brush=brushes,
-            symbol=symbols,
-            size=t.marker_px,
-            pen=_pen(t.path_shadow[:7], 1.5 * scale),
+            x=xs, y=ys, brush=brushes, symbol=symbols, size=t.marker_px, pen=self._point_pen
         )
         if any(c.pending() for c in self._all_series()):
             self._catch_up.start()  # cache the remaining chunks in later event-loop turns
