@@ -353,3 +353,31 @@ def test_view_toggles_and_theme(qtbot, window):
     assert window.theme.font_scale == 2.0
     window.set_theme("dark")
     assert window.theme.font_scale == 2.0  # the scale survives a theme switch
+
+
+def test_mouse_zoom_resamples_the_surface_and_updates_the_ranges(qtbot, window):
+    vb = window.scene.surface.getViewBox()
+    before = window.scene.image.image.copy()
+    vb.scaleBy((0.5, 0.5))  # what the mouse wheel does
+    vb.sigRangeChangedManually.emit([True, True])
+    qtbot.waitUntil(lambda: window.session.domain[0][1] < 1.5, timeout=WAIT)
+    (x0, x1), (y0, y1) = window.session.domain
+    assert x1 - x0 == pytest.approx(2.0, rel=0.05) and y1 - y0 == pytest.approx(2.0, rel=0.05)
+    assert window.view_panel.x_range.text() == f"{x0:.4g}, {x1:.4g}"
+    assert not np.array_equal(before, window.scene.image.image)  # sampled anew, sharper
+    # "Reset zoom" goes back to the preset's window, not the zoomed one.
+    window.view_panel.reset_view.click()
+    home = next(p for p in load_presets() if p.name == DEFAULT_PRESET).session.domain
+    assert window.session.domain == home
+    (vx0, vx1), _ = vb.viewRange()
+    assert (vx0, vx1) == pytest.approx(home[0], abs=0.01)
+    assert window.view_panel.x_range.text() == f"{home[0][0]:.4g}, {home[0][1]:.4g}"
+
+
+def test_dragging_the_start_marker_moves_the_start(qtbot, window):
+    old = window.trajectory
+    window.scene.target.setPos(0.25, -0.5)
+    window.scene.target.sigPositionChangeFinished.emit(window.scene.target)
+    wait_new(qtbot, window, old)
+    assert window.session.start == pytest.approx((0.25, -0.5))
+    assert np.allclose(window.trajectory.positions[0, :], [0.25, -0.5])

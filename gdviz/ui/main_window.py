@@ -99,6 +99,7 @@ class MainWindow(QMainWindow):
         self._pending: Session | None = None
         self._last_stats = 0.0
         self._resume_step = 0
+        self._home_domain: tuple[tuple[float, float], ...] = session.domain
         self._started = False
         self._held_text: str | None = None
 
@@ -337,14 +338,18 @@ class MainWindow(QMainWindow):
         self.computer.request_compile(text, timeout=None if trusted else COMPILE_TIMEOUT)
 
     def _on_compiled(self, _gen: int, loss: Any, pretty: str) -> None:
+        loaded = self._pending is not None
         session = self._pending or self.session
         self._pending = None
         dim = loss.dim
+        if loaded or len(self._home_domain) != dim:
+            self._home_domain = session.domain  # what "Reset zoom" goes back to
         if len(session.domain) != dim or len(session.start) != dim:
             # One variable became two (or back): a fresh view window and start.
             dom = _default_domain(dim)
             session = replace(session, domain=dom, start=_default_start(dom))
             session = replace(session, runs=tuple(replace(r, start=None) for r in session.runs))
+            self._home_domain = dom
         session = replace(session, function=loss.text)
         self.session = session
         self.loss = loss
@@ -487,6 +492,7 @@ class MainWindow(QMainWindow):
             self.view_panel.show_error(str(exc))
             return
         self.session = replace(self.session, domain=tuple(domain))
+        self._home_domain = self.session.domain
         self.scene.set_start(self.session.start)
         self.scene.set_step(self.player.step)
 
@@ -504,7 +510,13 @@ class MainWindow(QMainWindow):
         self.scene.set_step(self.player.step)
 
     def _reset_zoom(self) -> None:
-        self.scene.reset_range()
+        """Back to the view window the problem was opened (or last typed) with."""
+        home = self._home_domain
+        if self.loss is None or len(home) != self.loss.dim:
+            self.scene.reset_range()
+            return
+        self._domain_changed(home)
+        self.view_panel.set_domain(home)
 
     def _view_changed(self, view: ViewSettings) -> None:
         self.session = replace(self.session, view=view)
