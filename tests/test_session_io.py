@@ -12,10 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gdviz.core import session_io
-from gdviz.core.session import RunSpec, Session, ViewSettings
+from gdviz.core.session import DataSpec, RunSpec, Session, ViewSettings
 from gdviz.core.session_io import (
     FORMAT_VERSION,
     MAX_FILE_BYTES,
+    PLAIN_FORMAT_VERSION,
     SessionError,
     dumps_session,
     load_session,
@@ -84,9 +85,11 @@ def _good_text(**changes: str) -> str:
 
 def test_full_session_round_trips_every_field(tmp_path: Path) -> None:
     # Guard: FULL really sets every field away from its default, so a field the
-    # writer forgets cannot slip through by matching the default.
+    # writer forgets cannot slip through by matching the default. (The data
+    # table has its own round trip below.)
     for f in fields(Session):
-        assert getattr(FULL, f.name) != getattr(Session(), f.name), f.name
+        if f.name != "data":
+            assert getattr(FULL, f.name) != getattr(Session(), f.name), f.name
     for f in fields(ViewSettings):
         assert getattr(FULL.view, f.name) != getattr(ViewSettings(), f.name), f.name
     path = save_session(FULL, tmp_path / "lesson.gdviz.toml")
@@ -101,7 +104,9 @@ def test_full_session_round_trips_every_field(tmp_path: Path) -> None:
 def test_written_file_is_plain_toml_with_a_version(tmp_path: Path) -> None:
     path = save_session(FULL, tmp_path / "s.gdviz.toml")
     doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    assert doc["format_version"] == FORMAT_VERSION
+    # Without data the file is format 1, as before dataset mode: older gdviz opens it.
+    assert doc["format_version"] == PLAIN_FORMAT_VERSION == 1
+    assert "data" not in doc
     assert doc["runs"][1]["params"] == {"lr": 0.05, "beta1": 0.8, "beta2": 0.99, "amsgrad": True}
     assert doc["view"]["n_contours"] == 33
 
@@ -397,3 +402,326 @@ def test_every_hostile_function_is_refused_and_never_runs(tmp_path: Path) -> Non
             compile_loss(loaded.session.function)
     assert refused_on_open >= len(HOSTILE) - 5
     assert not marker.exists()
+
+
+# ----------------------------------------------------------------------------- dataset mode
+
+#: A dataset-mode session in which every data field differs from its default.
+FULL_DATA = replace(
+    FULL,
+    function="log(1 + exp(-y*(w*x + b)))",
+    runs=FULL.runs[:3],
+    data=DataSpec(
+        source="builtin:classes",
+        n=60,
+        seed=5,
+        columns="x,y",
+        batch_sizes=(None, 1, 16),
+        shuffle_seed=9,
+        penalty="l1",
+        strength=0.0005,
+        parameters=("b", "w"),
+    ),
+)
+
+CSV_TEXT = "height,weight,note\n1.0,2.0,3\n2.0,4.5,3\n3.0,5.5,3\n4.0,8.5,3\n"
+
+
+def _data_text(data: str, function: str = "(w*x + b - y)^2", version: int = 2) -> str:
+    """A dataset-mode file with the given [data] table body."""
+    return (
+        f'format_version = {version}\nfunction = "{function}"\n'
+        "domain = [[-3.0, 3.0], [-3.0, 3.0]]\nstart = [0.0, 0.0]\n"
+        f'\n[data]\n{data}\n\n[[runs]]\noptimizer = "gd"\n'
+    )
+
+
+GOOD_DATA = 'source = "builtin:line"\nbatch_sizes = [1]\nparameters = ["w", "b"]'
+
+
+def test_data_session_round_trips_every_field(tmp_path: Path) -> None:
+    from gdviz.core.data import make_builtin
+
+    for f in fields(Session):
+        assert getattr(FULL_DATA, f.name) != getattr(Session(), f.name), f.name
+    for f in fields(DataSpec):
+        assert getattr(FULL_DATA.data, f.name) != getattr(DataSpec(), f.name), f.name
+    path = save_session(FULL_DATA, tmp_path / "data.gdviz.toml")
+    doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    assert doc["format_version"] == FORMAT_VERSION == 2
+    assert doc["data"]["batch_sizes"] == ["batch", 1, 16]
+    assert doc["data"]["lambda"] == 0.0005 and doc["data"]["parameters"] == ["b", "w"]
+    loaded = load_session(path)
+    assert loaded.warnings == ()
+    assert loaded.session == FULL_DATA
+    # The samples come with it: the same generator, size and seed.
+    want = make_builtin("classes", 60, seed=5)
+    assert loaded.dataset.names == ("x", "y") and loaded.dataset.n == 60
+    for c in want.names:
+        assert (loaded.dataset.column(c) == want.column(c)).all()
+    again = save_session(loaded.session, tmp_path / "again.gdviz.toml")
+    assert again.read_bytes() == path.read_bytes()
+
+
+def test_csv_round_trip_is_stored_relative_and_read_from_the_sessions_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    course = tmp_path / "course"
+    (course / "data").mkdir(parents=True)
+    csv = course / "data" / "people.csv"
+    csv.write_text(CSV_TEXT, encoding="utf-8")
+    spec = DataSpec(
+        source=str(csv),
+        columns="x=height,y=weight",
+        batch_sizes=(None, 2),
+        shuffle_seed=3,
+        penalty="l2",
+        strength=0.01,
+    )
+    s = replace(FULL_DATA, function="(w*x + b - y)^2", runs=FULL.runs[:2], data=spec)
+    path = save_session(s, course / "fit.gdviz.toml")
+    assert tomllib.loads(path.read_text(encoding="utf-8"))["data"]["source"] == "data/people.csv"
+    assert "n" not in tomllib.loads(path.read_text(encoding="utf-8"))["data"]
+    # Opened from elsewhere, the relative path is still found beside the session.
+    monkeypatch.chdir(tmp_path)
+    loaded = load_session(path)
+    assert loaded.session == s
+    assert list(loaded.dataset.column("y")) == [2.0, 4.5, 5.5, 8.5]
+    assert loaded.dataset.names == ("x", "y")
+    # The folder moves as a whole: the session still opens, on the moved data.
+    moved = tmp_path / "moved"
+    course.rename(moved)
+    again = load_session(moved / "fit.gdviz.toml")
+    assert again.session.data.source == str(moved / "data" / "people.csv")
+    assert list(again.dataset.column("x")) == [1.0, 2.0, 3.0, 4.0]
+
+
+def test_csv_outside_the_sessions_folder_is_stored_by_full_path(tmp_path: Path) -> None:
+    csv = tmp_path / "shared" / "pts.csv"
+    csv.parent.mkdir()
+    csv.write_text("x,y\n0,1\n1,3\n", encoding="utf-8")
+    (tmp_path / "sessions").mkdir()
+    s = replace(
+        FULL_DATA,
+        function="(w*x + b - y)^2",
+        data=replace(FULL_DATA.data, source=str(csv), columns=None, n=None, seed=0),
+    )
+    path = save_session(s, tmp_path / "sessions" / "s.gdviz.toml")
+    assert tomllib.loads(path.read_text(encoding="utf-8"))["data"]["source"] == str(csv)
+    assert load_session(path).session == s
+
+
+def test_relative_csv_in_text_uses_base_dir(tmp_path: Path) -> None:
+    (tmp_path / "pts.csv").write_text("x,y\n0,1\n1,3\n2,5\n", encoding="utf-8")
+    text = _data_text('source = "pts.csv"\nparameters = ["w", "b"]')
+    loaded = loads_session(text, "t.gdviz.toml", base_dir=tmp_path)
+    assert loaded.session.data.source == str(tmp_path / "pts.csv")
+    assert loaded.session.data.batch_sizes == (None,)  # defaults: batch, no penalty
+    assert loaded.session.data.penalty == "none" and loaded.dataset.n == 3
+
+
+def test_plain_files_are_unchanged_and_version_one_still_reads() -> None:
+    text = dumps_session(FULL)
+    assert text.splitlines()[1] == "format_version = 1" and "[data]" not in text
+    # A version-1 file (as gdviz wrote before dataset mode) opens as before.
+    assert loads_session(text).session == FULL
+    assert loads_session(_good_text(format_version="format_version = 1")).session.data is None
+    with pytest.raises(SessionError, match="newer gdviz"):
+        loads_session(_good_text(format_version="format_version = 3"))
+
+
+def test_the_data_helper_file_is_good() -> None:
+    loaded = loads_session(_data_text(GOOD_DATA))
+    assert loaded.session.data.batch_sizes == (1,) and loaded.dataset.name == "line"
+    assert loaded.session.data.source == "builtin:line"
+
+
+@pytest.mark.parametrize(
+    ("csv", "fragment"),
+    [
+        (None, "no such file"),
+        ("x,y\n1,2\n3,oops\n", "line 3, column 'y': 'oops' is not a number"),
+        ("x,y\n1,2\n3,\n", "missing value"),
+        ("", "the file is empty"),
+        ("a,b\n1,2\n", "no column 'x'"),
+    ],
+)
+def test_missing_or_bad_csv_names_the_session_and_the_problem(
+    tmp_path: Path, csv: str | None, fragment: str
+) -> None:
+    data = tmp_path / "pts.csv"
+    if csv is not None:
+        data.write_text(csv, encoding="utf-8")
+    path = tmp_path / "fit.gdviz.toml"
+    path.write_text(
+        _data_text('source = "pts.csv"\ncolumns = "x,y"\nparameters = ["w", "b"]'),
+        encoding="utf-8",
+    )
+    with pytest.raises(SessionError) as info:
+        load_session(path)
+    err = info.value
+    assert err.path == str(path) and err.where == "data.source"
+    assert fragment in err.message and "pts.csv" in err.message
+    assert str(err).startswith(f"{path}: data.source: cannot use the data: ")
+
+
+def test_csv_that_is_a_folder(tmp_path: Path) -> None:
+    (tmp_path / "pts.csv").mkdir()
+    with pytest.raises(SessionError, match="is a folder"):
+        loads_session(_data_text('source = "pts.csv"\nparameters = ["w"]'), base_dir=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("data", "where", "fragment"),
+    [
+        ('parameters = ["w", "b"]', "data", "missing 'source'"),
+        ('source = ""\nparameters = ["w", "b"]', "data.source", "is empty"),
+        ('source = 3\nparameters = ["w", "b"]', "data.source", "must be text"),
+        ('source = "builtin:nope"\nparameters = ["w", "b"]', "data.source", "no built-in dataset"),
+        ('source = "builtin:line:n=5"\nparameters = ["w", "b"]', "data.source", "n = … and seed"),
+        ('source = "builtin:line"\nn = 1\nparameters = ["w", "b"]', "data.n", "2…1000000"),
+        ('source = "builtin:line"\nn = 2.5\nparameters = ["w", "b"]', "data.n", "whole number"),
+        ('source = "builtin:line"\nseed = -1\nparameters = ["w", "b"]', "data.seed", "whole"),
+        ('source = "builtin:line"\ncolumns = "x,,y"\nparameters = ["w"]', "data.columns", "comma"),
+        (
+            'source = "builtin:line"\ncolumns = "x,z"\nparameters = ["w"]',
+            "data.source",
+            "no column 'z'",
+        ),
+        ('source = "builtin:line"', "data", "missing 'parameters'"),
+        ('source = "builtin:line"\nparameters = []', "data.parameters", "one or two"),
+        ('source = "builtin:line"\nparameters = ["a", "b", "c"]', "data.parameters", "one or two"),
+        ('source = "builtin:line"\nparameters = ["w", "w"]', "data.parameters", "repeat"),
+        (
+            'source = "builtin:line"\nparameters = ["__class__"]',
+            "data.parameters[0]",
+            "cannot name",
+        ),
+        (
+            'source = "builtin:line"\nparameters = ["x", "b"]',
+            "data.parameters",
+            "column of the data",
+        ),
+        ('source = "builtin:line"\nparameters = "w"', "data.parameters", "one or two"),
+        (
+            "source = 'builtin:line'\nparameters = ['w']\nshuffle_seed = 1e3",
+            "data.shuffle_seed",
+            "whole",
+        ),
+        (
+            "source = 'builtin:line'\nparameters = ['w']\nshuffle_seed = 4294967296",
+            "data.shuffle_seed",
+            "whole number 0…",
+        ),
+        (
+            'source = "builtin:line"\nparameters = ["w"]\npenalty = "l3"',
+            "data.penalty",
+            '"l2" or "l1"',
+        ),
+        ('source = "builtin:line"\nparameters = ["w"]\npenalty = 2', "data.penalty", "text"),
+        (
+            'source = "builtin:line"\nparameters = ["w"]\nlambda = -0.1',
+            "data.lambda",
+            "between 0 and 100",
+        ),
+        ('source = "builtin:line"\nparameters = ["w"]\nlambda = nan', "data.lambda", "finite"),
+        ('source = "builtin:line"\nparameters = ["w"]\nlambda = "big"', "data.lambda", "number"),
+        (
+            "source = 'builtin:line'\nparameters = ['w']\nbatch_sizes = []",
+            "data.batch_sizes",
+            "1 to 16",
+        ),
+        (
+            "source = 'builtin:line'\nparameters = ['w']\nbatch_sizes = 16",
+            "data.batch_sizes",
+            "list",
+        ),
+        (
+            "source = 'builtin:line'\nparameters = ['w']\nbatch_sizes = [0]",
+            "data.batch_sizes[0]",
+            "at least 1",
+        ),
+        (
+            "source = 'builtin:line'\nparameters = ['w']\nbatch_sizes = [1, -4]",
+            "data.batch_sizes[1]",
+            "at least 1",
+        ),
+        (
+            "source = 'builtin:line'\nparameters = ['w']\nbatch_sizes = ['fast']",
+            "data.batch_sizes[0]",
+            "batch size 'fast'",
+        ),
+        (
+            "source = 'builtin:line'\nparameters = ['w']\nbatch_sizes = [2.5]",
+            "data.batch_sizes[0]",
+            "whole number",
+        ),
+        (
+            "source = 'builtin:line'\nparameters = ['w']\nbatch_sizes = [true]",
+            "data.batch_sizes[0]",
+            "whole number",
+        ),
+        (
+            "source = 'builtin:line'\nparameters = ['w']\nbatch_sizes = [{}]",
+            "data.batch_sizes[0]",
+            "whole number",
+        ),
+        ('parameters = ["w"]\nsource = ' + '"' + "a" * 5000 + '"', "data.source", "longer than"),
+    ],
+)
+def test_bad_data_tables_name_the_key(data: str, where: str, fragment: str) -> None:
+    with pytest.raises(SessionError) as info:
+        loads_session(_data_text(data), "fit.gdviz.toml")
+    err = info.value
+    assert err.where == where, err
+    assert fragment in err.message, err
+    assert str(err).startswith("fit.gdviz.toml: ")
+
+
+def test_bad_data_table_type() -> None:
+    text = _good_text() + "\n"
+    text = text.replace("[[runs]]", 'data = "line"\n\n[[runs]]')
+    with pytest.raises(SessionError) as info:
+        loads_session(text)
+    assert info.value.where == "data" and "table" in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("function", "params", "fragment"),
+    [
+        ("(w*x + b - z)^2", '["w", "b"]', "unknown name 'z'"),
+        ("(w*x + b - y)^2", '["w"]', "unknown name 'b'"),
+        ("w^2 + b^2", '["w", "b"]', "must use a data column"),
+        ("__import__('os')", '["w"]', "not a valid function"),
+    ],
+)
+def test_data_function_is_checked_with_the_columns(
+    function: str, params: str, fragment: str
+) -> None:
+    text = _data_text(f'source = "builtin:line"\nparameters = {params}', function=function)
+    with pytest.raises(SessionError) as info:
+        loads_session(text)
+    assert info.value.where == "function" and fragment in info.value.message
+
+
+def test_data_dimension_follows_the_parameters() -> None:
+    # One parameter: the domain and start have one entry each.
+    text = _data_text('source = "builtin:line"\nparameters = ["w"]', function="(w*x - y)^2")
+    with pytest.raises(SessionError) as info:
+        loads_session(text)
+    assert info.value.where == "domain" and "1 [low, high]" in info.value.message
+    one = text.replace("[[-3.0, 3.0], [-3.0, 3.0]]", "[[-3.0, 3.0]]").replace("[0.0, 0.0]", "[0.5]")
+    s = loads_session(one).session
+    assert s.domain == ((-3.0, 3.0),) and s.start == (0.5,) and s.data.parameters == ("w",)
+
+
+def test_csv_keys_that_only_builtins_have_warn(tmp_path: Path) -> None:
+    (tmp_path / "pts.csv").write_text("x,y\n0,1\n1,3\n", encoding="utf-8")
+    text = _data_text('source = "pts.csv"\nn = 50\nseed = 2\nparameters = ["w", "b"]\nspeed = 1')
+    loaded = loads_session(text, base_dir=tmp_path)
+    assert loaded.warnings == (
+        "data.speed: unknown key, skipped",
+        "data.n: only built-in data has it, skipped",
+        "data.seed: only built-in data has it, skipped",
+    )
+    assert loaded.session.data.n is None and loaded.dataset.n == 2

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-__all__ = ["RunSpec", "Session", "ViewSettings"]
+__all__ = ["DataSpec", "RunSpec", "Session", "ViewSettings"]
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,62 @@ class ViewSettings:
 
 
 @dataclass(frozen=True)
+class DataSpec:
+    """Dataset mode: the data a per-sample loss is averaged over, and how runs sample it.
+
+    A session with a ``DataSpec`` is in dataset mode: its ``function`` is the
+    loss of one sample (``"(w*x + b - y)^2"``), its domain and start are in the
+    parameters, and each run takes its gradient on mini-batches of the data.
+
+    Attributes
+    ----------
+    source
+        ``"builtin:NAME"`` (``line``, ``outliers``, ``classes``) or the path of
+        a CSV file. Session files store a path inside the session's folder
+        relative to it; an opened session holds the absolute path.
+    n
+        Number of samples a built-in dataset makes (None: its default). Not
+        used for CSV files.
+    seed
+        Seed of a built-in dataset's generator. Not used for CSV files.
+    columns
+        The columns chosen, as ``"x,y"`` or ``"x=Header,y=Header"`` (None: all).
+    batch_sizes
+        Samples per step of each run, in run order (None: all samples, i.e.
+        batch gradient descent; 1: stochastic). The last one holds for runs
+        beyond the list.
+    shuffle_seed
+        Seed of the per-epoch shuffles that cut the data into mini-batches.
+    penalty
+        ``"none"``, ``"l2"`` (λ‖θ‖²) or ``"l1"`` (λ‖θ‖₁).
+    strength
+        The penalty's λ (kept when the penalty is off, as the window keeps it).
+    parameters
+        The names gradient descent moves, in axis order (e.g. ``("w", "b")``).
+    """
+
+    source: str = "builtin:line"
+    n: int | None = None
+    seed: int = 0
+    columns: str | None = None
+    batch_sizes: tuple[int | None, ...] = (None,)
+    shuffle_seed: int = 0
+    penalty: str = "none"
+    strength: float = 0.0
+    parameters: tuple[str, ...] = ("w", "b")
+
+    @property
+    def builtin(self) -> str | None:
+        """The built-in dataset's name, or None for a CSV file."""
+        return self.source[len("builtin:") :] if self.source.startswith("builtin:") else None
+
+    def batch_size(self, run: int) -> int | None:
+        """Batch size of run ``run`` (the last one given holds beyond the list)."""
+        sizes = self.batch_sizes or (None,)
+        return sizes[min(run, len(sizes) - 1)]
+
+
+@dataclass(frozen=True)
 class Session:
     """Everything a person set: the function, where to look, the runs, how to play.
 
@@ -102,6 +158,8 @@ class Session:
         (0: exact gradients), as :class:`gdviz.core.engine.GradientNoise`.
     noise_seed
         Seed of that noise, so a noisy run replays the same way.
+    data
+        Dataset mode's settings, or None for a plain function (see :class:`DataSpec`).
     """
 
     function: str = "x^2 + 3y^2"
@@ -116,6 +174,7 @@ class Session:
     preset: str | None = None
     noise: float = 0.0
     noise_seed: int = 0
+    data: DataSpec | None = None
 
     def run_start(self, index: int) -> tuple[float, ...]:
         """The start point of run ``index`` (its own, else the session's)."""

@@ -23,6 +23,33 @@ slides and a student can open next week::
     color = "#E69F00"
     visible = true
 
+A session in dataset mode has a ``[data]`` table as well; its ``function`` is
+then the loss of one sample and its domain and start are in the parameters::
+
+    format_version = 2
+    function = "(w*x + b - y)^2"
+    domain = [[-1.0, 3.5], [-1.5, 2.5]]
+    start = [-0.5, -1.0]
+
+    [data]
+    source = "samples.csv"        # or "builtin:line" with n and seed
+    columns = "x=height,y=weight"
+    batch_sizes = ["batch", 1, 16]  # one per run: all samples, one, sixteen
+    shuffle_seed = 0
+    penalty = "l2"                # "none", "l2" or "l1"
+    lambda = 0.01
+    parameters = ["w", "b"]
+
+A CSV file inside the session file's folder is stored relative to it (the
+folder can move as a whole) and read relative to the session file, whatever
+the working directory; a file elsewhere is stored by its absolute path.
+Opening a session reads its data too: a missing or bad CSV file is a
+:class:`SessionError` that names the session file and what is wrong with the
+data. Files without ``[data]`` are written as format 1, exactly as before, so
+older gdviz versions still open them; files with it are format 2, which an
+older gdviz refuses with "update gdviz" instead of misreading the per-sample
+loss as a function of four variables.
+
 Saving is atomic: the text goes to a temporary file in the same directory,
 is flushed to disk, and then replaces the old file with :func:`os.replace`, so
 a crash or a full disk mid-save leaves the previous file whole.
@@ -48,14 +75,18 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gdviz.core.session import RunSpec, Session, ViewSettings
+from gdviz.core.session import DataSpec, RunSpec, Session, ViewSettings
+
+if TYPE_CHECKING:
+    from gdviz.core.data import Dataset
 
 __all__ = [
     "FORMAT_VERSION",
     "KNOWN_THEMES",
     "MAX_FILE_BYTES",
+    "PLAIN_FORMAT_VERSION",
     "SUFFIX",
     "LoadedSession",
     "SessionError",
@@ -66,8 +97,10 @@ __all__ = [
     "session_from_table",
 ]
 
-#: The format written by this version; files with a larger number are refused.
-FORMAT_VERSION = 1
+#: The newest format: written for sessions in dataset mode; larger numbers are refused.
+FORMAT_VERSION = 2
+#: The format of sessions without data (what gdviz wrote before dataset mode).
+PLAIN_FORMAT_VERSION = 1
 #: File name ending of session files.
 SUFFIX = ".gdviz.toml"
 #: Largest file read, in bytes: a real session is a few KiB.
@@ -83,6 +116,13 @@ MAX_COORD = 1e6
 MAX_NOISE = 1e6
 MIN_SPEED, MAX_SPEED = 1.0, 1000.0
 N_CONTOURS = (2, 60)
+#: Sizes of built-in datasets a session may ask for (the window's range).
+DATA_N = (2, 1_000_000)
+#: Largest seed (the window's seed boxes hold 31-bit numbers).
+MAX_SEED = 2**31 - 1
+#: Largest penalty strength λ (the window's range).
+MAX_LAMBDA = 100.0
+MAX_PATH = 4096
 
 _TOP_KEYS = (
     "format_version",
@@ -97,7 +137,19 @@ _TOP_KEYS = (
     "noise",
     "noise_seed",
     "view",
+    "data",
     "runs",
+)
+_DATA_KEYS = (
+    "source",
+    "n",
+    "seed",
+    "columns",
+    "batch_sizes",
+    "shuffle_seed",
+    "penalty",
+    "lambda",
+    "parameters",
 )
 _RUN_KEYS = ("optimizer", "params", "schedule", "start", "color", "visible")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+\Z")
@@ -139,10 +191,14 @@ class LoadedSession:
     warnings
         One line per key that was skipped or value that was replaced (unknown
         keys, unknown theme); empty for a clean file.
+    dataset
+        The samples of a session in dataset mode, already read and checked
+        (None for a plain function).
     """
 
     session: Session
     warnings: tuple[str, ...] = ()
+    dataset: Dataset | None = None
 
 
 # --------------------------------------------------------------------------- writing
@@ -207,8 +263,48 @@ def _num(v: float | int | bool) -> float | bool:
     return v if isinstance(v, bool) else float(v)
 
 
-def dumps_session(session: Session) -> str:
+def _stored_source(source: str, base_dir: str | os.PathLike[str] | None) -> str:
+    """A CSV path as a session file stores it: relative to ``base_dir`` when inside it."""
+    if source.startswith("builtin:") or base_dir is None:
+        return source
+    path = Path(os.path.abspath(source))
+    try:
+        return path.relative_to(os.path.abspath(base_dir)).as_posix()
+    except ValueError:  # elsewhere (or another drive): only the full path finds it
+        return str(path)
+
+
+def _data_lines(data: DataSpec, base_dir: str | os.PathLike[str] | None) -> list[str]:
+    lines = ["", "[data]"]
+
+    def put(key: str, value: Any) -> None:
+        lines.append(f"{key} = {_toml_value(value, f'data.{key}')}")
+
+    put("source", _stored_source(data.source, base_dir))
+    if data.builtin is not None:
+        if data.n is not None:
+            put("n", int(data.n))
+        put("seed", int(data.seed))
+    if data.columns is not None:
+        put("columns", data.columns)
+    put("batch_sizes", ["batch" if b is None else int(b) for b in data.batch_sizes])
+    put("shuffle_seed", int(data.shuffle_seed))
+    put("penalty", data.penalty)
+    put("lambda", float(data.strength))
+    put("parameters", list(data.parameters))
+    return lines
+
+
+def dumps_session(session: Session, base_dir: str | os.PathLike[str] | None = None) -> str:
     """The TOML text of ``session`` (what :func:`save_session` writes).
+
+    Parameters
+    ----------
+    session
+        The session.
+    base_dir
+        The folder the file will be in: a CSV file of dataset mode inside it is
+        written relative to it. None writes the path as it is.
 
     Raises
     ------
@@ -216,9 +312,10 @@ def dumps_session(session: Session) -> str:
         For values TOML cannot carry faithfully (non-finite numbers, invalid
         characters).
     """
+    version = PLAIN_FORMAT_VERSION if session.data is None else FORMAT_VERSION
     lines = [
         "# gdviz session: open it with  gdviz FILE  or File → Open.",
-        f"format_version = {FORMAT_VERSION}",
+        f"format_version = {version}",
     ]
 
     def put(key: str, value: Any) -> None:
@@ -240,6 +337,8 @@ def dumps_session(session: Session) -> str:
     for f in fields(ViewSettings):
         v = getattr(session.view, f.name)
         lines.append(f"{f.name} = {_toml_value(v, f'view.{f.name}')}")
+    if session.data is not None:
+        lines += _data_lines(session.data, base_dir)
     for i, run in enumerate(session.runs):
         where = f"runs[{i}]"
         lines.append("")
@@ -260,6 +359,9 @@ def dumps_session(session: Session) -> str:
 def save_session(session: Session, path: str | os.PathLike[str]) -> Path:
     """Write ``session`` to ``path`` atomically.
 
+    A CSV file of dataset mode inside the file's folder is stored relative to
+    it (see :func:`dumps_session`).
+
     The text is written to a temporary file in the same directory, flushed and
     synced, then renamed over ``path`` (:func:`os.replace` is atomic on one
     file system). If anything fails on the way the temporary file is removed
@@ -278,7 +380,8 @@ def save_session(session: Session, path: str | os.PathLike[str]) -> Path:
         (the message carries the system's reason).
     """
     target = Path(path)
-    text = dumps_session(session)  # fails before touching the disk
+    # Fails before touching the disk.
+    text = dumps_session(session, base_dir=target.parent if str(target.parent) else ".")
     data = text.encode("utf-8")
     directory = target.parent if str(target.parent) else Path(".")
     try:
@@ -315,9 +418,15 @@ def save_session(session: Session, path: str | os.PathLike[str]) -> Path:
 class _Reader:
     """Checks one parsed document; collects warnings; raises SessionError on the first error."""
 
-    def __init__(self, source: str | None) -> None:
+    def __init__(self, source: str | None, base_dir: str | os.PathLike[str] | None = None) -> None:
         self.source = source
+        # Relative data paths are read from the session file's folder, not the
+        # working directory (a file opened from the recent-files menu works too).
+        if base_dir is None:
+            base_dir = Path(source).parent if source else Path(".")
+        self.base_dir = Path(base_dir)
         self.warnings: list[str] = []
+        self.dataset: Dataset | None = None
 
     def fail(self, where: str | None, message: str) -> SessionError:
         return SessionError(message, self.source, where)
@@ -374,17 +483,139 @@ class _Reader:
         )
 
     # ---- parts
-    def function(self, v: Any) -> tuple[str, int]:
+    def function(self, v: Any, data: DataSpec | None = None) -> tuple[str, int]:
         from gdviz.core.expression import ExpressionError, parse_expression
 
         text = self.text(v, "function", limit=2000)
+        if data is None:
+            variables, columns = None, ()
+        else:
+            # A per-sample loss: the data's columns are data, the parameters the variables.
+            assert self.dataset is not None
+            variables, columns = data.parameters, self.dataset.names
         try:
-            parsed = parse_expression(text, max_variables=2)
+            parsed = parse_expression(text, variables=variables, data=columns, max_variables=2)
         except ExpressionError as exc:
             raise self.fail("function", f"not a valid function: {exc}") from None
         except RecursionError:
             raise self.fail("function", "not a valid function: nested too deeply") from None
+        if data is not None:
+            used = {sym.name for sym in parsed.expr.free_symbols}
+            if not used & set(columns):
+                raise self.fail(
+                    "function",
+                    "a loss over data must use a data column (the columns are "
+                    f"{', '.join(columns)}), e.g. (w*x + b - y)^2",
+                )
         return text, len(parsed.variables)
+
+    def data(self, v: Any) -> DataSpec:
+        """The ``[data]`` table; reads the samples into :attr:`dataset`."""
+        from gdviz.core.data import DataError, load_csv, load_data, parse_columns
+        from gdviz.core.dataset_loss import parse_batch_size
+        from gdviz.core.expression import _valid_name
+
+        table = self.table(v, "data")
+        self.warn_unknown(table, _DATA_KEYS, "data.")
+        if "source" not in table:
+            raise self.fail("data", "missing 'source' (builtin:NAME or the path of a CSV file)")
+        source = self.text(table["source"], "data.source", limit=MAX_PATH)
+        if not source.strip():
+            raise self.fail("data.source", "is empty (builtin:NAME or the path of a CSV file)")
+        builtin = source[len("builtin:") :] if source.startswith("builtin:") else None
+        n = None
+        seed = 0
+        if builtin is not None:
+            if "n" in table:
+                n = self.integer(table["n"], "data.n", *DATA_N)
+            seed = self.integer(table.get("seed", 0), "data.seed", 0, MAX_SEED)
+        else:
+            for key in ("n", "seed"):
+                if key in table:
+                    self.warnings.append(f"data.{key}: only built-in data has it, skipped")
+        columns = None
+        if "columns" in table:
+            columns = self.text(table["columns"], "data.columns")
+            try:
+                parse_columns(columns)
+            except DataError as exc:
+                raise self.fail("data.columns", str(exc)) from None
+        sizes_in = table.get("batch_sizes", ["batch"])
+        if not isinstance(sizes_in, list) or not 1 <= len(sizes_in) <= MAX_RUNS:
+            raise self.fail(
+                "data.batch_sizes",
+                f'must be a list of 1 to {MAX_RUNS} batch sizes, e.g. ["batch", 1, 16], '
+                f"got {_show(sizes_in)}",
+            )
+        sizes: list[int | None] = []
+        for i, b in enumerate(sizes_in):
+            where = f"data.batch_sizes[{i}]"
+            if isinstance(b, bool) or not isinstance(b, int | str):
+                raise self.fail(where, f'must be a whole number >= 1 or "batch", got {_show(b)}')
+            try:
+                sizes.append(parse_batch_size(self.text(b, where, 40) if isinstance(b, str) else b))
+            except ValueError as exc:
+                raise self.fail(where, str(exc)) from None
+        shuffle_seed = self.integer(table.get("shuffle_seed", 0), "data.shuffle_seed", 0, MAX_SEED)
+        penalty = self.text(table.get("penalty", "none"), "data.penalty", limit=40)
+        if penalty not in ("none", "l2", "l1"):
+            raise self.fail("data.penalty", f'must be "none", "l2" or "l1", got {penalty!r}')
+        strength = self.number(table.get("lambda", 0.0), "data.lambda", 0.0, MAX_LAMBDA)
+        params_in = table.get("parameters")
+        if params_in is None:
+            raise self.fail(
+                "data", 'missing \'parameters\' (the names descent moves, e.g. ["w", "b"])'
+            )
+        if not isinstance(params_in, list) or not 1 <= len(params_in) <= 2:
+            raise self.fail(
+                "data.parameters", f"must be a list of one or two names, got {_show(params_in)}"
+            )
+        params = tuple(self.text(p, f"data.parameters[{i}]", 40) for i, p in enumerate(params_in))
+        for i, name in enumerate(params):
+            if not _valid_name(name):
+                raise self.fail(f"data.parameters[{i}]", f"{name!r} cannot name a parameter")
+        if len(set(params)) != len(params):
+            raise self.fail("data.parameters", f"names repeat: {', '.join(params)}")
+
+        # The samples themselves: a problem here names the session file and the data's.
+        try:
+            if builtin is not None:
+                opts = ",".join(
+                    f"{k}={val}" for k, val in (("n", n), ("seed", seed)) if val is not None
+                )
+                if ":" in builtin:
+                    raise DataError(
+                        f"{source}: give the size and seed as n = … and seed = … in [data]"
+                    )
+                dataset = load_data(f"builtin:{builtin}:{opts}", columns)
+                source = dataset.source
+            else:
+                path = Path(source).expanduser()
+                if not path.is_absolute():
+                    path = self.base_dir / path
+                path = Path(os.path.abspath(path))
+                dataset = load_csv(path, columns)
+                source = str(path)
+        except DataError as exc:
+            raise self.fail("data.source", f"cannot use the data: {exc}") from None
+        clash = [p for p in params if p in dataset.names]
+        if clash:
+            raise self.fail(
+                "data.parameters",
+                f"'{clash[0]}' is a column of the data, so it cannot be a parameter",
+            )
+        self.dataset = dataset
+        return DataSpec(
+            source=source,
+            n=n,
+            seed=seed,
+            columns=columns,
+            batch_sizes=tuple(sizes),
+            shuffle_seed=shuffle_seed,
+            penalty=penalty,
+            strength=strength,
+            parameters=params,
+        )
 
     def domain(self, v: Any, dim: int) -> tuple[tuple[float, float], ...]:
         if not isinstance(v, list) or len(v) != dim:
@@ -483,14 +714,16 @@ class _Reader:
         if version > FORMAT_VERSION:
             raise self.fail(
                 "format_version",
-                f"written by a newer gdviz (format {version}); this one reads format "
+                f"written by a newer gdviz (format {version}); this one reads formats up to "
                 f"{FORMAT_VERSION} — update gdviz to open it",
             )
         self.warn_unknown(doc, _TOP_KEYS, "")
         for key in ("function", "domain", "start", "runs"):
             if key not in doc:
                 raise self.fail(None, f"missing '{key}'")
-        function, dim = self.function(doc["function"])
+        # The data first: which names in the function are data depends on it.
+        data = self.data(doc["data"]) if "data" in doc else None
+        function, dim = self.function(doc["function"], data)
         domain = self.domain(doc["domain"], dim)
         start = self.point(doc["start"], dim, "start")
         steps = self.integer(doc.get("steps", 500), "steps", 1, MAX_STEPS)
@@ -530,6 +763,7 @@ class _Reader:
             preset=preset,
             noise=noise,
             noise_seed=noise_seed,
+            data=data,
         )
 
 
@@ -543,7 +777,9 @@ def _show(v: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "…"
 
 
-def loads_session(text: str, source: str | None = None) -> LoadedSession:
+def loads_session(
+    text: str, source: str | None = None, *, base_dir: str | os.PathLike[str] | None = None
+) -> LoadedSession:
     """Read a session from TOML text.
 
     Parameters
@@ -552,16 +788,20 @@ def loads_session(text: str, source: str | None = None) -> LoadedSession:
         The file's contents.
     source
         How to name the file in messages (None: no name).
+    base_dir
+        Where a relative CSV path in ``[data]`` is read from (default: the
+        folder of ``source``, else the working directory).
 
     Raises
     ------
     SessionError
         Too large, not TOML (with TOML's line and column), nested too deeply,
         a missing key, a value of the wrong type, non-finite or out of range,
-        an unknown optimizer or setting, a bad schedule, or a function the
-        expression parser rejects.
+        an unknown optimizer or setting, a bad schedule, a function the
+        expression parser rejects, or data that cannot be read (a missing or
+        bad CSV file, a column that is not there).
     """
-    reader = _Reader(source)
+    reader = _Reader(source, base_dir)
     if len(text) > MAX_FILE_BYTES:
         raise reader.fail(None, f"too large for a session file (over {MAX_FILE_BYTES // 1024} KiB)")
     try:
@@ -570,26 +810,32 @@ def loads_session(text: str, source: str | None = None) -> LoadedSession:
         raise reader.fail(None, f"not valid TOML ({exc})") from None
     except RecursionError:
         raise reader.fail(None, "nested too deeply to be a session file") from None
-    return session_from_table(doc, source)
+    return session_from_table(doc, source, base_dir=base_dir)
 
 
-def session_from_table(doc: Mapping[str, Any], source: str | None = None) -> LoadedSession:
+def session_from_table(
+    doc: Mapping[str, Any],
+    source: str | None = None,
+    *,
+    base_dir: str | os.PathLike[str] | None = None,
+) -> LoadedSession:
     """Check an already parsed TOML table and build the session it describes.
 
     This is :func:`loads_session` after the TOML parsing, for readers of other
-    files that embed a session (lessons); ``source`` names the file in messages.
+    files that embed a session (lessons); ``source`` names the file in messages
+    and ``base_dir`` is where relative data paths are read from.
 
     Raises
     ------
     SessionError
         As :func:`loads_session`.
     """
-    reader = _Reader(source)
+    reader = _Reader(source, base_dir)
     try:
         session = reader.session(dict(doc))
     except RecursionError:
         raise reader.fail(None, "nested too deeply to be a session file") from None
-    return LoadedSession(session, tuple(reader.warnings))
+    return LoadedSession(session, tuple(reader.warnings), reader.dataset)
 
 
 def load_session(path: str | os.PathLike[str]) -> LoadedSession:
