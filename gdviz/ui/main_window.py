@@ -530,6 +530,10 @@ class MainWindow(QMainWindow):
         self.editor.set_font_scale(theme.font_pt)
         self.scene.set_theme(theme)
         self.runs_panel.set_theme(theme)
+        self.stats.set_font_size(theme.font_pt)
+        # The side panel grows with the text (less than the text: the plots
+        # matter more; presentation mode hides the panels altogether).
+        self.side_scroll.setMinimumWidth(int(300 * max(1.0, theme.font_scale) ** 0.5))
         self.data_panel.set_theme(theme)
         for act in self.theme_actions.actions():
             act.setChecked(act.data() == theme.name)

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 __all__ = ["COLUMNS", "StatsTable", "status_text"]
@@ -109,13 +109,21 @@ class StatsTable(QTableView):
         for c in range(len(COLUMNS) - 1):
             h.setSectionResizeMode(c, QHeaderView.ResizeMode.Interactive)
         h.setStretchLastSection(True)
-        h.resizeSection(0, 190)
-        h.resizeSection(1, 110)
-        h.resizeSection(2, 110)
-        h.resizeSection(3, 220)
+        self.set_font_size(self.font().pointSizeF())
         self._traj: Any = None
         self._labels: list[str] = []
         self._colors: list[str] = []
+
+    def set_font_size(self, pt: float) -> None:
+        """Size the columns for text of ``pt`` points (the theme's size)."""
+        font = QFont(self.font())
+        font.setPointSizeF(pt)
+        fm = QFontMetrics(font)
+        h = self.horizontalHeader()
+        for c, sample in enumerate(("8. momentum  lr=0.0005", "−1.2346e+08", "1.2346e+08")):
+            h.resizeSection(c, fm.horizontalAdvance(sample) + 16)
+        h.resizeSection(3, fm.horizontalAdvance("(−1.2346, −0.12346)") + 16)
+        self.verticalHeader().setDefaultSectionSize(fm.height() + 8)
 
     def set_runs(self, trajectory: Any, colors: list[str], labels: list[str]) -> None:
         self._traj = trajectory
