@@ -384,13 +384,147 @@ def test_gdviz_file_opens_the_session(tmp_path) -> None:
     assert "preset=rosenbrock" in proc.stdout
 
 
-def test_dataset_mode_is_not_saved_as_a_session(qtbot, window, tmp_path) -> None:
+def _dataset_state(window) -> dict:
+    panel = window.data_panel
+    k = len(window.session.runs)
+    return {
+        "function": window.session.function,
+        "runs": window.session.runs,
+        "domain": window.session.domain,
+        "start": window.session.start,
+        "steps": window.session.steps,
+        "dataset": (panel.dataset.name, panel.dataset.n, panel.dataset.names),
+        "columns": {c: panel.dataset.column(c).tolist() for c in panel.dataset.names},
+        "batch_sizes": panel.batch_sizes(k),
+        "seed": panel.seed.value(),
+        "penalty": panel.penalty_value(),
+        "variables": window.loss.variables,
+    }
+
+
+def test_dataset_mode_saves_and_reopens(qtbot, window, tmp_path) -> None:
+    import tomllib
+
+    from gdviz.core.dataset_loss import Penalty
+
+    panel = window.data_panel
+    old = window.trajectory
+    panel.enable.setChecked(True)
+    wait_new(qtbot, window, old)
+    # Away from every default: other data, sizes, seed, penalty, step.
+    old = window.trajectory
+    assert panel.load_builtin("outliers", 40)
+    wait_new(qtbot, window, old)
+    panel.batches.setText("batch, 1, 8")
+    panel.batches.editingFinished.emit()
+    panel.seed.setValue(7)
+    panel.penalty.setCurrentIndex(panel.penalty.findData("l2"))
+    old = window.trajectory
+    panel.lam.setValue(0.05)  # emits: the loss is compiled again with the penalty
+    wait_new(qtbot, window, old)
+    # A view and start of the person's own (not the ones suggested for the data).
+    window.view_panel.domainChanged.emit(((-1.0, 3.0), (-2.0, 2.5)))
+    old = window.trajectory
+    window.view_panel.startChanged.emit((0.25, -0.5))
+    wait_new(qtbot, window, old)
+    window.player.seek(30)
+    before = _dataset_state(window)
+    assert before["domain"] == ((-1.0, 3.0), (-2.0, 2.5)) and before["start"] == (0.25, -0.5)
+    assert before["penalty"] == Penalty("l2", 0.05) and before["batch_sizes"] == [None, 1, 8]
+    positions = window.trajectory.positions.copy()
+    path = tmp_path / "fit.gdviz.toml"
+    assert window.classroom.save_to(path), window.message.text()
+    doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    assert doc["data"]["source"] == "builtin:outliers" and doc["data"]["n"] == 40
+    assert doc["data"]["batch_sizes"] == ["batch", 1, 8] and doc["data"]["shuffle_seed"] == 7
+    assert "preset" not in doc  # the per-sample loss is no preset's function
+
+    # Something else on screen, then the file again: the same data, runs and step.
+    old = window.trajectory
+    window.classroom.open_lesson(1)
+    wait_new(qtbot, window, old)
+    assert not panel.enabled
+    old = window.trajectory
+    assert window.classroom.open_session(path), window.message.text()
+    wait_new(qtbot, window, old)
+    assert panel.enabled and window.dataset_mode.enabled
+    assert _dataset_state(window) == before
+    assert window.player.step == 30
+    np.testing.assert_array_equal(window.trajectory.positions, positions)
+    assert window.windowTitle().endswith("fit.gdviz.toml")
+    # Leaving dataset mode goes back to what was on screen before the file.
+    old = window.trajectory
+    panel.enable.setChecked(False)
+    wait_new(qtbot, window, old)
+    assert window.session.data is None and window.loss.variables == ("x", "y")
+
+
+def test_dataset_csv_session_reopens_and_a_bad_csv_changes_nothing(qtbot, window, tmp_path) -> None:
+    panel = window.data_panel
+    folder = tmp_path / "course"
+    folder.mkdir()
+    csv = folder / "people.csv"
+    csv.write_text("height,weight\n1,2.1\n2,3.9\n3,6.2\n4,7.8\n5,10.1\n", encoding="utf-8")
+    old = window.trajectory
+    panel.enable.setChecked(True)
+    wait_new(qtbot, window, old)
+    old = window.trajectory
+    assert panel.load_csv(str(csv), "x=height,y=weight")
+    wait_new(qtbot, window, old)
+    panel.batches.setText("2")
+    old = window.trajectory
+    panel.batches.editingFinished.emit()
+    wait_new(qtbot, window, old)
+    before = _dataset_state(window)
+    path = folder / "people.gdviz.toml"
+    assert window.classroom.save_to(path), window.message.text()
+    assert 'source = "people.csv"' in path.read_text(encoding="utf-8")
+
+    old = window.trajectory
+    window.load_preset("rosenbrock")
+    wait_new(qtbot, window, old)
+    old = window.trajectory
+    assert window.classroom.open_session(path)
+    wait_new(qtbot, window, old)
+    assert _dataset_state(window) == before and panel.columns.text() == "x=height,y=weight"
+    assert panel.source.currentData() == "csv"
+    # A λ finer than the box shows is kept exactly, and the loss uses it.
+    from gdviz.core.dataset_loss import Penalty
+
+    text = path.read_text(encoding="utf-8")
+    text = text.replace('penalty = "none"', 'penalty = "l1"').replace(
+        "lambda = 0.01", "lambda = 0.0005"
+    )
+    path.write_text(text, encoding="utf-8")
+    old = window.trajectory
+    assert window.classroom.open_session(path)
+    wait_new(qtbot, window, old)
+    assert panel.penalty_value() == Penalty("l1", 0.0005) == window.loss.penalty
+
+    # The data file goes bad: opening says which session and what, and nothing changes.
+    csv.write_text("height,weight\n1,2\n2,heavy\n", encoding="utf-8")
+    session, traj = window.session, window.trajectory
+    assert not window.classroom.open_session(path)
+    text = window.message.text()
+    assert (
+        "people.gdviz.toml" in text and "line 3, column 'weight': 'heavy' is not a number" in text
+    )
+    assert window.session == session and window.trajectory is traj and panel.enabled
+    csv.unlink()
+    assert not window.classroom.open_session(path)
+    assert "people.csv: no such file" in window.message.text()
+    assert window.session == session and window.trajectory is traj
+
+
+def test_dataset_save_with_bad_batch_sizes_says_why(qtbot, window, tmp_path) -> None:
+    old = window.trajectory
     window.data_panel.enable.setChecked(True)
-    qtbot.waitUntil(lambda: window.dataset_mode.enabled, timeout=WAIT)
+    wait_new(qtbot, window, old)
+    window.data_panel.batches.setText("1, zero")
     path = tmp_path / "data.gdviz.toml"
     assert not window.classroom.save_to(path)
     assert not path.exists()
-    assert "dataset mode" in window.message.text()
+    assert "batch size 'zero'" in window.message.text()
 
 
 def test_explain_in_dataset_mode_names_the_batch_gradient(qtbot, window) -> None:

@@ -339,15 +339,29 @@ class Classroom(QObject):
     def current_session(self) -> Session:
         """The window's session with the step, speed and theme on screen.
 
-        While presenting, the theme saved is the one the window returns to.
+        While presenting, the theme saved is the one the window returns to. In
+        dataset mode the session carries the data settings (source, columns,
+        batch sizes, seeds, penalty, parameters).
+
+        Raises
+        ------
+        ValueError
+            In dataset mode, when the batch sizes do not parse or no loss has
+            compiled yet.
         """
         w = self.window
-        return replace(
+        session = replace(
             w.session,
             step=int(w.player.step),
             speed=float(w.player.speed),
             theme=self.presentation.return_theme.name,
+            data=None,
         )
+        dataset = getattr(w, "dataset_mode", None)
+        if dataset is not None and dataset.enabled:
+            # The function is the per-sample loss; a preset's name would describe another.
+            session = replace(session, preset=None, data=dataset.data_spec())
+        return session
 
     def open_session(self, path: str | os.PathLike[str]) -> bool:
         """Open a session file; on any problem show why and change nothing.
@@ -363,9 +377,14 @@ class Classroom(QObject):
         session = loaded.session
         # The parser has accepted the text; compile it too before anything
         # changes (a few texts parse but do not compile, e.g. asin(x - x + 2)).
-        # It runs in the killable compile process with the window's time limit.
+        # A plain function compiles in the killable compile process with the
+        # window's time limit; a per-sample loss over the data here, as typed
+        # ones do.
         try:
-            compile_loss(session.function, timeout=COMPILE_TIMEOUT)
+            if session.data is not None:
+                _check_dataset_loss(session, loaded.dataset)
+            else:
+                compile_loss(session.function, timeout=COMPILE_TIMEOUT)
         except ExpressionError as exc:
             w.show_message(f"Could not open the session: {path}: function: {exc}")
             return False
@@ -378,7 +397,10 @@ class Classroom(QObject):
                 self.presentation.set_return_theme(get_theme(session.theme, scale))
             elif session.theme != w.theme.name:
                 w.set_theme(session.theme)
-        w.load_session(session)
+        if session.data is not None:
+            w.dataset_mode.open(session, loaded.dataset)
+        else:
+            w.load_session(session)
         self._show_caption()
         self._remember(self.path)
         w.setWindowTitle(f"gdviz — {self.path.name}")
@@ -410,17 +432,9 @@ class Classroom(QObject):
         """Write the current session to ``path`` (atomically); report the result."""
         w = self.window
         p = Path(path)
-        dataset = getattr(w, "dataset_mode", None)
-        if dataset is not None and getattr(dataset, "enabled", False):
-            # The per-sample loss names data columns; a session file holds a
-            # plain function of one or two parameters and could not reopen it.
-            w.show_message(
-                "Session files hold plain functions: leave dataset mode to save a session."
-            )
-            return False
         try:
             save_session(self.current_session(), p)
-        except SessionError as exc:
+        except (SessionError, ValueError) as exc:
             w.show_message(f"Could not save the session: {exc}")
             return False
         self.path = p
@@ -480,6 +494,20 @@ class Classroom(QObject):
         s = _settings()
         s.setValue("window/geometry", self.window.saveGeometry())
         s.setValue("window/state", self.window.saveState())
+
+
+def _check_dataset_loss(session: Session, dataset: Any) -> None:
+    """Compile a session's per-sample loss over its data (ExpressionError if it cannot)."""
+    from gdviz.core.dataset_loss import Penalty, compile_dataset_loss
+
+    spec = session.data
+    assert spec is not None
+    compile_dataset_loss(
+        session.function,
+        dataset,
+        parameters=spec.parameters,
+        penalty=Penalty(spec.penalty, spec.strength),
+    )
 
 
 def _menus(bar: Any) -> list[QMenu]:

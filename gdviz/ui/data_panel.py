@@ -22,6 +22,7 @@ The panel never runs the engine: the window asks it for the objective
 from __future__ import annotations
 
 import html
+import os
 from typing import Any
 
 import numpy as np
@@ -44,7 +45,7 @@ from PySide6.QtWidgets import (
 )
 
 from gdviz.core.data import BUILTINS, DataError, Dataset, load_csv, make_builtin
-from gdviz.core.session import RunSpec
+from gdviz.core.session import DataSpec, RunSpec
 from gdviz.ui.theme import Theme
 
 __all__ = ["DataPanel", "DatasetMode", "dataset_pretty", "suggest_view", "surface_loss"]
@@ -273,14 +274,23 @@ class DataPanel(QWidget):
         self.batches.editingFinished.connect(self._batches_edited)
         self.seed.valueChanged.connect(lambda _v: self.batchesChanged.emit())
         self.penalty.activated.connect(lambda _i: self.dataChanged.emit())
-        self.lam.valueChanged.connect(
-            lambda _v: self.penalty.currentData() != "none" and self.dataChanged.emit()
-        )
+        self.lam.valueChanged.connect(self._lam_changed)
         self.highlight.activated.connect(lambda _i: self.show_step(self._step))
         self._csv_path: str | None = None
+        # The columns that made the current data (the box may hold a rejected edit).
+        self._columns_used: str | None = None
+        # λ as given: the box shows it rounded to its decimals, a session file may not be.
+        self._lam = self.lam.value()
+        #: Seed of the built-in data's generator (0 unless a session file says otherwise).
+        self.data_seed = 0
 
     def _set_controls_enabled(self, on: bool) -> None:
         self.controls.setVisible(on)
+
+    def _lam_changed(self, value: float) -> None:
+        self._lam = float(value)
+        if self.penalty.currentData() != "none":
+            self.dataChanged.emit()
 
     # ----------------------------------------------------------------- mode
     @property
@@ -309,11 +319,12 @@ class DataPanel(QWidget):
     def load_builtin(self, name: str, n: int | None = None) -> bool:
         """Generate a built-in dataset; False (message shown, nothing changed) if it fails."""
         try:
-            data = make_builtin(name, n=n, seed=0)
+            data = make_builtin(name, n=n, seed=self.data_seed)
         except DataError as exc:
             self.show_error(str(exc))
             return False
         self._csv_path = None
+        self._columns_used = None
         self.columns.clear()
         for w in (self.source, self.size):
             w.blockSignals(True)
@@ -332,6 +343,7 @@ class DataPanel(QWidget):
             self.show_error(str(exc))
             return False
         self._csv_path = path
+        self._columns_used = columns or None
         idx = self.source.findData("csv")
         self.source.setCurrentIndex(idx)
         self.set_dataset(data)
@@ -360,12 +372,74 @@ class DataPanel(QWidget):
             return
         from gdviz.core.data import load_data
 
+        spec = f"builtin:{self.source.currentData()}:n={self.size.value()},seed={self.data_seed}"
         try:
-            data = load_data(f"builtin:{self.source.currentData()}:n={self.size.value()}", text)
+            data = load_data(spec, text)
         except DataError as exc:
             self.show_error(str(exc))
             return
+        self._columns_used = text
         self.set_dataset(data)
+
+    # ------------------------------------------------------- session files
+    def data_spec(self, n_runs: int, parameters: tuple[str, ...]) -> DataSpec:
+        """What a session file keeps of this panel, for ``n_runs`` runs.
+
+        Raises
+        ------
+        ValueError
+            For batch sizes that do not parse.
+        """
+        data = self.dataset
+        if self._csv_path is not None:
+            source, n, seed = os.path.abspath(self._csv_path), None, 0
+        else:
+            source, n, seed = data.source or f"builtin:{data.name}", data.n, self.data_seed
+        return DataSpec(
+            source=source,
+            n=n,
+            seed=seed,
+            columns=self._columns_used,
+            batch_sizes=tuple(self.batch_sizes(n_runs)),
+            shuffle_seed=self.seed.value(),
+            penalty=self.penalty.currentData(),
+            strength=self._lam,
+            parameters=tuple(parameters),
+        )
+
+    def apply(self, spec: DataSpec, dataset: Dataset) -> None:
+        """Show a session file's data settings and use ``dataset`` (read from ``spec``).
+
+        Emits nothing: the caller compiles and computes once everything is set.
+        """
+        widgets = (self.source, self.size, self.columns, self.batches, self.seed)
+        widgets += (self.penalty, self.lam)
+        for w in widgets:
+            w.blockSignals(True)
+        try:
+            if spec.builtin is None:
+                self._csv_path = spec.source
+                self.source.setCurrentIndex(self.source.findData("csv"))
+            else:
+                self._csv_path = None
+                self.data_seed = int(spec.seed)
+                self.source.setCurrentIndex(max(self.source.findData(dataset.name), 0))
+                self.size.setValue(dataset.n)
+            self.columns.setText(spec.columns or "")
+            self._columns_used = spec.columns
+            self.batches.setText(
+                ", ".join("batch" if b is None else str(b) for b in spec.batch_sizes)
+            )
+            self.seed.setValue(int(spec.shuffle_seed))
+            self.penalty.setCurrentIndex(max(self.penalty.findData(spec.penalty), 0))
+            self.lam.setValue(float(spec.strength))
+            self._lam = float(spec.strength)
+        finally:
+            for w in widgets:
+                w.blockSignals(False)
+        self.dataset = dataset
+        self.hide_error()
+        self._show_samples()
 
     # -------------------------------------------------------------- batches
     def batch_sizes(self, n_runs: int) -> list[int | None]:
@@ -401,11 +475,14 @@ class DataPanel(QWidget):
         from gdviz.core.dataset_loss import Penalty
 
         kind = self.penalty.currentData()
-        return Penalty() if kind == "none" else Penalty(kind, self.lam.value())
+        return Penalty() if kind == "none" else Penalty(kind, self._lam)
 
     # -------------------------------------------------------------- compile
-    def compile(self, text: str) -> Any:
+    def compile(self, text: str, parameters: tuple[str, ...] | None = None) -> Any:
         """Compile ``text`` as a per-sample loss over the current data.
+
+        ``parameters`` names the parameters in axis order (default: ``w, b``
+        when the text uses both, else the parser's order).
 
         Raises :class:`gdviz.core.expression.ExpressionError` for bad text.
         """
@@ -413,7 +490,7 @@ class DataPanel(QWidget):
 
         # The usual names of a line's slope and intercept: slope on the horizontal axis.
         usual = {"w", "b"} <= set(_names(text)) and not {"w", "b"} & set(self.dataset.names)
-        params = ("w", "b") if usual else None
+        params = parameters if parameters is not None else (("w", "b") if usual else None)
         return compile_dataset_loss(
             text, self.dataset, parameters=params, penalty=self.penalty_value()
         )
@@ -691,6 +768,10 @@ class DatasetMode:
         self.panel = panel
         self.saved: Any = None  # the session before dataset mode
         self._leaving = False
+        # Opening a session file: its settings replace the race set-up, its view stays.
+        self._opening = False
+        self._keep_view = False
+        self._file_params: tuple[str, tuple[str, ...]] | None = None
         panel.set_loss_plot(window.scene.loss_plot)
         panel.modeChanged.connect(self._mode_changed)
         panel.dataChanged.connect(self._recompile)
@@ -703,6 +784,10 @@ class DatasetMode:
     # ------------------------------------------------------------- switching
     def _mode_changed(self, on: bool) -> None:
         w = self.window
+        if not on:
+            self._file_params = None
+        if on and self._opening:
+            return  # the opened session brings its own runs, loss and view
         if on:
             from dataclasses import replace
 
@@ -727,7 +812,7 @@ class DatasetMode:
 
     def leave(self) -> None:
         """Switch the mode off without restoring the old session (a preset or file is loading)."""
-        if self.panel.enabled:
+        if self.panel.enabled and not self._opening:
             self._leaving = True
             try:
                 self.panel.set_enabled(False)
@@ -735,6 +820,37 @@ class DatasetMode:
                 self._leaving = False
             self.saved = None
             self.panel.loss = None
+
+    def open(self, session: Any, dataset: Dataset) -> None:
+        """Show a session in dataset mode (``session.data`` set; ``dataset`` read from it).
+
+        The data, batch sizes, shuffle seed and penalty go to the panel; the
+        runs, view window, start and step to the window, as saved. Leaving the
+        mode later returns to what was on screen before the first dataset
+        session or switch.
+        """
+        w = self.window
+        spec = session.data
+        if not self.panel.enabled:
+            self.saved = w.session
+        self._opening = True
+        try:
+            self.panel.apply(spec, dataset)
+            self.panel.loss = None
+            self._file_params = (session.function, tuple(spec.parameters))
+            self._keep_view = True
+            self.panel.set_enabled(True)
+            w.load_session(session)  # compiles the per-sample loss over the data
+        finally:
+            self._opening = False
+            self._keep_view = False
+
+    def data_spec(self) -> DataSpec:
+        """The panel's settings for a session file (ValueError when nothing can be saved)."""
+        loss = self.panel.loss
+        if loss is None:
+            raise ValueError("the per-sample loss has not compiled: fix it before saving")
+        return self.panel.data_spec(len(self.window.session.runs), tuple(loss.variables))
 
     def _recompile(self) -> None:
         if not self.enabled:
@@ -764,8 +880,12 @@ class DatasetMode:
         # A plain compile still on its way from the worker must not land after this one.
         w.computer.compile_gen = w.computer._next()
         w.computer.busy_compiling = False
+        keep_view, self._keep_view = self._keep_view, False
+        params = None
+        if self._file_params is not None and self._file_params[0] == text:
+            params = self._file_params[1]  # the axis order the file gave
         try:
-            loss = self.panel.compile(text)
+            loss = self.panel.compile(text, params)
         except ExpressionError as exc:
             w._on_compile_failed(0, exc)
             return
@@ -775,7 +895,8 @@ class DatasetMode:
         old = self.panel.loss
         self.panel.set_loss(loss)
         session = w._pending or w.session
-        if old is None or old.variables != loss.variables or old.dataset is not loss.dataset:
+        changed = old is None or old.variables != loss.variables or old.dataset is not loss.dataset
+        if changed and not keep_view:
             domain, start = suggest_view(loss)
             runs = tuple(replace(r, start=None) for r in session.runs)
             session = replace(session, domain=domain, start=start, runs=runs)
