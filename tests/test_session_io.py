@@ -565,6 +565,14 @@ def test_missing_or_bad_csv_names_the_session_and_the_problem(
     assert str(err).startswith(f"{path}: data.source: cannot use the data: ")
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_csv_that_is_a_pipe_is_refused_without_blocking(tmp_path: Path) -> None:
+    # Opening a pipe for reading would wait for a writer for ever.
+    os.mkfifo(tmp_path / "pts.csv")
+    with pytest.raises(SessionError, match="not a regular file"):
+        loads_session(_data_text('source = "pts.csv"\nparameters = ["w"]'), base_dir=tmp_path)
+
+
 def test_csv_that_is_a_folder(tmp_path: Path) -> None:
     (tmp_path / "pts.csv").mkdir()
     with pytest.raises(SessionError, match="is a folder"):

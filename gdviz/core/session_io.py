@@ -70,6 +70,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import stat
 import tempfile
 import tomllib
 from collections.abc import Mapping
@@ -594,6 +595,7 @@ class _Reader:
                 if not path.is_absolute():
                     path = self.base_dir / path
                 path = Path(os.path.abspath(path))
+                _regular_or_missing(path)
                 dataset = load_csv(path, columns)
                 source = str(path)
         except DataError as exc:
@@ -765,6 +767,18 @@ class _Reader:
             noise_seed=noise_seed,
             data=data,
         )
+
+
+def _regular_or_missing(path: Path) -> None:
+    """Refuse devices, pipes and sockets: a file that names one must not hang the reader."""
+    from gdviz.core.data import DataError
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return  # the CSV reader says what is wrong with a path that is not there
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise DataError(f"{path}: not a regular file")
 
 
 def _show(v: Any) -> str:
