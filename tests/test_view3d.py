@@ -786,6 +786,8 @@ def test_hidden_runs_and_runs_that_leave_the_window(qtbot, gl_ok):
     assert len(view.balls.pos) == 1
     verts = view.drawn_paths[2]
     assert len(verts) > 0 and np.all(np.abs(verts[:, :2]) <= 1 + 1e-6)
+    view.set_runs(None, [])  # cleared
+    assert view.n_steps == 0 and not view.balls.visible() and not view.path_line.visible()
 
 
 @pytest.mark.gl
