@@ -1,8 +1,10 @@
 """Presets: every shipped file loads, compiles, runs; bad files get clear messages."""
 
+import shutil
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -145,26 +147,24 @@ def test_unknown_preset_lists_the_known_ones():
 
 @pytest.mark.slow
 def test_presets_are_inside_the_built_wheel(tmp_path):
-    root = __import__("pathlib").Path(__file__).resolve().parents[1]
+    # Build from a copy: setuptools writes build/ next to the sources.
+    root = Path(__file__).resolve().parents[1]
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(root / name, src / name)
+    for name in ("gdviz", "resources"):
+        shutil.copytree(root / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
+    out = tmp_path / "dist"
+    pip = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
     proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(tmp_path),
-            str(root),
-        ],
+        [*pip, "-w", str(out), str(src)],
         capture_output=True,
         text=True,
     )
     if proc.returncode != 0:
         pytest.skip(f"cannot build a wheel here: {proc.stderr.strip()[-200:]}")
-    wheel = next(tmp_path.glob("gdviz-*.whl"))
+    wheel = next(out.glob("gdviz-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     for name in EXPECTED:
         assert f"gdviz/resources/presets/{name}.toml" in names
