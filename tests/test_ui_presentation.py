@@ -304,6 +304,18 @@ def test_save_and_open_round_trip(qtbot, window, tmp_path: Path) -> None:
         'format_version = 1\nfunction = "asin(x - x + 2)"\ndomain = [[-1.0, 1.0]]'
         '\nstart = [0.0]\n[[runs]]\noptimizer = "gd"\n',
         "x = " + "[" * 20_000 + "]" * 20_000,
+        # Dataset mode: a bad batch size, a penalty that does not exist, missing data.
+        *(
+            'format_version = 2\nfunction = "(w*x + b - y)^2"\ndomain = [[-1.0, 1.0], [-1.0, 1.0]]'
+            '\nstart = [0.0, 0.0]\n[data]\nparameters = ["w", "b"]\n'
+            + data
+            + '\n[[runs]]\noptimizer = "gd"\n'
+            for data in (
+                'source = "builtin:line"\nbatch_sizes = [0]',
+                'source = "builtin:line"\npenalty = "l7"',
+                'source = "no-such-file.csv"',
+            )
+        ),
     ],
 )
 def test_bad_session_file_says_so_and_changes_nothing(qtbot, window, tmp_path, content) -> None:
@@ -514,6 +526,33 @@ def test_dataset_csv_session_reopens_and_a_bad_csv_changes_nothing(qtbot, window
     assert not window.classroom.open_session(path)
     assert "people.csv: no such file" in window.message.text()
     assert window.session == session and window.trajectory is traj
+
+
+def test_dataset_session_whose_loss_does_not_compile_changes_nothing(
+    qtbot, window, tmp_path, monkeypatch
+) -> None:
+    from gdviz.core import dataset_loss
+    from gdviz.core.expression import ExpressionError
+    from gdviz.core.session import DataSpec
+
+    s = replace(
+        window.session,
+        function="(w*x + b - y)^2",
+        preset=None,
+        data=DataSpec(batch_sizes=(None, 1)),
+    )
+    path = save_session(s, tmp_path / "fit.gdviz.toml")
+
+    def refuse(*_a, **_k):
+        raise ExpressionError("too much work to differentiate")
+
+    # The file passes the reader's checks; the compile over the data is the last gate.
+    monkeypatch.setattr(dataset_loss, "compile_dataset_loss", refuse)
+    before, traj = window.session, window.trajectory
+    assert not window.classroom.open_session(path)
+    assert "fit.gdviz.toml: function: too much work" in window.message.text()
+    assert window.session == before and window.trajectory is traj
+    assert not window.data_panel.enabled
 
 
 def test_dataset_save_with_bad_batch_sizes_says_why(qtbot, window, tmp_path) -> None:
