@@ -152,6 +152,28 @@ def _visible_points(
     return x[keep], y[keep]
 
 
+class _FastCurve(pg.PlotCurveItem):
+    """A curve item whose full-range data bounds are a plain min/max.
+
+    Qt asks every item for its bounding box several times a frame; pyqtgraph
+    answers from ``nanmin``/``nanmax`` plus bookkeeping for partial ranges,
+    which for the few dozen items that change every frame added up to
+    milliseconds.
+    """
+
+    def dataBounds(self, ax: int, frac: float = 1.0, orthoRange: Any = None) -> Any:
+        if frac != 1.0 or orthoRange is not None:
+            return super().dataBounds(ax, frac, orthoRange)
+        d = self.xData if ax == 0 else self.yData
+        if d is None or len(d) == 0:
+            return (None, None)
+        with np.errstate(all="ignore"):
+            lo, hi = float(np.fmin.reduce(d)), float(np.fmax.reduce(d))
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            return (None, None)
+        return (lo, hi)
+
+
 class _ChunkedCurve:
     """A polyline shown up to index ``i``: finished chunks cached, only the tail redrawn.
 
@@ -190,7 +212,7 @@ class _ChunkedCurve:
         self._pool: list[pg.PlotCurveItem] = []
 
     def _item(self, z: float) -> pg.PlotCurveItem:
-        item = pg.PlotCurveItem(connect=self.connect)
+        item = _FastCurve(connect=self.connect)
         item.setZValue(z)
         # Straight into the view box, outside the plot's data-item bookkeeping
         # and auto-range (the views set their ranges themselves): adding and
@@ -330,8 +352,8 @@ class _RunItems:
 
     def __init__(self, plot: pg.PlotItem) -> None:
         self.trail = _ChunkedCurve(plot, 10)
-        self.grad = pg.PlotCurveItem(connect="pairs")
-        self.step = pg.PlotCurveItem(connect="pairs")
+        self.grad = _FastCurve(connect="pairs")
+        self.step = _FastCurve(connect="pairs")
         for item in (self.grad, self.step):
             item.setZValue(12)
             plot.addItem(item)
