@@ -200,6 +200,11 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
+        self.export_action = QAction("&Export animation…", self)
+        self.export_action.setShortcut(QKeySequence("Ctrl+E"))
+        self.export_action.triggered.connect(lambda _c=False: self.export_animation())
+        file_menu.addAction(self.export_action)
+        file_menu.addSeparator()
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
@@ -442,16 +447,24 @@ class MainWindow(QMainWindow):
         self._compute_key = None
         self.show_message(f"could not compute the runs: {message.splitlines()[0]}")
 
-    def _redraw_runs(self) -> None:
+    def _run_styles(self) -> tuple[list[str], list[str], list[bool]] | None:
+        """Colours, labels and visibility of the computed runs (None while out of date)."""
         if self.trajectory is None:
-            return
+            return None
         runs = self.session.runs
         k = self.trajectory.positions.shape[1]
         if k != len(runs):
-            return  # a recompute for the new run list is on its way
+            return None  # a recompute for the new run list is on its way
         colors = [self.runs_panel.color_of(i) for i in range(k)]
         labels = [f"{i + 1}. {r.label()}" for i, r in enumerate(runs)]
-        self.scene.set_runs(self.trajectory, colors, labels, [r.visible for r in runs])
+        return colors, labels, [r.visible for r in runs]
+
+    def _redraw_runs(self) -> None:
+        styles = self._run_styles()
+        if styles is None:
+            return
+        colors, labels, visible = styles
+        self.scene.set_runs(self.trajectory, colors, labels, visible)
         self.stats.set_runs(self.trajectory, colors, labels)
         self.dataset_mode.set_runs(self.trajectory, colors, labels)
 
@@ -550,6 +563,36 @@ class MainWindow(QMainWindow):
 
     def set_font_scale(self, scale: float) -> None:
         self.apply_theme(self.theme.scaled(scale))
+
+    def export_animation(self) -> Any:
+        """File → Export animation…: the export dialog for what the scene shows now.
+
+        Returns the dialog, or None (with a message) while nothing is computed.
+        """
+        from gdviz.export.plan import SceneInputs
+        from gdviz.ui.export_dialog import open_export_dialog
+
+        styles = self._run_styles()
+        if self.loss is None or styles is None or not self.complete:
+            self.show_message("Nothing to export yet: wait until the runs are computed.")
+            return None
+        colors, labels, visible = styles
+        inputs = SceneInputs(
+            loss=self.loss,
+            domain=self.scene.view_range(),  # what is on screen, after zoom
+            trajectory=self.trajectory,
+            colors=colors,
+            labels=labels,
+            visible=visible,
+            view=self.session.view,
+            start=self.session.start,
+            font_scale=self.theme.font_scale,
+        )
+        dialog = open_export_dialog(self, inputs, theme=self.theme.name)
+        dialog.exported.connect(
+            lambda path: self.show_message(f"Saved the animation to {path}", error=False)
+        )
+        return dialog
 
     def show_message(self, text: str, error: bool = True) -> None:
         self.message.setProperty("role", "error" if error else "hint")
