@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF
+from PySide6.QtGui import QImage, QPainter
 
 from gdviz.core.engine import RunConfig, StopRules, run
 from gdviz.core.loss import compile_loss
@@ -146,3 +147,108 @@ def test_click_emits_the_data_point(qtbot, scene):
     x, y = sig.args[0]
     px = vb.viewPixelSize()
     assert x == pytest.approx(-1.0, abs=2 * px[0]) and y == pytest.approx(0.5, abs=2 * px[1])
+
+
+def _settle(qtbot, widget):
+    """Let posted layout requests run and paint once (axes size themselves while painting)."""
+    for _ in range(3):
+        qtbot.wait(20)
+        widget.grab()
+
+
+@pytest.mark.parametrize("scale", [1.0, 2.0])
+@pytest.mark.parametrize("log_levels", [False, True])
+def test_colour_bar_title_clears_its_tick_labels(qtbot, scale, log_levels):
+    s = Scene("both", LIGHT.scaled(scale))
+    qtbot.addWidget(s)
+    s.resize(1024, 600)
+    s.show()
+    qtbot.waitExposed(s)
+    s.set_view(ViewSettings(log_levels=log_levels))
+    s.set_problem(compile_loss("(1-x)^2 + 100(y-x^2)^2"), ((-2, 2), (-1, 3)))
+    _settle(qtbot, s)
+    axis = s.colorbar.axis
+    image = QImage(10, 10, QImage.Format.Format_RGB32)  # kept alive while painted on
+    painter = QPainter(image)
+    try:
+        _axis_spec, _tick_specs, text_specs = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    assert text_specs, "the colour bar shows tick labels"
+    ticks_right = max(rect.right() for rect, _flags, _text in text_specs)
+    # The title's glyphs start after the text item's document margin.
+    label = axis.label
+    title_box = label.mapRectToParent(label.boundingRect())
+    title_left = title_box.left() + label.document().documentMargin()
+    assert title_left >= ticks_right, (title_left, ticks_right)
+    # ...and the title is inside the scene's picture, not cut off at the right.
+    right_edge = axis.mapRectToScene(title_box).right() - label.document().documentMargin()
+    assert right_edge <= s.surface_view.width()
+
+
+@pytest.mark.parametrize(("theme", "size"), [(DARK, (1280, 520)), (LIGHT.scaled(2.0), (1024, 640))])
+def test_loss_legend_sits_outside_the_plot_area(qtbot, theme, size):
+    s = Scene("both", theme)
+    qtbot.addWidget(s)
+    s.resize(*size)
+    s.show()
+    qtbot.waitExposed(s)
+    labels = ["1. gd lr=0.0008", "2. momentum lr=0.0005", "3. adam <b>0.05</b>", "4. rmsprop"]
+    loss, traj = make_traj("x^2 + 10y^2", [(-2.0, 1.0)] * 4, [0.001, 0.01, 0.05, 0.11], 300)
+    s.set_problem(loss, ((-3, 3), (-2, 2)))
+    s.set_runs(traj, ["#e69f00", "#56b4e9", "#009e73", "#f0e442"], labels)
+    s.set_step(300)
+    _settle(qtbot, s)
+    legend = s.legend.sceneBoundingRect()
+    plot_area = s.loss_plot.getViewBox().sceneBoundingRect()
+    assert legend.height() > 0 and plot_area.height() > 0.5 * s.loss_view.height()
+    assert not legend.intersects(plot_area)
+    view = s.loss_view.viewport().rect()
+    assert legend.left() >= 0 and legend.right() <= view.width()
+    assert s.legend.entries() == labels  # plain text: the tag is shown, not applied
+    # Hiding a run removes it from the legend.
+    s.set_runs(
+        traj, ["#e69f00", "#56b4e9", "#009e73", "#f0e442"], labels, [True, False, True, True]
+    )
+    assert s.legend.entries() == [labels[0], labels[2], labels[3]]
+
+
+def test_arrows_wait_for_a_view_with_an_area(qtbot, scene):
+    """A view not laid out yet has no pixel size: no arrows (and no 1/0), then arrows."""
+    scene.set_view(ViewSettings(grad_arrows=True, step_arrows=True))
+    loss, traj = make_traj("x^2 + y^2", [(2.0, 1.0)], [0.1], 5)
+    scene.set_problem(loss, ((-3, 3), (-3, 3)))
+    vb = scene.surface.getViewBox()
+    vb.setGeometry(0, 0, 0, 0)  # as before the first layout
+    assert vb.viewPixelSize() == (0.0, 0.0)
+    scene.set_runs(traj, ["#ff0000"], ["a"])  # draws step 0: warnings are errors here
+    scene.set_step(2)
+    items = scene._run_items[0]
+    assert items.grad.getData()[0] is None or len(items.grad.getData()[0]) == 0
+    assert items.step.getData()[0] is None or len(items.step.getData()[0]) == 0
+    scene.resize(901, 500)  # the layout gives the view its area back
+    qtbot.waitUntil(
+        lambda: items.step.getData()[0] is not None and len(items.step.getData()[0]) > 0
+    )
+    x, y = items.step.getData()
+    assert (x[0], y[0]) == pytest.approx(tuple(traj.positions[2, 0]))
+    assert (x[1], y[1]) == pytest.approx(tuple(traj.positions[3, 0]))
+    assert len(items.grad.getData()[0]) > 0
+
+
+def test_log_loss_axis_stops_ten_decades_below_the_start(scene):
+    scene.set_view(ViewSettings(log_loss=True))
+    # lr 0.4 on x² + y² multiplies the loss by 0.04 a step: 1e-28 after 20 steps.
+    loss, traj = make_traj("x^2 + y^2", [(1.0, 1.0), (1.0, 0.0)], [0.4, 0.001], 40)
+    scene.set_problem(loss, ((-2, 2), (-2, 2)))
+    scene.set_runs(traj, ["#ff0000", "#00ff00"], ["fast", "slow"])
+    (y0, y1) = scene.loss_plot.getViewBox().viewRange()[1]
+    start = np.log10(2.0)
+    assert np.nanmin(np.log10(traj.losses[traj.losses > 0])) < start - 20  # it did go that low
+    assert start - 10.0 - 1.0 <= y0 <= start - 10.0
+    assert y1 >= start
+    # A run that stays within the ten decades is shown whole.
+    _, slow = make_traj("x^2 + y^2", [(1.0, 1.0)], [0.01], 40)
+    scene.set_runs(slow, ["#00ff00"], ["slow"])
+    y0, _ = scene.loss_plot.getViewBox().viewRange()[1]
+    assert y0 <= np.log10(np.min(slow.losses))

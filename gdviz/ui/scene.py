@@ -12,15 +12,15 @@ Rendered offscreen at a fixed size with ``QWidget.grab()`` (see the exporter).
 
 from __future__ import annotations
 
-import html
+import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QPen
-from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QWidget
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen
+from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QSizePolicy, QWidget
 
 from gdviz.core.session import ViewSettings
 from gdviz.core.surface import (
@@ -43,6 +43,13 @@ GRAD_ARROW_PX = 55.0
 CHUNKS_PER_FRAME = 6
 #: Arrow-head length in pixels before scaling.
 HEAD_PX = 9.0
+#: On a log loss axis the plot shows at most this many decades below the largest
+#: starting loss. float64 keeps ~16 significant digits, so a run that converges
+#: "to machine precision" ends 13–16 decades down in rounding noise; showing all
+#: of that would squash the descent itself into the top third of the plot.
+#: Ten decades keep every meaningful drop (a loss down to 1e-10 of its start)
+#: and let the noise run off the bottom edge (the numbers table has the values).
+LOSS_DECADES = 10.0
 
 
 def _color(c: str) -> QColor:
@@ -103,13 +110,28 @@ def _set_labels(plot: pg.PlotItem, theme: Theme, **labels: str) -> None:
         plot.setLabel(side, text, **style)
 
 
+def _pixel_size(vb: pg.ViewBox) -> tuple[float, float] | None:
+    """The view's pixel size in data units, or None while the view has no area.
+
+    A view box that is not laid out yet (or squeezed to zero width or height)
+    has a singular transform; pyqtgraph then answers with a pseudo-inverse
+    whose pixel size is 0 (or not finite), and nothing measured in pixels
+    (arrow heads, arrow lengths, sub-pixel thinning) can be drawn from it.
+    """
+    sx, sy = vb.viewPixelSize()
+    if sx > 0 and sy > 0 and math.isfinite(sx) and math.isfinite(sy):
+        return float(sx), float(sy)
+    return None
+
+
 def _arrow_segments(
     tails: np.ndarray, vecs: np.ndarray, px: tuple[float, float], head_px: float
 ) -> np.ndarray:
     """Arrow shafts plus two head strokes each, as pairs of points for ``connect="pairs"``.
 
-    Heads are built in *pixel* space and mapped back with the view's pixel size,
-    so they look the same whatever the x and y scales of the plot are.
+    Heads are built in *pixel* space and mapped back with the view's pixel size
+    ``px`` (both positive, see :func:`_pixel_size`), so they look the same
+    whatever the x and y scales of the plot are.
     """
     out = np.full((len(tails) * 6, 2), np.nan)
     if len(tails) == 0:
@@ -133,16 +155,17 @@ def _arrow_segments(
 
 
 def _visible_points(
-    x: np.ndarray, y: np.ndarray, px: tuple[float, float]
+    x: np.ndarray, y: np.ndarray, px: tuple[float, float] | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Drop points that fall in the same half-pixel cell as the point before them.
 
     The polyline drawn from the rest covers the same pixels; first and last
-    points are always kept, and NaN gaps survive.
+    points are always kept, and NaN gaps survive. Without a pixel size (``None``:
+    the view has no area yet) every point is kept.
     """
-    sx, sy = abs(px[0]) * 0.5, abs(px[1]) * 0.5
-    if not (sx > 0 and sy > 0 and np.isfinite(sx) and np.isfinite(sy)):
+    if px is None:
         return x, y
+    sx, sy = px[0] * 0.5, px[1] * 0.5
     with np.errstate(all="ignore"):
         qx = np.floor(x / sx)
         qy = np.floor(y / sy)
@@ -311,7 +334,7 @@ class _ChunkedCurve:
             # within half a pixel of the one before (they change no pixel).
             # Until missing chunks are cached (just after a jump or a
             # recompute) the tail also stands in for them.
-            x, y = _visible_points(x, y, self.plot.getViewBox().viewPixelSize())
+            x, y = _visible_points(x, y, _pixel_size(self.plot.getViewBox()))
         for item in (self.live, self.live_shadow):
             if item is not None:
                 item.setData(x, y, connect=self.connect)
@@ -345,6 +368,110 @@ class _ChunkedCurve:
             if item is not None:
                 self._remove(item)
         self._pool.clear()
+
+
+class _RunLegend(pg.GraphicsWidget):
+    """Run names, each after a short line in its colour, in as many columns as fit.
+
+    It sits in the layout above the loss plot, never on it: every corner of a
+    loss plot can hold data (diverging runs climb to the upper right, slow ones
+    stay along the top, converging ones fall to the lower right), and a box
+    over the curves hides exactly what a class is asked to look at. Text is
+    painted as plain text (run names may come from files and contain ``<``),
+    and a name too long for the width is elided, so the legend never widens
+    the plot's column.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._entries: list[tuple[QPen, str]] = []
+        self._font = QFont()
+        self._text = QColor("#000000")
+        self._scale = 1.0
+        self._cols = 1
+        self._width = 0.0
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setMinimumWidth(0)
+        self.setPreferredWidth(0)
+        self._fit(0.0)
+
+    def set_entries(
+        self, entries: Sequence[tuple[QPen, str]], font: QFont, text: QColor, scale: float
+    ) -> None:
+        """Show ``(pen, name)`` entries in ``font`` and ``text`` colour (sizes times ``scale``)."""
+        self._entries = list(entries)
+        self._font = QFont(font)
+        self._text = QColor(text)
+        self._scale = float(scale)
+        self._fit(self.size().width())
+
+    def entries(self) -> list[str]:
+        """The names shown, in order."""
+        return [name for _pen, name in self._entries]
+
+    # Sizes in pixels: line sample, gap after it, gap between columns, margin.
+    def _sizes(self) -> tuple[float, float, float, float, float]:
+        s = self._scale
+        fm = QFontMetricsF(self._font)
+        return 18.0 * s, 5.0 * s, 14.0 * s, 2.0 * s, fm.height()
+
+    def _cell_width(self) -> float:
+        sample, gap, _col_gap, _margin, _h = self._sizes()
+        fm = QFontMetricsF(self._font)
+        text = max((fm.horizontalAdvance(name) for _pen, name in self._entries), default=0.0)
+        return sample + gap + text
+
+    def _fit(self, width: float) -> None:
+        """Choose the columns for ``width`` and take the height their rows need."""
+        _sample, _gap, col_gap, margin, line = self._sizes()
+        n = len(self._entries)
+        self._width = width
+        if n == 0:
+            height = 0.0
+        else:
+            cell = self._cell_width()
+            self._cols = max(1, min(n, int((width - 2 * margin + col_gap) // (cell + col_gap))))
+            height = math.ceil(n / self._cols) * line + 2 * margin
+        height = float(math.ceil(height))
+        if self.minimumHeight() != height or self.maximumHeight() != height:
+            self.setMinimumHeight(height)
+            self.setMaximumHeight(height)
+            self.updateGeometry()
+        self.update()
+
+    def resizeEvent(self, ev: Any) -> None:
+        super().resizeEvent(ev)
+        if ev.newSize().width() != self._width:
+            self._fit(ev.newSize().width())
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(0, 0, self.size().width(), self.size().height())
+
+    def paint(self, p: QPainter, *args: Any) -> None:
+        if not self._entries:
+            return
+        sample, gap, col_gap, margin, line = self._sizes()
+        width = self.size().width()
+        cols = self._cols
+        cell = (width - 2 * margin - (cols - 1) * col_gap) / cols
+        fm = QFontMetricsF(self._font)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setFont(self._font)
+        for i, (pen, name) in enumerate(self._entries):
+            row, col = divmod(i, cols)
+            x = margin + col * (cell + col_gap)
+            y = margin + row * line
+            mid = y + line / 2
+            p.setPen(pen)
+            p.drawLine(QPointF(x, mid), QPointF(x + sample, mid))
+            p.setPen(self._text)
+            room = max(cell - sample - gap, 0.0)
+            text = fm.elidedText(name, Qt.TextElideMode.ElideRight, room)
+            p.drawText(
+                QRectF(x + sample + gap, y, room + 1, line),
+                int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+                text,
+            )
 
 
 class _RunItems:
@@ -471,15 +598,19 @@ class Scene(QWidget):
         for m, p in zip(self.markers, (self.loss_plot, self.gnorm_plot, self.lr_plot), strict=True):
             m.setZValue(30)
             p.addItem(m)
-        self.legend = pg.LegendItem(offset=(-10, 10))
-        self.legend.setParentItem(self.loss_plot.getViewBox())
-        self.legend.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(-8, 8))
+        self.legend = _RunLegend()
         # Static layers are rendered once into a cache, not redrawn every frame.
         for item in (self.image, self.contours, self.field, self.curve, self.legend):
             item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
         self._layout_panels()
         self.surface_view.scene().sigMouseClicked.connect(self._clicked)
+        # Arrows are measured in pixels: redraw them once the view has its
+        # size (it may have none when the first step is drawn) and after a
+        # resize or zoom changed what a pixel is.
+        surface_vb = self.surface.getViewBox()
+        surface_vb.sigResized.connect(lambda *_: self._catch_up.start())
+        surface_vb.sigRangeChanged.connect(lambda *_: self._catch_up.start())
 
     def _layout_panels(self) -> None:
         self.surface_view.setVisible(self.panels in ("both", "surface"))
@@ -491,8 +622,9 @@ class Scene(QWidget):
             right.append(self.gnorm_plot)
         if self.view.show_lr:
             right.append(self.lr_plot)
+        L.addItem(self.legend, row=0, col=0)
         for r, p in enumerate(right):
-            L.addItem(p, row=r, col=0)
+            L.addItem(p, row=r + 1, col=0)
         for p in (self.gnorm_plot, self.lr_plot):
             p.setVisible(p in right)
 
@@ -520,10 +652,6 @@ class Scene(QWidget):
             # Solid, opaque and thin (a mix of the two theme colours): a dashed
             # or translucent line across the plot cost 2–3 ms a frame.
             m.setPen(_pen(_mix(theme.foreground, theme.background), 1.0 * theme.font_scale))
-        self.legend.setLabelTextColor(_color(theme.foreground))
-        self.legend.setLabelTextSize(f"{theme.font_pt * 0.9:.1f}pt")
-        self.legend.setBrush(pg.mkBrush(_color(theme.background + "c0")))
-        self.legend.setPen(_pen(theme.foreground + "40", 1.0))
         self._label_axes()
         self._redraw_problem()
         self._restyle_runs()
@@ -557,6 +685,41 @@ class Scene(QWidget):
             color=t.foreground,
             **{"font-size": f"{t.font_pt:.1f}pt"},
         )
+        self._fit_colorbar_axis()
+
+    def _fit_colorbar_axis(self) -> None:
+        """Make the colour bar's axis as wide as its widest tick label plus its title.
+
+        pyqtgraph gives the bar's axis a fixed 45 px, so at larger fonts the
+        rotated title sat on the tick labels. The width is measured from the
+        tick strings pyqtgraph draws for the current levels (at a short bar and
+        at the bar's height) in the tick font, plus the title's height: a fixed
+        number per problem and theme, so the layout does not shift between
+        frames.
+        """
+        axis = self.colorbar.axis
+        lo, hi = (float(v) for v in self.colorbar.levels())
+        font = axis.style.get("tickFont") or QFont()
+        fm = QFontMetricsF(font)
+        text = 0.0
+        if hi > lo and math.isfinite(lo) and math.isfinite(hi):
+            # Text goes on the first two tick levels at most (pyqtgraph's
+            # textFillLimits leave finer levels bare on a bar this tall).
+            tall = max(float(self.colorbar.height()), 400.0)
+            for size in (150.0, tall):
+                for spacing, values in axis.tickValues(lo, hi, size)[:2]:
+                    for label in axis.tickStrings(values, 1.0, spacing):
+                        text = max(text, fm.horizontalAdvance(label))
+        width = text + axis.style["tickTextOffset"][0] + max(0, axis.style["tickLength"])
+        if axis.label.isVisible():
+            # The title is drawn rotated at the far edge, its box starting
+            # (height − 5) px from it (AxisItem.resizeEvent); the box has a
+            # document margin and room above the glyphs, so three quarters of
+            # its height still leave a clear gap after the tick labels.
+            width += 0.75 * axis.label.boundingRect().height()
+        width = math.ceil(width + 2 * self.theme.font_scale)
+        if width != axis.fixedWidth:
+            axis.setWidth(width)
 
     # ----------------------------------------------------------------- inputs
     def set_view(self, view: ViewSettings) -> None:
@@ -738,6 +901,7 @@ class Scene(QWidget):
         self.colorbar.setColorMap(cmap)
         self.colorbar.setLevels((dlo, dhi))
         self._label_axes()
+        self._fit_colorbar_axis()
         if v.contours:
             levels = contour_levels(z, v.n_contours, log=v.log_levels)
             seg = contour_segments(grid, levels)
@@ -808,9 +972,12 @@ class Scene(QWidget):
                 self._loss_items[k].set_series(steps, r["loss"])
                 self._gnorm_items[k].set_series(steps, r["gnorm"])
                 self._lr_items[k].set_series(steps, r["lr"])
-        # Fixed axis ranges: the loss plot does not rescale every frame, and a
-        # diverging run cannot squash the others (range capped at 10× the
-        # largest starting value, or 10 decades in log).
+        # Fixed axis ranges: the loss plot does not rescale every frame (a
+        # range that follows playback makes every curve jump), a diverging run
+        # cannot squash the others (top capped at 10× the largest starting
+        # value, or one decade above it in log), and a run that reaches
+        # machine precision cannot either (bottom at most LOSS_DECADES below
+        # the largest starting loss in log; curves under it leave the plot).
         vb = self.loss_plot.getViewBox()
         vb.setXRange(0, max(n - 1, 1), padding=0.02)
         fin = shown[np.isfinite(shown)]
@@ -820,6 +987,7 @@ class Scene(QWidget):
             if first.size:
                 if self.view.log_loss:
                     hi = min(hi, float(first.max()) + 1.0)
+                    lo = max(lo, float(first.max()) - LOSS_DECADES)
                 else:
                     hi = min(hi, float(first.max()) + 9 * abs(float(first.max()) - lo))
             if not hi > lo:
@@ -843,7 +1011,7 @@ class Scene(QWidget):
         self._cache["style_key"] = key
         self._brushes = [pg.mkBrush(c) for c in self._colors]
         self._point_pen = _pen(t.path_shadow[:7], 1.5 * t.font_scale)
-        self.legend.clear()
+        entries: list[tuple[QPen, str]] = []
         for k, items in enumerate(self._run_items):
             color = self._colors[k] if k < len(self._colors) else t.run_color(k)
             items.trail.set_style(
@@ -854,12 +1022,10 @@ class Scene(QWidget):
             for series in (self._loss_items, self._gnorm_items, self._lr_items):
                 series[k].set_style(_pen(color, max(1.5, t.line_px * 0.8)))
             if k < len(self._labels) and (k >= len(self._visible) or self._visible[k]):
-                self.legend.addItem(self._loss_items[k].live, html.escape(self._labels[k]))
-        # The legend's samples and labels are separate items: cache each, or
-        # they are redrawn with every frame of the curves they stand for.
-        for sample, label in self.legend.items:
-            for item in (sample, label):
-                item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+                entries.append((_pen(color, max(2.0, t.line_px)), self._labels[k]))
+        font = QFont()
+        font.setPointSizeF(t.font_pt * 0.9)
+        self.legend.set_entries(entries, font, _color(t.foreground), t.font_scale)
 
     def set_step(self, i: int) -> None:
         """Draw every run up to and including step ``i`` (clamped to what is computed)."""
@@ -876,7 +1042,7 @@ class Scene(QWidget):
         xs, ys, brushes, symbols = [], [], [], []
         status = getattr(self._traj, "status", None) or []
         stop = np.asarray(getattr(self._traj, "stop_step", np.full(len(runs), -1)))
-        px = self.surface.getViewBox().viewPixelSize()
+        px = _pixel_size(self.surface.getViewBox())  # None: no area yet, no arrows
         scale = t.font_scale
         pos = self._traj.positions
         # New cached chunks per call, for all runs together: building them is
@@ -910,7 +1076,7 @@ class Scene(QWidget):
             diverged = k < len(status) and status[k] == "diverged" and 0 <= stop[k] <= i
             symbols.append("x" if diverged else "o")
             two_d = pos.shape[2] > 1
-            if two_d and self.view.grad_arrows and not diverged:
+            if two_d and self.view.grad_arrows and not diverged and px is not None:
                 g = np.asarray(self._traj.grads[i, k], dtype=np.float64)
                 gpx = np.hypot(g[0] / px[0], g[1] / px[1])
                 if np.isfinite(gpx) and gpx > 0:
@@ -921,7 +1087,7 @@ class Scene(QWidget):
                     _clear(items.grad)
             else:
                 _clear(items.grad)
-            if self.view.step_arrows and i < n and not diverged:
+            if self.view.step_arrows and i < n and not diverged and px is not None:
                 nx_, ny_ = float(r["x"][i + 1]), float(r["y"][i + 1])
                 vec = np.array([[nx_ - x, ny_ - y]])
                 if np.all(np.isfinite(vec)) and np.any(vec != 0):
