@@ -186,6 +186,38 @@ def test_colour_bar_title_clears_its_tick_labels(qtbot, scale, log_levels):
     assert right_edge <= s.surface_view.width()
 
 
+def test_narrower_colour_bar_labels_do_not_resize_the_surface(qtbot):
+    # A resized surface re-renders every cached trail chunk in one paint, so a
+    # new function must not shrink the colour bar's axis (it may only grow).
+    wide, narrow = "1000000(x^2 + y^2)", "x^2 + y^2"
+    widths = {}
+    for text in (wide, narrow):  # what each function alone needs
+        s = Scene("both", LIGHT)
+        qtbot.addWidget(s)
+        s.resize(1024, 600)
+        s.show()
+        qtbot.waitExposed(s)
+        s.set_problem(compile_loss(text), ((-2, 2), (-2, 2)))
+        _settle(qtbot, s)
+        widths[text] = s.colorbar.axis.width()
+    assert widths[narrow] < widths[wide]  # else this test could not fail
+    s = Scene("both", LIGHT)
+    qtbot.addWidget(s)
+    s.resize(1024, 600)
+    s.show()
+    qtbot.waitExposed(s)
+    s.set_problem(compile_loss(wide), ((-2, 2), (-2, 2)))
+    _settle(qtbot, s)
+    before = s.surface.getViewBox().size()
+    s.set_problem(compile_loss(narrow), ((-2, 2), (-2, 2)))
+    _settle(qtbot, s)
+    assert s.colorbar.axis.width() == widths[wide]
+    assert s.surface.getViewBox().size() == before
+    s.set_theme(LIGHT.scaled(1.0001))  # a new theme measures afresh
+    _settle(qtbot, s)
+    assert s.colorbar.axis.width() < widths[wide]
+
+
 @pytest.mark.parametrize(("theme", "size"), [(DARK, (1280, 520)), (LIGHT.scaled(2.0), (1024, 640))])
 def test_loss_legend_sits_outside_the_plot_area(qtbot, theme, size):
     s = Scene("both", theme)
