@@ -47,6 +47,7 @@ from gdviz.ui.scene import Scene
 from gdviz.ui.stats_table import StatsTable
 from gdviz.ui.theme import THEMES, Theme, get_theme, stylesheet
 from gdviz.ui.transport import TransportBar
+from gdviz.ui.view3d import Surface3DView
 from gdviz.ui.view_panel import ViewPanel
 
 __all__ = ["DEFAULT_PRESET", "MainWindow"]
@@ -128,6 +129,10 @@ class MainWindow(QMainWindow):
         self.teaches.setProperty("role", "hint")
 
         self.scene = Scene("both", self.theme)
+        # The same runs on a surface a person can turn: a "3D" tab beside the
+        # 2-D view (a one-line note where OpenGL is missing).
+        self.view3d = Surface3DView(self.theme)
+        self.scene.attach_3d(self.view3d)
         self.runs_panel = RunsPanel(self.theme)
         self.view_panel = ViewPanel()
         self.stats = StatsTable()

@@ -20,7 +20,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen
-from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QSizePolicy, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QSizePolicy, QTabWidget, QWidget
 
 from gdviz.core.session import ViewSettings
 from gdviz.core.surface import (
@@ -527,6 +527,8 @@ class Scene(QWidget):
         self._visible: list[bool] = []
         self._step = 0
         self._start: tuple[float, ...] | None = None
+        self.view3d: Any = None  # a Surface3DView once attach_3d is called
+        self.surface_tabs: QTabWidget | None = None
         self._run_items: list[_RunItems] = []
         self._brushes: list[QBrush] = []
         self._point_pen = QPen()
@@ -614,7 +616,8 @@ class Scene(QWidget):
         surface_vb.sigRangeChanged.connect(lambda *_: self._catch_up.start())
 
     def _layout_panels(self) -> None:
-        self.surface_view.setVisible(self.panels in ("both", "surface"))
+        surface = self.surface_view if self.surface_tabs is None else self.surface_tabs
+        surface.setVisible(self.panels in ("both", "surface"))
         self.loss_view.setVisible(self.panels in ("both", "loss"))
         L = self.loss_view.ci
         L.clear()
@@ -629,10 +632,37 @@ class Scene(QWidget):
         for p in (self.gnorm_plot, self.lr_plot):
             p.setVisible(p in right)
 
+    def attach_3d(self, view3d: Any) -> None:
+        """Show ``view3d`` as a "3D" tab beside the 2-D surface, linked to this scene.
+
+        ``view3d`` is a :class:`~gdviz.ui.view3d.Surface3DView`; from now on it
+        gets the same problem, runs, start, view settings, theme and step as
+        the scene (a hidden tab defers its work until it is shown).
+        """
+        self.view3d = view3d
+        tabs = QTabWidget()
+        tabs.setDocumentMode(True)
+        self.layout().replaceWidget(self.surface_view, tabs)
+        tabs.addTab(self.surface_view, "2D")
+        tabs.addTab(view3d, "3D")
+        self.layout().setStretchFactor(tabs, 3)
+        self.surface_tabs = tabs
+        view3d.set_theme(self.theme)
+        view3d.set_view(self.view)
+        if self._loss is not None:
+            view3d.set_problem(self._loss, self._domain)
+        if self._traj is not None:
+            view3d.set_runs(self._traj, self._colors, self._labels, self._visible)
+        view3d.set_start(self._start)
+        view3d.set_step(self._step)
+        self._layout_panels()
+
     # ------------------------------------------------------------------ theme
     def set_theme(self, theme: Theme) -> None:
         """Restyle every item (pyqtgraph reads global config only at creation)."""
         self.theme = theme
+        if self.view3d is not None:
+            self.view3d.set_theme(theme)
         self._colorbar_width = 0  # measured afresh for the new fonts
         for v in (self.surface_view, self.loss_view):
             v.setBackground(_color(theme.background))
@@ -733,6 +763,8 @@ class Scene(QWidget):
         """Change drawing settings (heat-map, contours, arrows, log scales, extra plots)."""
         old = self.view
         self.view = view
+        if self.view3d is not None:
+            self.view3d.set_view(view)
         if (old.show_grad_norm, old.show_lr) != (view.show_grad_norm, view.show_lr):
             self._layout_panels()
         if (old.heatmap, old.contours, old.n_contours, old.log_levels, old.gradient_field) != (
@@ -763,6 +795,8 @@ class Scene(QWidget):
         dom = normalize_domain(domain, loss.dim)
         self._loss = loss
         self._domain = dom
+        if self.view3d is not None:
+            self.view3d.set_problem(loss, dom)
         self._label_axes()
         self._redraw_problem()
         if reset_view:
@@ -781,6 +815,8 @@ class Scene(QWidget):
     def set_start(self, point: Sequence[float] | None) -> None:
         """Show the start marker at ``point`` (None hides it)."""
         self._start = None if point is None else tuple(float(v) for v in point)
+        if self.view3d is not None:
+            self.view3d.set_start(self._start)
         if self._start is None:
             self.target.hide()
             return
@@ -816,6 +852,8 @@ class Scene(QWidget):
         self._colors = list(colors[:k])
         self._labels = list(labels[:k])
         self._visible = [True] * k if visible is None else [bool(v) for v in visible[:k]]
+        if self.view3d is not None:
+            self.view3d.set_runs(trajectory, self._colors, self._labels, self._visible)
         while len(self._run_items) < k:
             self._run_items.append(_RunItems(self.surface))
             for items, plot in (
@@ -1039,6 +1077,8 @@ class Scene(QWidget):
         n = self.n_steps
         i = int(max(0, min(int(i), n)))
         self._step = i
+        if self.view3d is not None:
+            self.view3d.set_step(i)
         runs = self._cache.get("runs", [])
         for m in self.markers:
             m.setValue(i)
