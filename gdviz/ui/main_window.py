@@ -41,8 +41,9 @@ from gdviz.ui.classroom import Classroom
 from gdviz.ui.compute import COMPILE_TIMEOUT, Computer, RunRequest
 from gdviz.ui.data_panel import DataPanel, DatasetMode
 from gdviz.ui.function_editor import FunctionEditor
+from gdviz.ui.maps import MapsDock
 from gdviz.ui.player import Player
-from gdviz.ui.runs_panel import RunsPanel
+from gdviz.ui.runs_panel import MAX_RUNS, RunsPanel
 from gdviz.ui.scene import Scene
 from gdviz.ui.stats_table import StatsTable
 from gdviz.ui.theme import THEMES, Theme, get_theme, stylesheet
@@ -129,6 +130,9 @@ class MainWindow(QMainWindow):
         self.teaches.setProperty("role", "hint")
 
         self.scene = Scene("both", self.theme)
+        self.maps = MapsDock(self, self.theme, current_run=self._selected_run_config)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.maps)
+        self.maps.attach_surface(self.scene.surface)
         # The same runs on a surface a person can turn: a "3D" tab beside the
         # 2-D view (a one-line note where OpenGL is missing).
         self.view3d = Surface3DView(self.theme)
@@ -239,6 +243,9 @@ class MainWindow(QMainWindow):
             self.scale_actions.addAction(act)
             view_menu.addAction(act)
 
+        maps_menu = bar.addMenu("&Maps")
+        maps_menu.addActions(self.maps.menu_actions())
+
         help_menu = bar.addMenu("&Help")
         keys = QAction("Keyboard shortcuts", self)
         keys.triggered.connect(
@@ -265,6 +272,8 @@ class MainWindow(QMainWindow):
         self.view_panel.viewChanged.connect(self._view_changed)
         self.view_panel.resetViewRequested.connect(self._reset_zoom)
         self.scene.startPicked.connect(self._start_changed)
+        self.maps.addRun.connect(self._add_run_from_map)
+        self.maps.setStart.connect(self._start_changed)
         self.scene.surface.getViewBox().sigRangeChangedManually.connect(
             lambda *_: self._zoom_timer.start()
         )
@@ -369,6 +378,7 @@ class MainWindow(QMainWindow):
         )
         self.scene.set_problem(loss, session.domain)
         self.scene.set_start(session.start)
+        self._maps_problem()
         self.hide_message()
         self.recompute()
 
@@ -492,10 +502,39 @@ class MainWindow(QMainWindow):
         self.session = replace(self.session, start=tuple(start), runs=runs)
         self.view_panel.set_start(self.session.start)
         self.scene.set_start(self.session.start)
+        self._maps_problem()
         self.player.pause()
         self._resume_step = 0
         self.player.seek(0)
         self._recompute_timer.start()
+
+    def _maps_problem(self) -> None:
+        if self.loss is not None:
+            self.maps.set_problem(self.loss, self.session.start, self.session.domain)
+
+    def _selected_run_config(self) -> Any:
+        """The run selected in the list as a RunConfig (pre-fills the maps)."""
+        from gdviz.core.engine import RunConfig
+        from gdviz.core.schedules import parse_schedule
+
+        i, runs = self.runs_panel.current(), self.session.runs
+        if not 0 <= i < len(runs):
+            return None
+        run = runs[i]
+        sched = parse_schedule(run.schedule or "constant")
+        return RunConfig(run.optimizer, dict(run.params), self.session.run_start(i), sched)
+
+    def _add_run_from_map(self, cfg: Any) -> None:
+        """A clicked sweep cell joins the race (keeping its start if it differs)."""
+        runs = self.session.runs
+        if len(runs) >= MAX_RUNS:
+            self.show_message(f"at most {MAX_RUNS} runs: remove one to add this one")
+            return
+        start = None if tuple(cfg.start) == tuple(self.session.start) else tuple(cfg.start)
+        run = RunSpec(cfg.optimizer, dict(cfg.params), cfg.schedule.to_text(), start)
+        runs = (*runs, run)
+        self.runs_panel.set_runs(runs, select=len(runs) - 1)
+        self._runs_changed(runs)
 
     def _steps_changed(self, steps: int) -> None:
         self.session = replace(self.session, steps=int(steps))
@@ -510,6 +549,7 @@ class MainWindow(QMainWindow):
             self.view_panel.show_error(str(exc))
             return
         self.session = replace(self.session, domain=tuple(domain))
+        self._maps_problem()
         self._home_domain = self.session.domain
         self.scene.set_start(self.session.start)
         self.scene.set_step(self.player.step)
@@ -524,6 +564,7 @@ class MainWindow(QMainWindow):
         except ValueError:
             return
         self.session = replace(self.session, domain=dom)
+        self._maps_problem()
         self.view_panel.set_domain(dom)
         self.scene.set_step(self.player.step)
 
@@ -548,6 +589,7 @@ class MainWindow(QMainWindow):
         self.editor.set_font_scale(theme.font_pt)
         self.scene.set_theme(theme)
         self.runs_panel.set_theme(theme)
+        self.maps.set_theme(theme)
         self.stats.set_font_size(theme.font_pt)
         # The side panel grows with the text (less than the text: the plots
         # matter more; presentation mode hides the panels altogether).
@@ -627,4 +669,5 @@ class MainWindow(QMainWindow):
         self._zoom_timer.stop()
         self._recompute_timer.stop()
         self.computer.shutdown()
+        self.maps.shutdown()
         super().closeEvent(event)
