@@ -410,3 +410,50 @@ def test_the_prefilled_runs_schedule_is_kept(qtbot, quadratic):
     with qtbot.waitSignal(panel.computeEnded, timeout=30_000):
         panel.compute()
     assert panel.basin_result.schedule == parse_schedule("constant")
+
+
+def test_main_window_offers_maps_and_takes_their_clicks(qtbot):
+    from gdviz.ui.main_window import MainWindow
+
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    qtbot.waitUntil(lambda: w.trajectory is not None and w.complete, timeout=30_000)
+    titles = [a.text() for a in w.menuBar().actions()]
+    assert "&Maps" in titles
+    menu = w.menuBar().actions()[titles.index("&Maps")].menu()
+    names = [a.text() for a in menu.actions()]
+    assert names == [
+        "Learning-rate sweep…",
+        "Basins of attraction…",
+        "Show basins on the surface",
+    ]
+    menu.actions()[0].trigger()
+    assert w.maps.isVisible()
+    # The selected run of the race pre-fills the sweep.
+    assert w.maps.panel.optimizer.currentData() == w.session.runs[0].optimizer
+
+    n_runs = len(w.session.runs)
+    with qtbot.waitSignal(w.maps.panel.computeEnded, timeout=30_000):
+        w.maps.panel.request_sweep(RunConfig("momentum", {"momentum": 0.5}), [1e-4, 2e-4])
+    old = w.trajectory
+    w.maps.panel.view.cellClicked.emit(0, 1)
+    assert len(w.session.runs) == n_runs + 1
+    added = w.session.runs[-1]
+    assert added.optimizer == "momentum" and added.params == {"momentum": 0.5, "lr": 2e-4}
+    assert added.start is None  # the sweep ran from the window's start
+    assert w.runs_panel.current() == n_runs
+    qtbot.waitUntil(
+        lambda: w.trajectory is not old and w.complete and w.trajectory.n_runs == n_runs + 1,
+        timeout=30_000,
+    )
+
+    menu.actions()[1].trigger()
+    assert w.maps.panel.tabs.currentIndex() == 1
+    with qtbot.waitSignal(w.maps.panel.basinMapReady, timeout=30_000):
+        w.maps.panel.request_basins(RunConfig("gd", {"lr": 1e-3}), n=16, steps=50)
+    assert w.maps.layer in w.scene.surface.items and w.maps.layer.isVisible()
+    m = w.maps.panel.basin_result
+    w.maps.panel.view.cellClicked.emit(3, 5)
+    assert w.session.start == m.start(3, 5)
