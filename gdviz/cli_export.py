@@ -4,11 +4,14 @@
 
     gdviz export --function TEXT [--optimizer SPEC]... --start X[,Y] --steps N
                  --out anim.mp4|anim.gif|frames/ [--size 1280x720] [--fps 30]
-                 [--every K] [--panels surface|loss|both] [--theme light|dark] [--force]
+                 [--every K] [--panels surface|loss|both|3d|3d+loss]
+                 [--theme light|dark] [--force]
 
 Frames show steps 0, K, 2K, … up to N, each with the whole trail up to it,
 drawn by the same scene the window shows. Qt runs on its offscreen platform
-(chosen here unless ``QT_QPA_PLATFORM`` is set), so no display is needed.
+(chosen here unless ``QT_QPA_PLATFORM`` is set), so no display is needed —
+except for the 3-D panels, which need OpenGL: set ``QT_QPA_PLATFORM=xcb`` and
+run under a display, e.g. ``xvfb-run -a``.
 
 Exit status: 0 written; 2 bad input (one line on stderr, nothing written);
 1 writing failed (full disk, encoder error: one line, nothing left behind).
@@ -98,7 +101,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "--panels",
         default="both",
         choices=PANELS,
-        help="surface, loss curve, or both side by side (default both)",
+        help=(
+            "surface, loss curve, both side by side (default), or the 3D surface "
+            "alone or beside the loss curve (3d, 3d+loss: need OpenGL)"
+        ),
     )
     parser.add_argument("--theme", default="light", choices=THEMES, help="default light")
     parser.add_argument(
@@ -226,9 +232,13 @@ def run(args: argparse.Namespace) -> int:
     # Compiling the loss mostly waits for the compile worker process; import
     # Qt, pyqtgraph and the scene meanwhile (about a second saved).
     computing = _Background(_compute, args)
-    from gdviz.export.render import ExportCancelled, export_animation
+    from gdviz.export.render import ExportCancelled, check_panels, export_animation
 
     inputs = computing.result()
+    try:
+        check_panels(plan.panels, inputs.loss.dim)
+    except ExportError as exc:
+        raise UsageError(f"{PROG}: --panels: {exc}") from None
 
     progress = TerminalProgress(plan.n_frames)
     try:

@@ -27,6 +27,7 @@ __all__ = [
     "MAX_SIZE",
     "MIN_SIZE",
     "PANELS",
+    "PANELS_3D",
     "SIZE_PRESETS",
     "THEMES",
     "ExportError",
@@ -44,8 +45,11 @@ __all__ = [
     "parse_size",
 ]
 
-#: Panels the scene can show, in the order the dialog lists them.
-PANELS: tuple[str, ...] = ("both", "surface", "loss")
+#: Panels the scene can show, in the order the dialog lists them. The last two
+#: draw the 3-D surface view and need OpenGL (see :data:`PANELS_3D`).
+PANELS: tuple[str, ...] = ("both", "surface", "loss", "3d", "3d+loss")
+#: The panels drawn by the 3-D view: only where :func:`gdviz.ui.gl.probe_gl` says yes.
+PANELS_3D: tuple[str, ...] = ("3d", "3d+loss")
 #: Themes the scene knows (the window's themes: plain data, no Qt).
 THEMES: tuple[str, ...] = tuple(_UI_THEMES)
 #: Named sizes offered by the dialog (label, width, height).
@@ -238,7 +242,8 @@ class ExportPlan:
     steps : range
         The step index drawn in each frame, in order.
     panels, theme : str
-        Passed to the scene (see :data:`PANELS`, :data:`THEMES`).
+        Passed to the scene (see :data:`PANELS`, :data:`THEMES`); the 3-D
+        panels (:data:`PANELS_3D`) are checked for OpenGL when rendering starts.
     force : bool
         Replace an existing output.
     """

@@ -30,7 +30,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QGraphicsItem, QWidget
 
-from gdviz.export.plan import ExportError, ExportPlan, SceneInputs
+from gdviz.export.plan import PANELS_3D, ExportError, ExportPlan, SceneInputs
 from gdviz.export.writers import BackgroundWriter, FrameWriter, make_writer
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "ExportJob",
     "SceneInputs",
     "SceneRenderer",
+    "check_panels",
     "export_animation",
 ]
 
@@ -84,6 +85,34 @@ def _cache_axes(widget: QWidget) -> None:
                 item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
 
+#: How to get OpenGL without a desktop, for the message when there is none.
+GL_HINT = "e.g. QT_QPA_PLATFORM=xcb xvfb-run -a -s '-screen 0 1280x1024x24' gdviz export ..."
+
+
+def check_panels(panels: str, dim: int | None = None) -> None:
+    """Raise :class:`ExportError` if ``panels`` cannot be drawn here.
+
+    The 3-D panels need OpenGL, which Qt's offscreen platform (the export
+    default) does not have; creating a GL widget there crashes the process
+    instead of failing, so this is asked before any scene exists. They also
+    need a function of two variables (``dim``, when given).
+    """
+    if panels not in PANELS_3D:
+        return
+    _application()
+    from gdviz.ui.gl import probe_gl
+
+    support = probe_gl()
+    if not support.available:
+        raise ExportError(
+            f"panels {panels!r} need a display with OpenGL ({support.reason}); {GL_HINT}"
+        )
+    if dim is not None and dim != 2:
+        raise ExportError(
+            f"panels {panels!r} draw a surface, which needs a function of two variables, not {dim}"
+        )
+
+
 class SceneRenderer:
     """A :class:`~gdviz.ui.scene.Scene` at a fixed size that renders frames.
 
@@ -94,10 +123,18 @@ class SceneRenderer:
     size
         ``(width, height)`` of every frame in pixels.
     panels, theme
-        ``"both"``/``"surface"``/``"loss"`` and ``"light"``/``"dark"``.
+        ``"both"``/``"surface"``/``"loss"``/``"3d"``/``"3d+loss"`` and
+        ``"light"``/``"dark"``.
     scene_factory
         Builds the scene widget from ``panels`` and a theme (for tests); the
-        default is :class:`gdviz.ui.scene.Scene`.
+        default is :class:`gdviz.ui.scene.Scene`, or
+        :func:`gdviz.ui.view3d.export_scene` for the 3-D panels.
+
+    Raises
+    ------
+    ExportError
+        For 3-D panels without OpenGL, or with a function of one variable
+        (see :func:`check_panels`).
     """
 
     def __init__(
@@ -113,7 +150,11 @@ class SceneRenderer:
         from gdviz.ui.theme import get_theme
 
         if scene_factory is None:
-            from gdviz.ui.scene import Scene as scene_factory
+            if panels in PANELS_3D:
+                check_panels(panels, getattr(inputs.loss, "dim", None))
+                from gdviz.ui.view3d import export_scene as scene_factory
+            else:
+                from gdviz.ui.scene import Scene as scene_factory
         self.size = (int(size[0]), int(size[1]))
         self.theme = get_theme(theme, inputs.font_scale)
         scene = scene_factory(panels=panels, theme=self.theme)

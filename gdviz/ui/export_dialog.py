@@ -51,6 +51,7 @@ from gdviz.export.plan import (
     MAX_SIZE,
     MIN_SIZE,
     PANELS,
+    PANELS_3D,
     SIZE_PRESETS,
     THEMES,
     ExportPlan,
@@ -66,7 +67,19 @@ _PANEL_LABELS = {
     "both": "Surface and loss curve",
     "surface": "Surface only",
     "loss": "Loss curve only",
+    "3d": "3D surface only",
+    "3d+loss": "3D surface and loss curve",
 }
+
+
+def _offered_panels(inputs: SceneInputs) -> list[str]:
+    """The panels this export can draw: 3-D only with OpenGL and a surface to show."""
+    from gdviz.ui.gl import probe_gl
+
+    with_3d = getattr(inputs.loss, "dim", None) == 2 and probe_gl().available
+    return [p for p in PANELS if with_3d or p not in PANELS_3D]
+
+
 _SUFFIX = {OutputKind.MP4: ".mp4", OutputKind.GIF: ".gif", OutputKind.PNG: ""}
 
 
@@ -162,7 +175,7 @@ class ExportDialog(QDialog):
         steps_row.addWidget(self.every)
 
         self.panels = QComboBox()
-        for p in PANELS:
+        for p in _offered_panels(inputs):
             self.panels.addItem(_PANEL_LABELS[p], p)
         self.panels.setCurrentIndex(max(self.panels.findData(panels), 0))
         self.theme = QComboBox()
