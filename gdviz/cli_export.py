@@ -20,7 +20,6 @@ Exit status: 0 written; 2 bad input (one line on stderr, nothing written);
 from __future__ import annotations
 
 import argparse
-import re
 import signal
 import sys
 import threading
@@ -29,6 +28,7 @@ from typing import TextIO
 
 from gdviz import cli_data_options
 from gdviz.cli import UsageError
+from gdviz.cli_args import NEGATIVE_NUMBERS, float_arg, int_arg
 from gdviz.export.plan import PANELS, THEMES
 
 PROG = "gdviz export"
@@ -36,8 +36,6 @@ PROG = "gdviz export"
 #: More steps than this would be a film nobody wants to wait for (an hour at 30 fps
 #: is 108,000 frames).
 MAX_STEPS = 100_000
-
-_NEGATIVE_NUMBERS = re.compile(r"^-(\d|\.\d)[\d.eE+\-,\s]*$")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -64,7 +62,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument(
         "--steps",
         required=True,
-        type=_int_arg("--steps"),
+        type=int_arg("--steps"),
         metavar="N",
         help="last step drawn (steps 0..N)",
     )
@@ -86,14 +84,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument(
         "--fps",
         default=30.0,
-        type=_float_arg("--fps"),
+        type=float_arg("--fps"),
         metavar="F",
         help="frames per second of the GIF or MP4 (default 30)",
     )
     parser.add_argument(
         "--every",
         default=1,
-        type=_int_arg("--every"),
+        type=int_arg("--every"),
         metavar="K",
         help="draw every K-th step (default 1)",
     )
@@ -116,32 +114,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--force", action="store_true", help="replace an existing output")
     cli_data_options.add_arguments(parser, seed=True, epochs=False)
     parser.set_defaults(run=run)
-    # argparse takes "-1.5,2" for an option (only plain "-1.5" counts as a
-    # number), so "--start -1.5,2" would fail; accept comma lists of numbers.
-    parser._negative_number_matcher = _NEGATIVE_NUMBERS
+    # Accept "--start -1.5,2" (see gdviz.cli_args.NEGATIVE_NUMBERS).
+    parser._negative_number_matcher = NEGATIVE_NUMBERS
     return parser
-
-
-def _int_arg(flag: str):
-    def parse(text: str) -> int:
-        try:
-            return int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag} needs a whole number, not {text!r}") from None
-
-    parse.__name__ = "integer"
-    return parse
-
-
-def _float_arg(flag: str):
-    def parse(text: str) -> float:
-        try:
-            return float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag} needs a number, not {text!r}") from None
-
-    parse.__name__ = "number"
-    return parse
 
 
 def _numbers(text: str, flag: str, counts: tuple[int, ...]) -> tuple[float, ...]:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from gdviz.cli import UsageError
-from gdviz.cli_trace import _NEGATIVE_NUMBERS, _float_arg, _int_arg
+from gdviz.cli_args import NEGATIVE_NUMBERS, float_arg, int_arg
 
 #: Cells × steps beyond this would take many minutes; it is a typo.
 MAX_WORK = 2_000_000_000
@@ -58,12 +58,12 @@ def _common(parser: argparse.ArgumentParser, default_optimizer: str) -> None:
         help=f"optimizer and settings, NAME or NAME:key=value,... (default {default_optimizer})",
     )
     parser.add_argument(
-        "--steps", default=500, type=_int_arg("--steps"), metavar="N", help="steps per run (500)"
+        "--steps", default=500, type=int_arg("--steps"), metavar="N", help="steps per run (500)"
     )
     parser.add_argument(
         "--tol",
         default=1e-8,
-        type=_float_arg("--tol"),
+        type=float_arg("--tol"),
         metavar="G",
         help="a run has converged when its gradient norm falls below G (default 1e-8)",
     )
@@ -84,11 +84,11 @@ def _common(parser: argparse.ArgumentParser, default_optimizer: str) -> None:
     parser.add_argument(
         "--font-scale",
         default=1.0,
-        type=_float_arg("--font-scale"),
+        type=float_arg("--font-scale"),
         metavar="S",
         help="PNG text and marker size, 0.5…4 (1.5 or 2 for a projector; default 1)",
     )
-    parser._negative_number_matcher = _NEGATIVE_NUMBERS
+    parser._negative_number_matcher = NEGATIVE_NUMBERS
 
 
 def _add_sweep(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -164,7 +164,7 @@ def _add_basins(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPars
     parser.add_argument(
         "--merge-tol",
         default=0.01,
-        type=_float_arg("--merge-tol"),
+        type=float_arg("--merge-tol"),
         metavar="R",
         help="final points closer than R × the view's diagonal are one minimum (default 0.01)",
     )

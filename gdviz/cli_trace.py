@@ -25,21 +25,17 @@ import dataclasses
 import json
 import math
 import os
-import re
 import sys
 from typing import Any, TextIO
 
 from gdviz import cli_data_options
 from gdviz.cli import UsageError
+from gdviz.cli_args import NEGATIVE_NUMBERS, float_arg, int_arg
 
 PROG = "gdviz trace"
 
 #: Steps × runs beyond this would print for hours; it is a typo.
 MAX_ROWS = 10_000_000
-
-# argparse takes "-1.5,2" for an option (it only knows "-1.5" as a number), so
-# "--start -1.5,2" would fail; comma lists of numbers count as values here.
-_NEGATIVE_NUMBERS = re.compile(r"^-(\d|\.\d)[\d.eE+\-,\s]*$")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -77,12 +73,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "--start", required=True, metavar="X[,Y]", help="start point, one number per variable"
     )
     parser.add_argument(
-        "--steps", default=100, type=_int_arg("--steps"), metavar="N", help="updates (default 100)"
+        "--steps", default=100, type=int_arg("--steps"), metavar="N", help="updates (default 100)"
     )
     parser.add_argument(
         "--tol",
         default=1e-8,
-        type=_float_arg("--tol"),
+        type=float_arg("--tol"),
         metavar="G",
         help="stop a run when its gradient norm falls below G; 0 never stops (default 1e-8)",
     )
@@ -99,14 +95,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument(
         "--noise",
         default=None,
-        type=_float_arg("--noise"),
+        type=float_arg("--noise"),
         metavar="SIGMA",
         help="add N(0, SIGMA²) noise to every gradient (a noisy gradient, not SGD)",
     )
     parser.add_argument(
         "--seed",
         default=None,
-        type=_int_arg("--seed"),
+        type=int_arg("--seed"),
         metavar="S",
         help="seed of the gradient noise, or of the mini-batch shuffles with --data (default 0)",
     )
@@ -115,33 +111,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     cli_data_options.add_arguments(parser)
     parser.set_defaults(run=run)
-    parser._negative_number_matcher = _NEGATIVE_NUMBERS
+    parser._negative_number_matcher = NEGATIVE_NUMBERS
     return parser
-
-
-def _int_arg(flag: str):
-    def parse(text: str) -> int:
-        try:
-            return int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag} needs a whole number, not {text!r}") from None
-
-    parse.__name__ = "integer"
-    return parse
-
-
-def _float_arg(flag: str):
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag} needs a number, not {text!r}") from None
-        if not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"{flag} needs a finite number, not {text!r}")
-        return value
-
-    parse.__name__ = "number"
-    return parse
 
 
 def _start(text: str, variables: tuple[str, ...]) -> tuple[float, ...]:
