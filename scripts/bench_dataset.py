@@ -9,8 +9,8 @@ Figures are the best of ``--repeat`` runs, wall-clock and the process's CPU
 time (a shared machine stretches the former). Convergence checks are off so
 every run takes all its steps. The surface is timed for a squared loss (a
 polynomial in the parameters: gdviz reduces it to sufficient statistics) and
-for losses that are not (absolute error, logistic), which are evaluated sample
-by sample in chunks.
+for losses that are not (absolute error, logistic): these are F(u) of one
+argument u affine in the parameters, formed by a matrix product per block.
 
     python scripts/bench_dataset.py [--repeat 3]
 """
@@ -75,7 +75,7 @@ def main() -> None:
     for name, (data_name, text) in LOSSES.items():
         loss = compile_dataset_loss(text, make_builtin(data_name, n=10_000), parameters=("w", "b"))
         wall, cpu = best(lambda loss=loss: sample_grid(loss, ((-3, 3), (-3, 3)), 200), args.repeat)
-        how = "statistics" if loss.uses_statistics else "chunked"
+        how = "statistics" if loss.uses_statistics else "affine" if loss.uses_affine else "chunked"
         print(f"  {name:9s} ({how:10s}):  {wall:6.3f} s wall  {cpu:6.3f} s cpu")
 
 

@@ -16,7 +16,11 @@ gradient is the mean of the exact per-sample gradients over the samples it
 used. When ℓ is a polynomial of low degree in the parameters (squared error,
 for one), the full-data loss is expanded into sufficient statistics — the mean
 of each coefficient over the data, computed once — so the loss surface on a
-big grid costs no more than a typed f(x, y); other losses are evaluated over
+big grid costs no more than a typed f(x, y). When every parameter sits in one
+argument u that is affine in them (``log(1 + exp(-y*(w*x + b)))``,
+``abs(w*x + b - y)``), ℓ = F(u, data): the full-data loss forms u for blocks of
+grid points and samples with one matrix product against data coefficients
+computed once, and applies only F elementwise. Other losses are evaluated over
 the data in chunks.
 
 :meth:`DatasetLoss.sampled` pairs the loss with mini-batch sizes (batch,
@@ -66,6 +70,9 @@ MODEL_MAX_NODES = 60
 #: Samples × points evaluated at once on the chunked (non-polynomial) path:
 #: temporaries of 256 kB stay in cache.
 CHUNK_ELEMENTS = 1 << 15
+#: Points × samples per block on the affine path: the matrix product that
+#: forms the inner argument amortises its call overhead over bigger blocks.
+AFFINE_CHUNK_ELEMENTS = 1 << 17
 
 _PENALTIES = ("none", "l2", "l1")
 
@@ -245,6 +252,53 @@ def _stats_terms(
     return terms
 
 
+def _affine_inner(
+    expr: sympy.Expr, params: list[sympy.Symbol]
+) -> tuple[sympy.Expr, list[sympy.Expr]] | None:
+    """The single argument of ℓ that is affine in θ, with its data coefficients.
+
+    ℓ = F(u(θ, data), data) with u = c_0 + Σ_j c_j θ_j lets the full-data loss
+    form u for a block of grid points and samples with one matrix product and
+    apply only F elementwise. Returns ``(u, [c_1, …, c_d, c_0])`` when every
+    appearance of θ in ℓ is inside the same maximal affine sub-expression u,
+    else None.
+    """
+    pset = frozenset(params)
+    found: set[sympy.Expr] = set()
+
+    def walk(e: sympy.Basic) -> None:
+        if not e.free_symbols & pset:
+            return
+        if _degree(e, pset) == 1:
+            found.add(e)
+            return
+        for a in e.args:
+            walk(a)
+
+    walk(expr)
+    if len(found) != 1:
+        return None
+    (u,) = found
+    if u is expr:  # ℓ itself affine: the statistics path covers it
+        return None
+    try:
+        poly = sympy.Poly(u, *params)
+    except (sympy.PolynomialError, sympy.GeneratorsNeeded):
+        return None
+    if poly.total_degree() > 1:
+        return None
+    coeffs = []
+    for j in range(len(params)):
+        monom = tuple(int(i == j) for i in range(len(params)))
+        coeffs.append(sympy.sympify(poly.coeff_monomial(monom)))
+    coeffs.append(sympy.sympify(poly.coeff_monomial((0,) * len(params))))
+    if any(c.free_symbols & pset for c in coeffs):  # pragma: no cover - Poly keeps them apart
+        return None
+    for c in coeffs:
+        check_compilable(c, "a coefficient of the loss")
+    return u, coeffs
+
+
 def _compile(text: str, dataset: Dataset, parameters: Sequence[str] | None) -> dict[str, Any]:
     usable = _usable_columns(dataset)
     params_given = None if parameters is None else tuple(parameters)
@@ -320,6 +374,24 @@ def _compile(text: str, dataset: Dataset, parameters: Sequence[str] | None) -> d
         sources["pvalue"] = _function_source("pvalue", d + m, [poly.xreplace(sph)])
         sources["pvg"] = _function_source("pvg", d + m, [e.xreplace(sph) for e in (poly, *pgrads)])
         sources["phess"] = _function_source("phess", d + m, [h.xreplace(sph) for h in phess])
+    affine = None if terms is not None else _affine_inner(expr, theta)
+    if affine is not None:
+        # ℓ = F(u, data) with u affine in θ: F gets the placeholder first, then data.
+        u, ucoef = affine
+        usym = sympy.Symbol("_u", real=True)
+        outer = expr.xreplace({u: usym})
+        if outer.free_symbols & set(theta):  # pragma: no cover - walk found every θ
+            affine = None
+        else:
+            check_compilable(outer, "the loss")
+            aph = {s: sympy.Symbol(f"_v{i}", real=True) for i, s in enumerate([usym, *data_syms])}
+            dph = {s: sympy.Symbol(f"_v{i}", real=True) for i, s in enumerate(data_syms)}
+            sources["acoef"] = _function_source(
+                "acoef", len(data_syms), [c.xreplace(dph) for c in ucoef]
+            )
+            sources["aouter"] = _function_source(
+                "aouter", 1 + len(data_syms), [outer.xreplace(aph)]
+            )
 
     # LaTeX: the sample index i on every data symbol.
     sub = {s: sympy.Symbol(f"{s.name}_i", real=True) for s in data_syms}
@@ -398,6 +470,9 @@ class DatasetLoss:
         The per-sample loss ℓ with data written ``x_i``.
     uses_statistics : bool
         True when the full-data loss is evaluated from sufficient statistics.
+    uses_affine : bool
+        True when ℓ = F(u, data) with u affine in the parameters, so the
+        full-data loss forms u with a matrix product (value only).
     """
 
     def __init__(self, blob: dict[str, Any], dataset: Dataset, penalty: Penalty):
@@ -427,6 +502,17 @@ class DatasetLoss:
                 self._pvg = _load_function(src["pvg"], "pvg")
                 self._phess = _load_function(src["phess"], "phess")
         self.uses_statistics = self._stats is not None
+        # (d + 1, n) data coefficients of the affine inner argument, if any.
+        self._affine: np.ndarray | None = None
+        if self._stats is None and "acoef" in src:
+            acoef = _load_function(src["acoef"], "acoef")
+            with np.errstate(all="ignore"):
+                raw = acoef(*self._cols)
+            rows = np.array([np.broadcast_to(c, (self.n,)) for c in raw], dtype=np.float64)
+            if np.isfinite(rows).all():
+                self._affine = np.ascontiguousarray(rows)
+                self._aouter = _load_function(src["aouter"], "aouter")
+        self.uses_affine = self._affine is not None
         n = self.n
         pen = penalty.latex(self.variables)
         self.sample_latex: str = blob["sample_latex"]
@@ -537,6 +623,36 @@ class DatasetLoss:
             o /= n
         return outs
 
+    def _affine_value(self, pts: np.ndarray) -> np.ndarray:
+        """Mean over all samples of ℓ at points (M, d) through the affine inner argument.
+
+        u = [θ, 1] @ A for a block of points and samples in one matrix product
+        (A holds the data coefficients of u, computed once), then the outer
+        function F(u, data) elementwise: a few passes over the block instead
+        of one per operation of u.
+        """
+        a_mat = self._affine
+        assert a_mat is not None
+        m_pts, n = pts.shape[0], self.n
+        lhs = np.empty((m_pts, self.dim + 1))
+        lhs[:, :-1] = pts
+        lhs[:, -1] = 1.0
+        out = np.zeros(m_pts)
+        s_step = min(n, AFFINE_CHUNK_ELEMENTS)
+        p_step = max(1, AFFINE_CHUNK_ELEMENTS // s_step)
+        cols = self._cols
+        with np.errstate(all="ignore"):
+            for lo in range(0, n, s_step):
+                hi = min(lo + s_step, n)
+                blk = np.ascontiguousarray(a_mat[:, lo:hi])
+                data = [c[None, lo:hi] for c in cols]
+                for a in range(0, m_pts, p_step):
+                    b = min(a + p_step, m_pts)
+                    res = self._aouter(lhs[a:b] @ blk, *data)[0]
+                    out[a:b] += _reduce_sum(res, (b - a, hi - lo))
+        out /= n
+        return out
+
     def _full(self, pts: np.ndarray, kind: str) -> list[np.ndarray]:
         d = self.dim
         if self._stats is not None:
@@ -544,6 +660,8 @@ class DatasetLoss:
             fn = {"value": self._pvalue, "vg": self._pvg, "hess": self._phess}[kind]
             res = fn(*th, *self._stats)
             return [np.broadcast_to(r, (pts.shape[0],)) for r in res]
+        if kind == "value" and self._affine is not None:
+            return [self._affine_value(pts)]
         fn = {"value": self._value, "vg": self._vg, "hess": self._hess}[kind]
         n_out = {"value": 1, "vg": 1 + d, "hess": d * (d + 1) // 2}[kind]
         return self._chunked(fn, pts, n_out)
