@@ -7,7 +7,8 @@ Prints:
   that allows;
 * sustained playback: the real player at 1,000 steps/s from step 0 to 5,000,
   counting painted frames per second;
-* the longest GUI-thread stall while 8 × 5,000 steps are recomputed and while
+* the longest GUI-thread stall while the window is resized or the surface
+  zoomed with 5,000-step trails, while 8 × 5,000 steps are recomputed and while
   a typed function compiles (target: under 50 ms);
 * window-open time of the installed ``gdviz`` command (median of 3 starts):
   time to the first painted window and to the first computed picture.
@@ -168,6 +169,38 @@ def max_stall(app, action, done, timeout=60.0) -> float:
     return float(np.max(np.diff(stamps))) * 1000
 
 
+def bench_rescale(app, w) -> None:
+    """Longest stall while the window is resized or the surface zoomed at step 5,000."""
+    w.scene.set_step(STEPS)
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < 2.0:  # every trail chunk cached
+        app.processEvents()
+
+    def settled(t_start: list[float]):
+        # Layout and repaints follow in later turns: give them 0.5 s, then
+        # wait until every trail is back in its full-quality cached form.
+        return lambda: time.perf_counter() - t_start[0] > 0.5 and w.scene.settled()
+
+    results = []
+    for name, action in (
+        ("window resize by 40 px", lambda: w.resize(w.width() + 40, w.height())),
+        ("mouse zoom of the surface", lambda: w.scene.surface.getViewBox().scaleBy((0.8, 0.8))),
+    ):
+        start = [time.perf_counter()]
+
+        def act(action=action, start=start):
+            start[0] = time.perf_counter()
+            action()
+
+        results.append((name, max_stall(app, act, settled(start))))
+    print(
+        f"longest GUI stall while resizing / zooming with {STEPS:,}-step trails: "
+        + ", ".join(f"{name} {stall:.1f} ms" for name, stall in results)
+    )
+    w.resize(1280, 800)
+    wait(app, w.scene.settled)
+
+
 def bench_stalls(app, w) -> None:
     panel = w.runs_panel
     panel.list.setCurrentRow(0)
@@ -242,6 +275,7 @@ def main() -> int:
     )
     bench_frames(app, w, args.frames)
     bench_playback(app, w)
+    bench_rescale(app, w)
     bench_stalls(app, w)
     w.close()
     bench_startup(args.starts)

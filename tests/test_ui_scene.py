@@ -284,3 +284,66 @@ def test_log_loss_axis_stops_ten_decades_below_the_start(scene):
     scene.set_runs(slow, ["#00ff00"], ["slow"])
     y0, _ = scene.loss_plot.getViewBox().viewRange()[1]
     assert y0 <= np.log10(np.min(slow.losses))
+
+
+def _final_state(scene):
+    """Every trail drawn by its full-quality cached chunks plus the tail, no stand-in."""
+    for items in scene._run_items:
+        trail = items.trail
+        full = trail.upto // trail.CHUNK
+        assert len(trail.chunks) == full
+        assert not trail.roughing
+        assert trail.rough is None or not trail.rough.isVisible()
+        for line, shadow in trail.chunks:
+            assert line.isVisible() and line.opts["pen"] == trail.pen
+            assert shadow is not None and shadow.isVisible() and shadow.opts["pen"] == trail.shadow
+        assert trail.live.xData[0] == trail.x[full * trail.CHUNK]
+
+
+def test_resize_recaches_trails_and_ends_in_full_quality(qtbot, scene):
+    starts = [(-2.5, 1.5), (2.0, -1.5), (-1.0, -1.8)]
+    loss, traj = make_traj("x^2 + 10y^2 + sin(3x)", starts, [0.001, 0.0005, 0.0008], 3000)
+    scene.set_problem(loss, ((-3, 3), (-2, 2)))
+    scene.set_runs(traj, ["#ff0000", "#00ff00", "#0000ff"], ["a", "b", "c"])
+    scene.set_step(3000)
+    qtbot.waitUntil(scene.settled, timeout=10_000)
+    _settle(qtbot, scene)
+    _final_state(scene)
+    before = scene.grab().toImage()
+
+    scene.resize(960, 540)
+    qtbot.wait(1)
+    # Just after the resize the chunks cached at the old scale are gone and a
+    # cheap stand-in draws them until they are cached again.
+    assert any(items.trail.roughing for items in scene._run_items)
+    assert not scene.settled()
+    qtbot.waitUntil(scene.settled, timeout=10_000)
+    _final_state(scene)
+
+    # Back at the first size the picture is the one from before, pixel for pixel.
+    scene.resize(900, 500)
+    qtbot.waitUntil(scene.settled, timeout=10_000)
+    _settle(qtbot, scene)
+    _final_state(scene)
+    assert scene.grab().toImage() == before
+
+
+def test_exporter_scene_never_shows_the_stand_in(qtbot):
+    from gdviz.export.render import SceneInputs, SceneRenderer
+
+    loss, traj = make_traj("x^2 + 3y^2 + sin(3x)", [(-2.0, 1.5)], [0.0005], 2000)
+    inputs = SceneInputs(
+        loss=loss, domain=((-2.5, 2.5), (-2.0, 2.0)), trajectory=traj, start=(-2.0, 1.5)
+    )
+    with SceneRenderer(inputs, (400, 300), "both", "dark") as r:
+        r.frame(2000)
+        qtbot.waitUntil(r.scene.settled, timeout=10_000)
+        r.frame(2000)
+        chunks = list(r.scene._run_items[0].trail.chunks)
+        assert len(chunks) == 2000 // 512
+        r.scene.surface.getViewBox().scaleBy((0.8, 0.8))  # what a wider colour-bar axis does
+        qtbot.wait(1)
+        r.frame(2000)
+        trail = r.scene._run_items[0].trail
+        assert not trail.roughing and trail.chunks == chunks  # the same cached items
+        _final_state(r.scene)

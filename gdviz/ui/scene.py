@@ -118,10 +118,20 @@ def _pixel_size(vb: pg.ViewBox) -> tuple[float, float] | None:
     whose pixel size is 0 (or not finite), and nothing measured in pixels
     (arrow heads, arrow lengths, sub-pixel thinning) can be drawn from it.
     """
+    if vb.pixelVectors()[0] is None:
+        return None  # not in a view at all (a hidden panel's plot)
     sx, sy = vb.viewPixelSize()
     if sx > 0 and sy > 0 and math.isfinite(sx) and math.isfinite(sy):
         return float(sx), float(sy)
     return None
+
+
+def _cosmetic(pen: QPen | None) -> QPen:
+    """A 1-pixel cosmetic pen in ``pen``'s colour: the cheapest stroke Qt draws."""
+    out = QPen(pen.color() if pen is not None else QColor("#888888"))
+    out.setWidth(0)
+    out.setCosmetic(True)
+    return out
 
 
 def _arrow_segments(
@@ -155,9 +165,9 @@ def _arrow_segments(
 
 
 def _visible_points(
-    x: np.ndarray, y: np.ndarray, px: tuple[float, float] | None
+    x: np.ndarray, y: np.ndarray, px: tuple[float, float] | None, cell: float = 0.5
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Drop points that fall in the same half-pixel cell as the point before them.
+    """Drop points that fall in the same ``cell``-pixel cell as the point before them.
 
     The polyline drawn from the rest covers the same pixels; first and last
     points are always kept, and NaN gaps survive. Without a pixel size (``None``:
@@ -165,7 +175,7 @@ def _visible_points(
     """
     if px is None:
         return x, y
-    sx, sy = px[0] * 0.5, px[1] * 0.5
+    sx, sy = px[0] * cell, px[1] * cell
     with np.errstate(all="ignore"):
         qx = np.floor(x / sx)
         qy = np.floor(y / sy)
@@ -233,6 +243,11 @@ class _ChunkedCurve:
         self.visible = True
         self._shown = 0  # chunks currently visible (always the first ones)
         self._pool: list[pg.PlotCurveItem] = []
+        self._px: tuple[float, float] | None = None  # pixel size the chunks were cached at
+        # After a rescale the chunks not yet re-cached are drawn by this cheap
+        # stand-in (1 px cosmetic pen, no outline, thinned at pixel size).
+        self.rough: pg.PlotCurveItem | None = None
+        self.roughing = False
 
     def _item(self, z: float) -> pg.PlotCurveItem:
         item = _FastCurve(connect=self.connect)
@@ -313,6 +328,8 @@ class _ChunkedCurve:
         i = min(int(i), len(self.x) - 1)
         full = max(i, 0) // self.CHUNK
         budget = budget if budget is not None else [self.NEW_PER_CALL]
+        if not self.chunks and full > 0 and budget[0] > 0:
+            self._px = _pixel_size(self.plot.getViewBox())
         while len(self.chunks) < full and budget[0] > 0:
             self.chunks.append(self._chunk(len(self.chunks)))
             budget[0] -= 1
@@ -328,6 +345,24 @@ class _ChunkedCurve:
             self._shown = shown
         shown = min(full, len(self.chunks))
         a = shown * self.CHUNK
+        if self.roughing and shown < full and self.visible:
+            # Catching up after a rescale: the missing chunks get the cheap
+            # stand-in, and the full-quality tail starts at the last boundary.
+            b = full * self.CHUNK
+            rx, ry = _visible_points(
+                self.x[a : b + 1], self.y[a : b + 1], _pixel_size(self.plot.getViewBox()), 2.0
+            )
+            if self.rough is None:
+                self.rough = self._item(self.z)
+            self.rough.setPen(_cosmetic(self.pen))
+            self.rough.setData(rx, ry, connect=self.connect, antialias=False)
+            self.rough.setVisible(True)
+            a = b
+        else:
+            self.roughing = False
+            if self.rough is not None and self.rough.isVisible():
+                _clear(self.rough)
+                self.rough.setVisible(False)
         x, y = self.x[a : i + 1], self.y[a : i + 1]
         if len(x) > 16:
             # The tail is stroked every frame: leave out the points that land
@@ -340,6 +375,33 @@ class _ChunkedCurve:
                 item.setData(x, y, connect=self.connect)
                 item.setVisible(self.visible)
         self.upto = i
+
+    def rescaled(self) -> bool:
+        """Drop the cached chunks if a pixel now spans other data units; say whether it did.
+
+        A resize or zoom invalidates the device-coordinate cache of every
+        chunk, and Qt re-renders all of them in the next paint: with 8 runs of
+        5,000 steps and wide pens that is well over 100 ms in one paint.
+        Instead the chunks are dropped, the missing ones are drawn by a cheap
+        1-px stand-in, and :meth:`show_upto` caches them again a few per
+        event-loop turn; once all are back the picture is exactly the one
+        before. A pan keeps the pixel size and the caches, which Qt moves.
+        """
+        px = _pixel_size(self.plot.getViewBox())
+        old, self._px = self._px, px
+        if px is not None and old is not None and np.allclose(px, old, rtol=1e-9, atol=0.0):
+            return False
+        if not self.chunks:
+            return False
+        self._drop_chunks()
+        self.roughing = True
+        if self.upto >= 0:
+            self.show_upto(self.upto, [0])
+        return True
+
+    def settled(self) -> bool:
+        """Whether every piece is drawn in its final, full-quality form."""
+        return not self.pending() and not self.roughing
 
     def pending(self) -> bool:
         """Whether finished chunks are still drawn by the tail (more can be cached)."""
@@ -364,7 +426,7 @@ class _ChunkedCurve:
 
     def remove(self) -> None:
         self._drop_chunks()
-        for item in (self.live, self.live_shadow, *self._pool):
+        for item in (self.live, self.live_shadow, self.rough, *self._pool):
             if item is not None:
                 self._remove(item)
         self._pool.clear()
@@ -541,6 +603,10 @@ class Scene(QWidget):
         self._catch_up.setSingleShot(True)
         self._catch_up.setInterval(0)
         self._catch_up.timeout.connect(lambda: self.set_step(self._step))
+        #: Whether a resize or zoom re-caches trails a few per turn (with a
+        #: cheap stand-in meanwhile). Off, or in a window that is never shown
+        #: on screen (the exporter's), Qt re-renders the caches in one paint.
+        self.rough_catch_up = True
         self._build()
         self.set_theme(theme)
 
@@ -614,6 +680,17 @@ class Scene(QWidget):
         surface_vb = self.surface.getViewBox()
         surface_vb.sigResized.connect(lambda *_: self._catch_up.start())
         surface_vb.sigRangeChanged.connect(lambda *_: self._catch_up.start())
+        # Cached trail and curve chunks go stale with the scale of their view;
+        # re-cache them a few per turn instead of all in one paint.
+        for plot, series in (
+            (self.surface, lambda: [items.trail for items in self._run_items]),
+            (self.loss_plot, lambda: self._loss_items),
+            (self.gnorm_plot, lambda: self._gnorm_items),
+            (self.lr_plot, lambda: self._lr_items),
+        ):
+            vb = plot.getViewBox()
+            for sig in (vb.sigResized, vb.sigRangeChanged):
+                sig.connect(lambda *_, series=series: self._rescaled(series()))
 
     def _layout_panels(self) -> None:
         surface = self.surface_view if self.surface_tabs is None else self.surface_tabs
@@ -1151,6 +1228,21 @@ class Scene(QWidget):
         )
         if any(c.pending() for c in self._all_series()):
             self._catch_up.start()  # cache the remaining chunks in later event-loop turns
+
+    def _rescaled(self, series: Sequence[_ChunkedCurve]) -> None:
+        # An exporter's scene (or one inside its widget) is never mapped on a
+        # screen and paints each frame right after setting it: it keeps the
+        # caches and lets Qt re-render them, so no frame shows the stand-in.
+        offscreen = self.window().testAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
+        if not self.rough_catch_up or offscreen:
+            return
+        dropped = [c.rescaled() for c in series]  # every one: each records the new scale
+        if any(dropped):
+            self._catch_up.start()  # cache the chunks again over the next turns
+
+    def settled(self) -> bool:
+        """Whether every trail and curve is drawn in its final, full-quality form."""
+        return all(c.settled() for c in self._all_series())
 
     def _all_series(self) -> list[_ChunkedCurve]:
         return [
