@@ -18,6 +18,7 @@ Writers are plain Python and NumPy; they know nothing about Qt.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import queue
@@ -27,6 +28,7 @@ import subprocess
 import tempfile
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
@@ -153,8 +155,15 @@ class FrameWriter(ABC):
                 f"frame must be uint8 of shape ({height}, {width}, 3), "
                 f"not {frame.dtype} {frame.shape}"
             )
-        try:
+        with self._aborting_on_error():
             self._write(np.ascontiguousarray(frame))
+        self.frames_written += 1
+
+    @contextlib.contextmanager
+    def _aborting_on_error(self) -> Iterator[None]:
+        """Any failure removes the partial output; OS errors become ExportError."""
+        try:
+            yield
         except ExportError:
             self.abort()
             raise
@@ -166,7 +175,6 @@ class FrameWriter(ABC):
         except BaseException:
             self.abort()
             raise
-        self.frames_written += 1
 
     def close(self) -> Path:
         """Finish the output and move it into place; returns its path.
@@ -182,19 +190,8 @@ class FrameWriter(ABC):
         if self.frames_written == 0:
             self.abort()
             raise ExportError("no frames were drawn, nothing was written")
-        try:
+        with self._aborting_on_error():
             self._finish()
-        except ExportError:
-            self.abort()
-            raise
-        except OSError as exc:
-            self.abort()
-            raise ExportError(
-                f"could not write {str(self.path)!r}: {_describe_os_error(exc)}"
-            ) from exc
-        except BaseException:
-            self.abort()
-            raise
         self._state = "closed"
         return self.path
 
