@@ -10,7 +10,8 @@ time (a shared machine stretches the former). Convergence checks are off so
 every run takes all its steps. The surface is timed for a squared loss (a
 polynomial in the parameters: gdviz reduces it to sufficient statistics) and
 for losses that are not (absolute error, logistic): these are F(u) of one
-argument u affine in the parameters, formed by a matrix product per block.
+argument u affine in the parameters, formed by a matrix product per block,
+with ranges of grid points spread over one thread per core (``THREADS``).
 
     python scripts/bench_dataset.py [--repeat 3]
 """

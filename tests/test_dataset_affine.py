@@ -7,6 +7,9 @@ independent NumPy computation), and must not be taken when ℓ has another form.
 
 from __future__ import annotations
 
+import itertools
+import time
+
 import numpy as np
 import pytest
 
@@ -151,3 +154,55 @@ def test_non_finite_coefficients_fall_back():
     assert "acoef" in loss.sources
     pts = _grid()
     np.testing.assert_array_equal(loss.value(pts), _chunked_value(loss, pts))
+
+
+@pytest.mark.parametrize("path", ["affine", "chunked", "vg"])
+@pytest.mark.parametrize("threads", [2, 3])
+def test_threads_split_points_without_changing_a_number(path, threads, monkeypatch):
+    # Each thread owns a contiguous range of points and sums the samples in
+    # the same order, so the split must give bit-identical results.
+    text, data, _ = AFFINE["logistic-odd-labels"] if path == "affine" else FALLBACK["sin-exp"]
+    loss = compile_dataset_loss(text, data, parameters=("w", "b"))
+    pts = _grid()
+
+    def evaluate():
+        if path == "vg":
+            v, g = loss.value_and_grad(pts)
+            return np.concatenate([v[:, None], g], axis=1)
+        return loss.value(pts)
+
+    monkeypatch.setattr(dataset_loss, "THREADS", 1)
+    alone = evaluate()
+    monkeypatch.setattr(dataset_loss, "THREADS", threads)
+    monkeypatch.setattr(dataset_loss, "PARALLEL_MIN_ELEMENTS", 1)
+    calls = []
+    real = dataset_loss._over_points
+
+    def spy(m_pts, n, work):
+        def logged(a, b):
+            calls.append((a, b))
+            work(a, b)
+
+        real(m_pts, n, logged)
+
+    monkeypatch.setattr(dataset_loss, "_over_points", spy)
+    split = evaluate()
+    bounds = np.linspace(0, len(pts), threads + 1).astype(int).tolist()
+    assert sorted(calls) == list(itertools.pairwise(bounds))
+    np.testing.assert_array_equal(split, alone)
+
+
+def test_an_error_in_one_thread_reaches_the_caller_after_all_finish(monkeypatch):
+    monkeypatch.setattr(dataset_loss, "THREADS", 2)
+    monkeypatch.setattr(dataset_loss, "PARALLEL_MIN_ELEMENTS", 1)
+    done = []
+
+    def work(a, b):
+        if a == 0:
+            raise ValueError("bad block")
+        time.sleep(0.05)
+        done.append((a, b))
+
+    with pytest.raises(ValueError, match="bad block"):
+        dataset_loss._over_points(10, 10, work)
+    assert done == [(5, 10)]
