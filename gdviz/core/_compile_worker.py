@@ -1,10 +1,14 @@
 """The compile worker process behind ``compile_loss(..., timeout=...)``.
 
-It is started by :mod:`gdviz.core.loss` as ``python -c``, runs
-:func:`gdviz.core.loss._compile_blob` for each request it receives and sends
-back the generated sources, LaTeX and pickled expressions. The parent kills it
-when a request overruns; memory is capped so a bomb fails here rather than
-swapping the machine.
+It is started by :mod:`gdviz.core.loss` as ``python -c``. Each request is
+``(kind, args)``: ``("loss", (text, variables))`` compiles a plain loss with
+:func:`gdviz.core.loss._compile_blob`, ``("dataset", (text, dataset_name,
+column_names, parameters))`` a per-sample loss with
+:func:`gdviz.core.dataset_loss._compile_blob` (only names travel, never the
+data). The reply is ``("ok", blob)`` with the blob's expressions pickled
+separately, or ``("error", ExpressionError)``. The parent kills the worker when
+a request overruns; memory is capped so a bomb fails here rather than swapping
+the machine.
 """
 
 from __future__ import annotations
@@ -58,12 +62,15 @@ def main() -> None:
 
 
 def serve(conn) -> None:
-    """Answer ``(text, variables)`` requests on ``conn`` until ``None`` or EOF."""
+    """Answer ``(kind, args)`` requests on ``conn`` until ``None`` or EOF."""
     _limit_memory()
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 3000))
+    from gdviz.core import dataset_loss, loss
     from gdviz.core.expression import ExpressionError
-    from gdviz.core.loss import _compile_blob
 
+    # Both compile steps are imported before "ready", so that no request pays
+    # for an import against its time limit.
+    compilers = {"loss": loss._compile_blob, "dataset": dataset_loss._compile_blob}
     conn.send(("ready", None))
     while True:
         try:
@@ -72,9 +79,9 @@ def serve(conn) -> None:
             return
         if request is None:
             return
-        text, variables = request
         try:
-            blob = _compile_blob(text, variables)
+            kind, args = request
+            blob = compilers[kind](*args)
             blob["exprs"] = pickle.dumps(blob["exprs"])
             reply = ("ok", blob)
         except ExpressionError as exc:

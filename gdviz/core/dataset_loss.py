@@ -35,6 +35,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import pickle
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
@@ -52,7 +53,7 @@ from gdviz.core.expression import (
     normalize_kinks,
     parse_expression,
 )
-from gdviz.core.loss import _function_source, _latex, _size
+from gdviz.core.loss import _compile_in_worker, _function_source, _guarded, _latex, _size
 
 __all__ = [
     "DatasetLoss",
@@ -248,10 +249,11 @@ def parse_batch_size(text: str | int | None, n: int | None = None) -> int | None
 # --------------------------------------------------------------------------- #
 
 
-def _usable_columns(dataset: Dataset) -> tuple[str, ...]:
+def _usable_columns(columns: Sequence[str]) -> tuple[str, ...]:
+    """The column names an expression can use (a CSV header may hold any text)."""
     from gdviz.core.expression import _valid_name
 
-    return tuple(c for c in dataset.names if _valid_name(c))
+    return tuple(c for c in columns if _valid_name(c))
 
 
 def _load_function(source: str, name: str):
@@ -347,11 +349,33 @@ def _affine_inner(
     return u, coeffs
 
 
-def _compile(text: str, dataset: Dataset, parameters: Sequence[str] | None) -> dict[str, Any]:
-    usable = _usable_columns(dataset)
+def _compile_blob(
+    text: str, dataset_name: str, columns: Sequence[str], parameters: Sequence[str] | None
+) -> dict[str, Any]:
+    """Everything a :class:`DatasetLoss` needs, from names alone (runs in-process or in the worker).
+
+    Parameters
+    ----------
+    text
+        The per-sample loss as typed.
+    dataset_name
+        The dataset's name (for messages).
+    columns
+        The dataset's column names, in order. The data itself is not needed:
+        the compile is symbolic, so a request to the compile worker stays small.
+    parameters
+        The parameter names in order, or None for the parser's choice.
+    """
+    return _guarded(_compile, text, dataset_name, tuple(columns), parameters)
+
+
+def _compile(
+    text: str, dataset_name: str, columns: tuple[str, ...], parameters: Sequence[str] | None
+) -> dict[str, Any]:
+    usable = _usable_columns(columns)
     params_given = None if parameters is None else tuple(parameters)
     if params_given is not None:
-        clash = [p for p in params_given if p in dataset.names]
+        clash = [p for p in params_given if p in columns]
         if clash:
             raise ExpressionError(
                 f"'{clash[0]}' is a data column, so it cannot also be a parameter"
@@ -364,10 +388,10 @@ def _compile(text: str, dataset: Dataset, parameters: Sequence[str] | None) -> d
         params = tuple(v for v in parsed.variables if v in free and v not in usable)
     else:
         params = params_given
-    cols = ", ".join(dataset.names)
+    cols = ", ".join(columns)
     if not used_data:
         raise ExpressionError(
-            f"the loss uses no data column — the columns of {dataset.name} are {cols}",
+            f"the loss uses no data column — the columns of {dataset_name} are {cols}",
             None,
             "e.g. (w*x + b - y)^2",
         )
@@ -532,6 +556,9 @@ class DatasetLoss:
         self.dataset = dataset
         self.penalty = penalty
         self.n = dataset.n
+        # "exprs" is bytes when the loss was compiled in the worker: see _expressions.
+        self._exprs: tuple | None = None
+        self._exprs_lock = threading.Lock()
         src = blob["sources"]
         self._value = _load_function(src["value"], "value")
         self._vg = _load_function(src["vg"], "vg")
@@ -592,19 +619,30 @@ class DatasetLoss:
             f"parameters: {', '.join(self.variables)}"
         )
 
+    # -- symbolic side (lazy when the loss came from the compile worker) --------
+    def _expressions(self) -> tuple:
+        with self._exprs_lock:
+            if self._exprs is None:
+                raw = self._blob["exprs"]
+                # Pickled by our own compile worker; unpickling rebuilds SymPy
+                # objects, so it is only done when someone asks for them.
+                self._exprs = pickle.loads(raw) if isinstance(raw, bytes) else raw
+            return self._exprs
+
     @property
     def expr(self) -> sympy.Expr:
         """The per-sample loss ℓ as a SymPy expression."""
-        return self._blob["exprs"][0]
+        return self._expressions()[0]
 
     @property
     def grad_exprs(self) -> tuple[sympy.Expr, ...]:
         """∂ℓ/∂θ_j, one per parameter."""
-        return self._blob["exprs"][1]
+        return self._expressions()[1]
 
     @property
     def hess_exprs(self) -> tuple[tuple[sympy.Expr, ...], ...]:
-        return self._blob["exprs"][2]
+        """∂²ℓ/∂θ_j∂θ_k as a ``d × d`` tuple."""
+        return self._expressions()[2]
 
     @property
     def sources(self) -> dict[str, str]:
@@ -863,6 +901,7 @@ def compile_dataset_loss(
     *,
     parameters: Sequence[str] | None = None,
     penalty: Penalty | None = None,
+    timeout: float | None = None,
 ) -> DatasetLoss:
     """Compile a per-sample loss over ``dataset``.
 
@@ -878,17 +917,36 @@ def compile_dataset_loss(
         parser's order).
     penalty
         Optional L2/L1 penalty added to the mean.
+    timeout
+        Seconds the symbolic compile may take (> 0). When given, it runs in
+        the same killable worker process as ``compile_loss(..., timeout=...)``,
+        which is stopped when it overruns, so the caller never freezes; only
+        the text and the dataset's name and column names are sent, never the
+        data. When ``None`` it runs in this process. Starting the worker the
+        first time does not count against it, and where no worker can run the
+        compile falls back to this process.
+
+    Returns
+    -------
+    DatasetLoss
 
     Raises
     ------
     ExpressionError
-        For invalid text, a loss with no data column or no parameter, or
-        more than two parameters.
+        For invalid text, a loss with no data column or no parameter, more
+        than two parameters, and a compile that overruns ``timeout``.
+    ValueError
+        For a ``timeout`` that is not a positive number.
     """
-    try:
-        blob = _compile(text, dataset, parameters)
-    except RecursionError:
-        raise ExpressionError("the expression is nested too deeply to compile") from None
+    params = None if parameters is None else tuple(parameters)
+    args = (text, dataset.name, tuple(dataset.names), params)
+    blob = None
+    if timeout is not None:
+        if not timeout > 0:
+            raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
+        blob = _compile_in_worker("dataset", args, float(timeout))
+    if blob is None:
+        blob = _compile_blob(*args)
     return DatasetLoss(blob, dataset, penalty or Penalty())
 
 

@@ -21,7 +21,7 @@ import queue
 import subprocess
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -128,8 +128,17 @@ def _load_functions(sources: dict[str, str]) -> dict[str, Any]:
 
 def _compile_blob(text: str, variables: Sequence[str] | None) -> dict[str, Any]:
     """Parse, differentiate and generate code; everything a :class:`Loss` needs."""
+    return _guarded(_compile, text, variables)
+
+
+def _guarded(compile_fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+    """``compile_fn(*args)`` with every failure turned into an :class:`ExpressionError`.
+
+    Shared by plain and dataset losses so that a compile fails with the same
+    message in this process and in the worker.
+    """
     try:
-        return _compile(text, variables)
+        return compile_fn(*args)
     except ExpressionError:
         raise
     except RecursionError:
@@ -510,8 +519,22 @@ def shutdown_worker() -> None:
             _worker = None
 
 
-def _compile_in_worker(text: str, variables: tuple[str, ...] | None, timeout: float):
-    """The compile's blob from the worker, or None when no worker can run."""
+#: What a worker request can ask to compile, and the arguments it takes:
+#: ``("loss", (text, variables))`` runs :func:`_compile_blob`,
+#: ``("dataset", (text, dataset_name, column_names, parameters))`` runs
+#: :func:`gdviz.core.dataset_loss._compile_blob`. Both answer with a blob whose
+#: ``"exprs"`` is pickled separately (unpickled lazily by the loss).
+WORKER_KINDS = ("loss", "dataset")
+
+
+def _compile_in_worker(kind: str, args: tuple, timeout: float):
+    """The blob of compiling ``kind`` with ``args`` in the worker, or None when no worker can run.
+
+    ``kind`` is one of :data:`WORKER_KINDS`; ``args`` must be small and
+    picklable (names and text, never data).
+    """
+    if kind not in WORKER_KINDS:
+        raise ValueError(f"unknown compile kind {kind!r}; expected one of {WORKER_KINDS}")
     global _worker, _worker_unavailable
     with _worker_lock:
         if _worker is None:
@@ -526,7 +549,7 @@ def _compile_in_worker(text: str, variables: tuple[str, ...] | None, timeout: fl
             _worker_unavailable = True
             return None
         try:
-            worker.send((text, variables))
+            worker.send((kind, args))
             answered, reply = worker.receive(timeout)
         except (OSError, ValueError):
             answered, reply = True, None
@@ -585,7 +608,7 @@ def compile_loss(
     if timeout is not None:
         if not timeout > 0:
             raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
-        blob = _compile_in_worker(text, var_tuple, float(timeout))
+        blob = _compile_in_worker("loss", (text, var_tuple), float(timeout))
         if blob is not None:
             return Loss(blob)
     return Loss(_compile_blob(text, var_tuple))
