@@ -155,7 +155,7 @@ def prepare(args: argparse.Namespace, prog: str, n_runs: int, max_rows: int) -> 
             raise UsageError(f"{prog}: --params {args.params!r}: give one or two names, e.g. w,b")
     try:
         loss = compile_dataset_loss(
-            args.function, data, parameters=params, penalty=_penalty(args, prog)
+            args.function, data, parameters=params, penalty=_penalty(args, prog), timeout=10.0
         )
     except ExpressionError as exc:
         raise UsageError(f"{prog}: --function: {exc}") from None

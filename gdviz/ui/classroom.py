@@ -377,9 +377,8 @@ class Classroom(QObject):
         session = loaded.session
         # The parser has accepted the text; compile it too before anything
         # changes (a few texts parse but do not compile, e.g. asin(x - x + 2)).
-        # A plain function compiles in the killable compile process with the
-        # window's time limit; a per-sample loss over the data here, as typed
-        # ones do.
+        # Both a plain function and a per-sample loss compile in the killable
+        # compile process with the window's time limit, as typed ones do.
         try:
             if session.data is not None:
                 _check_dataset_loss(session, loaded.dataset)
@@ -507,6 +506,7 @@ def _check_dataset_loss(session: Session, dataset: Any) -> None:
         dataset,
         parameters=spec.parameters,
         penalty=Penalty(spec.penalty, spec.strength),
+        timeout=COMPILE_TIMEOUT,
     )
 
 

@@ -487,12 +487,17 @@ class DataPanel(QWidget):
         Raises :class:`gdviz.core.expression.ExpressionError` for bad text.
         """
         from gdviz.core.dataset_loss import compile_dataset_loss
+        from gdviz.ui.compute import COMPILE_TIMEOUT  # read at call time (tests shorten it)
 
         # The usual names of a line's slope and intercept: slope on the horizontal axis.
         usual = {"w", "b"} <= set(_names(text)) and not {"w", "b"} & set(self.dataset.names)
         params = parameters if parameters is not None else (("w", "b") if usual else None)
         return compile_dataset_loss(
-            text, self.dataset, parameters=params, penalty=self.penalty_value()
+            text,
+            self.dataset,
+            parameters=params,
+            penalty=self.penalty_value(),
+            timeout=COMPILE_TIMEOUT,
         )
 
     def set_loss(self, loss: Any) -> None:
@@ -871,7 +876,11 @@ class DatasetMode:
 
     # --------------------------------------------------------------- compile
     def compile(self, text: str) -> None:
-        """Compile ``text`` over the data (in this thread: per-sample losses are small)."""
+        """Compile ``text`` over the data, in this thread.
+
+        The symbolic work runs in the killable compile process, so this waits
+        at most ``COMPILE_TIMEOUT`` seconds (plus the process's first start).
+        """
         from dataclasses import replace
 
         from gdviz.core.expression import ExpressionError
