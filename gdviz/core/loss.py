@@ -10,7 +10,9 @@ namespace holding only ``numpy`` (no builtins).
 Symbolic work can still take long on innocent-looking input, and a thread cannot
 interrupt SymPy. With ``timeout=`` the whole compile runs in a warm worker
 process (a fresh interpreter) that is killed and restarted when it overruns;
-the result comes back as source text, LaTeX and pickled expressions.
+the result comes back as source text, LaTeX and pickled expressions. The same
+worker compiles per-sample losses for
+``gdviz.core.dataset_loss.compile_dataset_loss(..., timeout=...)``.
 """
 
 from __future__ import annotations
