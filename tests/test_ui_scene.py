@@ -347,3 +347,40 @@ def test_exporter_scene_never_shows_the_stand_in(qtbot):
         trail = r.scene._run_items[0].trail
         assert not trail.roughing and trail.chunks == chunks  # the same cached items
         _final_state(r.scene)
+
+
+def test_fast_curve_bounds_match_pyqtgraph_after_zoom_and_resize(qtbot, scene):
+    # The chunk items answer their bounding box from cached data bounds and a
+    # pixel size shared by the view box; it must be pyqtgraph's own answer
+    # (padding for the wide pen included) after every change of scale.
+    import pyqtgraph as pg
+
+    from gdviz.ui.scene import _FastCurve
+
+    vb = scene.surface.getViewBox()
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(0, 1, 300), rng.normal(0, 0.5, 300)
+    pen = pg.mkPen("#ff0000", width=6)
+    fast, ref = _FastCurve(pen=pen), pg.PlotCurveItem(pen=pen)
+    for item in (fast, ref):
+        item.setData(x, y)
+        vb.addItem(item, ignoreBounds=True)
+
+    def same():
+        a, b = fast.boundingRect(), ref.boundingRect()
+        for u, v in ((a.left(), b.left()), (a.top(), b.top()), (a.width(), b.width())):
+            assert u == pytest.approx(v, rel=1e-9, abs=1e-12)
+        assert a.height() == pytest.approx(b.height(), rel=1e-9, abs=1e-12)
+        return a
+
+    first = same()
+    vb.scaleBy((0.5, 0.5))
+    qtbot.wait(5)  # the view applies its new range lazily, on the next paint
+    zoomed = same()
+    assert zoomed.width() < first.width()  # less padding in data units at higher zoom
+    scene.resize(500, 700)
+    qtbot.wait(5)
+    same()
+    fast.setData(x * 3, y)  # new data: new bounds, not the cached ones
+    ref.setData(x * 3, y)
+    assert same().width() > 2 * zoomed.width()

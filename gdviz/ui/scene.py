@@ -185,26 +185,93 @@ def _visible_points(
     return x[keep], y[keep]
 
 
-class _FastCurve(pg.PlotCurveItem):
-    """A curve item whose full-range data bounds are a plain min/max.
+def _cached_pixel_size(vb: pg.ViewBox) -> tuple[float, float] | None:
+    """:func:`_pixel_size`, computed once per view range and view size.
 
-    Qt asks every item for its bounding box several times a frame; pyqtgraph
-    answers from ``nanmin``/``nanmax`` plus bookkeeping for partial ranges,
-    which for the few dozen items that change every frame added up to
-    milliseconds.
+    After a zoom or resize every curve item in the view asks for its bounding
+    box again, and each one measured its own pixel vectors: with a few hundred
+    trail chunks that alone took over 10 ms. All of them sit directly in the
+    view box, so they share one answer.
     """
+    # Keyed on everything the pixel vectors are computed from: the transform
+    # from data to view-box coordinates, the view box's place in the scene,
+    # and the widget showing the scene (none for a plot not on screen).
+    view = vb.getViewWidget()
+    if view is None:
+        return None
+    # childTransform() brings a pending (lazy) matrix update in first.
+    t, d, v = vb.childTransform(), vb.sceneTransform(), view.viewportTransform()
+    key = (
+        id(view),
+        *(t.m11(), t.m12(), t.m21(), t.m22(), t.dx(), t.dy()),
+        *(d.m11(), d.m12(), d.m21(), d.m22(), d.dx(), d.dy()),
+        *(v.m11(), v.m22(), v.dx(), v.dy()),
+    )
+    cached = getattr(vb, "_gdviz_pixel_size", None)
+    if cached is None or cached[0] != key:
+        cached = (key, _pixel_size(vb))
+        vb._gdviz_pixel_size = cached
+    return cached[1]
+
+
+class _FastCurve(pg.PlotCurveItem):
+    """A curve item whose bounds cost little to ask for.
+
+    Qt asks every item for its bounding box several times a frame, and again
+    for every item after each zoom or resize; pyqtgraph answers from
+    ``nanmin``/``nanmax`` recomputed after every view change, plus pixel
+    vectors measured per item. Here the data's min/max are computed once per
+    data set (they do not depend on the view) and the pixel padding comes
+    from the view box's pixel size, shared by all items in it.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._extent: tuple[tuple[float, float], tuple[float, float]] | None = None
+        self._extent_valid = False
+        super().__init__(*args, **kwargs)
+
+    def updateData(self, *args: Any, **kwargs: Any) -> None:
+        self._extent_valid = False
+        super().updateData(*args, **kwargs)
+
+    def _full_extent(self) -> tuple[tuple[float, float], tuple[float, float]] | None:
+        if not self._extent_valid:
+            self._extent = None
+            x, y = self.xData, self.yData
+            if x is not None and y is not None and len(x) and len(y):
+                with np.errstate(all="ignore"):
+                    b = (
+                        float(np.fmin.reduce(x)),
+                        float(np.fmax.reduce(x)),
+                        float(np.fmin.reduce(y)),
+                        float(np.fmax.reduce(y)),
+                    )
+                if all(np.isfinite(b)):
+                    self._extent = ((b[0], b[1]), (b[2], b[3]))
+            self._extent_valid = True
+        return self._extent
 
     def dataBounds(self, ax: int, frac: float = 1.0, orthoRange: Any = None) -> Any:
         if frac != 1.0 or orthoRange is not None:
             return super().dataBounds(ax, frac, orthoRange)
-        d = self.xData if ax == 0 else self.yData
-        if d is None or len(d) == 0:
-            return (None, None)
-        with np.errstate(all="ignore"):
-            lo, hi = float(np.fmin.reduce(d)), float(np.fmax.reduce(d))
-        if not (np.isfinite(lo) and np.isfinite(hi)):
-            return (None, None)
-        return (lo, hi)
+        extent = self._full_extent()
+        return (None, None) if extent is None else extent[ax]
+
+    def boundingRect(self) -> QRectF:
+        if self._boundingRect is None:
+            extent = self._full_extent()
+            if extent is None:
+                return QRectF()
+            (x0, x1), (y0, y1) = extent
+            pad = self.pixelPadding()
+            vb = self.getViewBox() if pad > 0 else None
+            if isinstance(vb, pg.ViewBox) and self.parentItem() is vb.childGroup:
+                px = _cached_pixel_size(vb)
+                dx, dy = (0.0, 0.0) if px is None else (px[0] * pad, px[1] * pad)
+                self._boundingRect = QRectF(x0 - dx, y0 - dy, x1 - x0 + 2 * dx, y1 - y0 + 2 * dy)
+            else:
+                return super().boundingRect()
+        return self._boundingRect
 
 
 class _ChunkedCurve:
@@ -329,7 +396,7 @@ class _ChunkedCurve:
         full = max(i, 0) // self.CHUNK
         budget = budget if budget is not None else [self.NEW_PER_CALL]
         if not self.chunks and full > 0 and budget[0] > 0:
-            self._px = _pixel_size(self.plot.getViewBox())
+            self._px = _cached_pixel_size(self.plot.getViewBox())
         while len(self.chunks) < full and budget[0] > 0:
             self.chunks.append(self._chunk(len(self.chunks)))
             budget[0] -= 1
@@ -350,7 +417,10 @@ class _ChunkedCurve:
             # stand-in, and the full-quality tail starts at the last boundary.
             b = full * self.CHUNK
             rx, ry = _visible_points(
-                self.x[a : b + 1], self.y[a : b + 1], _pixel_size(self.plot.getViewBox()), 2.0
+                self.x[a : b + 1],
+                self.y[a : b + 1],
+                _cached_pixel_size(self.plot.getViewBox()),
+                2.0,
             )
             if self.rough is None:
                 self.rough = self._item(self.z)
@@ -369,7 +439,7 @@ class _ChunkedCurve:
             # within half a pixel of the one before (they change no pixel).
             # Until missing chunks are cached (just after a jump or a
             # recompute) the tail also stands in for them.
-            x, y = _visible_points(x, y, _pixel_size(self.plot.getViewBox()))
+            x, y = _visible_points(x, y, _cached_pixel_size(self.plot.getViewBox()))
         for item in (self.live, self.live_shadow):
             if item is not None:
                 item.setData(x, y, connect=self.connect)
@@ -387,7 +457,7 @@ class _ChunkedCurve:
         event-loop turn; once all are back the picture is exactly the one
         before. A pan keeps the pixel size and the caches, which Qt moves.
         """
-        px = _pixel_size(self.plot.getViewBox())
+        px = _cached_pixel_size(self.plot.getViewBox())
         old, self._px = self._px, px
         if px is not None and old is not None and np.allclose(px, old, rtol=1e-9, atol=0.0):
             return False
@@ -1166,7 +1236,7 @@ class Scene(QWidget):
         xs, ys, brushes, symbols = [], [], [], []
         status = getattr(self._traj, "status", None) or []
         stop = np.asarray(getattr(self._traj, "stop_step", np.full(len(runs), -1)))
-        px = _pixel_size(self.surface.getViewBox())  # None: no area yet, no arrows
+        px = _cached_pixel_size(self.surface.getViewBox())  # None: no area yet, no arrows
         scale = t.font_scale
         pos = self._traj.positions
         # New cached chunks per call, for all runs together: building them is
