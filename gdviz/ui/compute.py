@@ -9,6 +9,11 @@ call of the GUI thread wait for the lock (the "convoy" effect: stalls of over a
 second were measured). Sliced, the window repaints between slices and the
 longest stall is one slice.
 
+Other work that waits for the compile process, such as compiling a per-sample
+loss over a dataset (:meth:`Computer.request_call`), runs on the same worker
+thread and shares the compile generations: of a plain and a dataset compile,
+only the newer one's result is ever delivered.
+
 Requests carry a generation number; a newer request makes older ones stale and
 stale results are dropped, so typing fast or dragging the start point never
 shows an outdated picture and never queues up work. The first part of a
@@ -21,7 +26,7 @@ from __future__ import annotations
 import sys
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +58,8 @@ class RunRequest:
 class _Worker(QObject):
     compiled = Signal(int, object, object)  # generation, Loss, pretty text
     compileFailed = Signal(int, object)  # generation, ExpressionError or message
+    called = Signal(int, object)  # generation, what the callable returned
+    callFailed = Signal(int, object)  # generation, the exception it raised
 
     def __init__(self) -> None:
         super().__init__()
@@ -81,6 +88,17 @@ class _Worker(QObject):
         except Exception:  # display only: fall back to the typed text
             pretty = f"f = {text}"
         self.compiled.emit(gen, loss, pretty)
+
+    @Slot(int, object)
+    def call(self, gen: int, fn: object) -> None:
+        if gen < self.latest_compile:
+            return  # a newer compile is already waiting
+        try:
+            result = fn()  # type: ignore[operator]
+        except Exception as exc:  # the requester turns it into a message
+            self.callFailed.emit(gen, exc)
+            return
+        self.called.emit(gen, result)
 
 
 def _all_stopped(traj: Any) -> bool:
@@ -116,6 +134,10 @@ class Computer(QObject):
         Generation, the compiled loss, and its pretty-printed equations.
     compileFailed(int, object)
         Generation and the :class:`ExpressionError` (or a message).
+    called(int, object)
+        Generation and the result of a :meth:`request_call`.
+    callFailed(int, Exception)
+        Generation and the exception a :meth:`request_call` raised.
     computed(int, Trajectory, bool)
         Generation, the trajectory so far, and whether it is complete.
     computeFailed(int, str)
@@ -126,7 +148,10 @@ class Computer(QObject):
     compileFailed = Signal(int, object)
     computed = Signal(int, object, bool)
     computeFailed = Signal(int, str)
+    called = Signal(int, object)
+    callFailed = Signal(int, object)
     _compile = Signal(int, str, object, object)
+    _call = Signal(int, object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -137,6 +162,9 @@ class Computer(QObject):
         self._compile.connect(self._worker.compile)
         self._worker.compiled.connect(self._on_compiled)
         self._worker.compileFailed.connect(self._on_compile_failed)
+        self._call.connect(self._worker.call)
+        self._worker.called.connect(self._on_called)
+        self._worker.callFailed.connect(self._on_call_failed)
         self._thread.start()
         # While the compile thread runs Python (unpickling a compiled loss,
         # printing its formulas), the GUI thread waits for the interpreter lock
@@ -171,11 +199,30 @@ class Computer(QObject):
         None compiles in this process, for trusted text such as shipped presets,
         which saves the process start-up when the window opens.
         """
+        gen = self._next_compile()
+        self._compile.emit(gen, text, None if variables is None else tuple(variables), timeout)
+        return gen
+
+    def request_call(self, fn: Callable[[], Any]) -> int:
+        """Run ``fn()`` on the compile thread as a compile; returns the request's generation.
+
+        For compiles other than a plain loss (a per-sample loss over a
+        dataset): ``fn`` must not touch widgets, so gather what it needs from
+        them first and let it capture that. The result comes back with
+        :attr:`called`, an exception with :attr:`callFailed`, but only while
+        the request is the newest compile: a later :meth:`request_compile` or
+        :meth:`request_call` makes it stale (and one not yet started is
+        skipped), so a plain and a dataset compile never land out of order.
+        """
+        gen = self._next_compile()
+        self._call.emit(gen, fn)
+        return gen
+
+    def _next_compile(self) -> int:
         gen = self._next()
         self.compile_gen = gen
         self._worker.latest_compile = gen
         self.busy_compiling = True
-        self._compile.emit(gen, text, None if variables is None else tuple(variables), timeout)
         return gen
 
     def request_run(self, request: RunRequest) -> int:
@@ -252,6 +299,16 @@ class Computer(QObject):
         if gen == self.compile_gen:
             self.busy_compiling = False
             self.compileFailed.emit(gen, err)
+
+    def _on_called(self, gen: int, result: Any) -> None:
+        if gen == self.compile_gen:
+            self.busy_compiling = False
+            self.called.emit(gen, result)
+
+    def _on_call_failed(self, gen: int, exc: object) -> None:
+        if gen == self.compile_gen:
+            self.busy_compiling = False
+            self.callFailed.emit(gen, exc)
 
     def shutdown(self) -> None:
         """Stop computing and stop the worker thread (waits for a compile in progress)."""

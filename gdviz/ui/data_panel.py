@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import html
 import os
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -48,7 +50,14 @@ from gdviz.core.data import BUILTINS, DataError, Dataset, load_csv, make_builtin
 from gdviz.core.session import DataSpec, RunSpec
 from gdviz.ui.theme import Theme
 
-__all__ = ["DataPanel", "DatasetMode", "dataset_pretty", "suggest_view", "surface_loss"]
+__all__ = [
+    "DataPanel",
+    "DatasetCompile",
+    "DatasetMode",
+    "dataset_pretty",
+    "suggest_view",
+    "surface_loss",
+]
 
 #: Points on each drawn model curve.
 MODEL_POINTS = 160
@@ -99,6 +108,19 @@ def _plain(role: str = "") -> QLabel:
     return label
 
 
+_UNSET: Any = object()
+
+
+def _model(loss: Any) -> Any:
+    """The model line of ``loss``, or None."""
+    from gdviz.core.dataset_loss import compile_model
+
+    try:
+        return compile_model(loss)
+    except Exception:  # the picture is optional: never fail a compile over it
+        return None
+
+
 def dataset_pretty(loss: Any) -> str:
     """The dataset loss as plain Unicode lines: total, per-sample loss, gradient, roles."""
     import sympy
@@ -126,6 +148,33 @@ def dataset_pretty(loss: Any) -> str:
     ]
     lines.append(loss.roles())
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class DatasetCompile:
+    """One compile of a per-sample loss over a dataset, as the controls set it.
+
+    Calling it compiles (in the killable compile process when ``timeout`` is
+    given) and returns the :class:`~gdviz.core.dataset_loss.DatasetLoss`. It
+    touches no widget, so it may run on any thread.
+    """
+
+    text: str
+    dataset: Dataset
+    parameters: tuple[str, ...] | None
+    penalty: Any
+    timeout: float | None
+
+    def __call__(self) -> Any:
+        from gdviz.core.dataset_loss import compile_dataset_loss
+
+        return compile_dataset_loss(
+            self.text,
+            self.dataset,
+            parameters=self.parameters,
+            penalty=self.penalty,
+            timeout=self.timeout,
+        )
 
 
 class DataPanel(QWidget):
@@ -479,37 +528,37 @@ class DataPanel(QWidget):
 
     # -------------------------------------------------------------- compile
     def compile(self, text: str, parameters: tuple[str, ...] | None = None) -> Any:
-        """Compile ``text`` as a per-sample loss over the current data.
+        """Compile ``text`` as a per-sample loss over the current data, in this thread.
 
         ``parameters`` names the parameters in axis order (default: ``w, b``
-        when the text uses both, else the parser's order).
+        when the text uses both, else the parser's order). The window compiles
+        on its compile thread instead, with :meth:`compile_job`.
 
         Raises :class:`gdviz.core.expression.ExpressionError` for bad text.
         """
-        from gdviz.core.dataset_loss import compile_dataset_loss
+        return self.compile_job(text, parameters)()
+
+    def compile_job(self, text: str, parameters: tuple[str, ...] | None = None) -> DatasetCompile:
+        """What compiling ``text`` over the current data needs, read from the controls now.
+
+        The returned job touches no widget, so it can run on another thread.
+        """
         from gdviz.ui.compute import COMPILE_TIMEOUT  # read at call time (tests shorten it)
 
         # The usual names of a line's slope and intercept: slope on the horizontal axis.
         usual = {"w", "b"} <= set(_names(text)) and not {"w", "b"} & set(self.dataset.names)
         params = parameters if parameters is not None else (("w", "b") if usual else None)
-        return compile_dataset_loss(
-            text,
-            self.dataset,
-            parameters=params,
-            penalty=self.penalty_value(),
-            timeout=COMPILE_TIMEOUT,
-        )
+        return DatasetCompile(text, self.dataset, params, self.penalty_value(), COMPILE_TIMEOUT)
 
-    def set_loss(self, loss: Any) -> None:
-        """The compiled dataset loss now in use: show roles and prepare the model."""
-        from gdviz.core.dataset_loss import compile_model
+    def set_loss(self, loss: Any, model: Any = _UNSET) -> None:
+        """The compiled dataset loss now in use: show roles and prepare the model.
 
+        ``model`` is the loss's :func:`~gdviz.core.dataset_loss.compile_model`
+        (None for none) when it was found elsewhere, e.g. on the compile thread.
+        """
         self.loss = loss
         self.roles.setText(loss.roles())
-        try:
-            self.model = compile_model(loss)
-        except Exception:  # the picture is optional: never fail a compile over it
-            self.model = None
+        self.model = _model(loss) if model is _UNSET else model
         if self.model is None:
             text = "no model line for this loss: only the samples are drawn"
         else:
@@ -777,6 +826,10 @@ class DatasetMode:
         self._opening = False
         self._keep_view = False
         self._file_params: tuple[str, tuple[str, ...]] | None = None
+        # The compile on its way: (generation, keep the view), or None.
+        self._request: tuple[int, bool] | None = None
+        window.computer.called.connect(self._compiled)
+        window.computer.callFailed.connect(self._compile_failed)
         panel.set_loss_plot(window.scene.loss_plot)
         panel.modeChanged.connect(self._mode_changed)
         panel.dataChanged.connect(self._recompile)
@@ -876,43 +929,74 @@ class DatasetMode:
 
     # --------------------------------------------------------------- compile
     def compile(self, text: str) -> None:
-        """Compile ``text`` over the data, in this thread.
+        """Compile ``text`` over the data on the window's compile thread.
 
-        The symbolic work runs in the killable compile process, so this waits
-        at most ``COMPILE_TIMEOUT`` seconds (plus the process's first start).
+        What the compile needs is read from the controls now; the loss is shown
+        when it arrives (:meth:`_compiled`), unless a newer compile, plain or
+        per-sample, was asked for meanwhile or the mode was switched off. The
+        symbolic work runs in the killable compile process, stopped after
+        ``COMPILE_TIMEOUT`` seconds; the window keeps turning meanwhile.
         """
-        from dataclasses import replace
-
-        from gdviz.core.expression import ExpressionError
-
         w = self.window
-        # A plain compile still on its way from the worker must not land after this one.
-        w.computer.compile_gen = w.computer._next()
-        w.computer.busy_compiling = False
         keep_view, self._keep_view = self._keep_view, False
         params = None
         if self._file_params is not None and self._file_params[0] == text:
             params = self._file_params[1]  # the axis order the file gave
         try:
-            loss = self.panel.compile(text, params)
-        except ExpressionError as exc:
-            w._on_compile_failed(0, exc)
-            return
+            job = self.panel.compile_job(text, params)
         except Exception as exc:  # never let one input take the window down
             w._on_compile_failed(0, f"could not compile: {exc}")
             return
         old = self.panel.loss
-        self.panel.set_loss(loss)
+        # ``old`` may be replaced before the result arrives: the view is then
+        # worked out again here (see _compiled).
+        gen = w.computer.request_call(partial(_prepare, job, old, not keep_view))
+        self._request = (gen, keep_view)
+
+    def _compiled(self, gen: int, result: Any) -> None:
+        """A compile's result, on the GUI thread: show it if it is still wanted."""
+        request = self._take(gen)
+        if request is None:
+            return
+        keep_view = request[1]
+        w = self.window
+        loss = result.loss
+        old = self.panel.loss
+        self.panel.set_loss(loss, result.model)
         session = w._pending or w.session
-        changed = old is None or old.variables != loss.variables or old.dataset is not loss.dataset
-        if changed and not keep_view:
-            domain, start = suggest_view(loss)
+        if _new_problem(old, loss) and not keep_view:
+            from dataclasses import replace
+
+            view = result.view if result.view is not None else suggest_view(loss)
+            domain, start = view
             runs = tuple(replace(r, start=None) for r in session.runs)
             session = replace(session, domain=domain, start=start, runs=runs)
         w._pending = session
         w._compute_key = None
-        w._on_compiled(0, surface_loss(loss), dataset_pretty(loss))
+        w._on_compiled(gen, result.surface, result.pretty)
         w.editor.prompt.setText("ℓᵢ =")
+
+    def _compile_failed(self, gen: int, exc: object) -> None:
+        if self._take(gen) is None:
+            return
+        from gdviz.core.expression import ExpressionError
+
+        if isinstance(exc, ExpressionError):
+            self.window._on_compile_failed(gen, exc)
+        else:  # never let one input take the window down
+            self.window._on_compile_failed(gen, f"could not compile: {exc}")
+
+    def _take(self, gen: int) -> tuple[int, bool] | None:
+        """The request ``gen`` if it is this mode's newest compile and the mode is still on.
+
+        (The computer delivers only the newest compile of all, so a plain
+        compile asked for later has already made it stale.)
+        """
+        request = self._request
+        if request is None or request[0] != gen:
+            return None
+        self._request = None
+        return request if self.enabled else None
 
     def objective(self) -> Any:
         """The mini-batch objective for the window's runs (ValueError for bad batch sizes)."""
@@ -928,6 +1012,38 @@ class DatasetMode:
         if self.enabled and self.panel._objective is not None:
             self.panel.set_runs(traj, colors, labels, self.window.session.view.log_loss)
             self.panel.show_step(self.window.player.step)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A compiled per-sample loss and what the window shows of it."""
+
+    loss: Any
+    surface: Any  # what the scene draws (see surface_loss)
+    pretty: str
+    model: Any  # the model line, or None
+    view: tuple[Any, Any] | None  # suggested (domain, start), or None when not worked out
+
+
+def _new_problem(old: Any, loss: Any) -> bool:
+    """Whether ``loss`` has other parameters or data than ``old`` (then the view moves)."""
+    return old is None or old.variables != loss.variables or old.dataset is not loss.dataset
+
+
+def _prepare(job: DatasetCompile, old: Any, want_view: bool) -> _Prepared:
+    """Compile ``job`` and work out everything shown of it that needs no widget.
+
+    Runs on the compile thread: building the loss over the data, printing the
+    formulas (SymPy), finding the model line (a symbolic solve) and suggesting
+    a view (Newton steps over all samples) all take time the window is spared.
+    """
+    loss = job()
+    try:
+        pretty = dataset_pretty(loss)
+    except Exception:  # display only: fall back to the typed text
+        pretty = f"ℓᵢ = {job.text}"
+    view = suggest_view(loss) if want_view and _new_problem(old, loss) else None
+    return _Prepared(loss, surface_loss(loss), pretty, _model(loss), view)
 
 
 def surface_loss(loss: Any) -> Any:
