@@ -35,7 +35,6 @@ from __future__ import annotations
 import itertools
 import math
 import os
-import pickle
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
@@ -53,7 +52,14 @@ from gdviz.core.expression import (
     normalize_kinks,
     parse_expression,
 )
-from gdviz.core.loss import _compile_in_worker, _function_source, _guarded, _latex, _size
+from gdviz.core.loss import (
+    LazyExpressions,
+    _compile_in_worker,
+    _function_source,
+    _guarded,
+    _latex,
+    _size,
+)
 
 __all__ = [
     "DatasetLoss",
@@ -557,8 +563,7 @@ class DatasetLoss:
         self.penalty = penalty
         self.n = dataset.n
         # "exprs" is bytes when the loss was compiled in the worker: see _expressions.
-        self._exprs: tuple | None = None
-        self._exprs_lock = threading.Lock()
+        self._exprs = LazyExpressions(blob["exprs"])
         src = blob["sources"]
         self._value = _load_function(src["value"], "value")
         self._vg = _load_function(src["vg"], "vg")
@@ -621,13 +626,7 @@ class DatasetLoss:
 
     # -- symbolic side (lazy when the loss came from the compile worker) --------
     def _expressions(self) -> tuple:
-        with self._exprs_lock:
-            if self._exprs is None:
-                raw = self._blob["exprs"]
-                # Pickled by our own compile worker; unpickling rebuilds SymPy
-                # objects, so it is only done when someone asks for them.
-                self._exprs = pickle.loads(raw) if isinstance(raw, bytes) else raw
-            return self._exprs
+        return self._exprs.get()
 
     @property
     def expr(self) -> sympy.Expr:

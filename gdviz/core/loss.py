@@ -235,6 +235,29 @@ def _latex(expr: sympy.Basic, size: int) -> str:
 # --------------------------------------------------------------------------- #
 
 
+class LazyExpressions:
+    """A compiled loss's SymPy expressions ``(expr, grads, hessian)``, built on first use.
+
+    The compile worker sends them pickled; unpickling rebuilds SymPy objects
+    (tens of milliseconds for a big gradient), so it is left until someone
+    asks, once, under a lock (the window asks from two threads).
+    """
+
+    def __init__(self, raw: bytes | tuple) -> None:
+        self._raw: bytes | tuple | None = raw
+        self._value: tuple | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> tuple:
+        with self._lock:
+            if self._value is None:
+                raw = self._raw
+                # Pickled by gdviz's own compile worker, never by anyone else.
+                self._value = pickle.loads(raw) if isinstance(raw, bytes) else raw
+                self._raw = None
+            return self._value
+
+
 class Loss:
     """A compiled loss function of one or two variables.
 
@@ -276,18 +299,11 @@ class Loss:
         self._grad = funcs["grad"]
         self._hess = funcs["hess"]
         self._value_and_grad = funcs["value_and_grad"]
-        self._exprs: tuple | None = None
-        self._lock = threading.Lock()
+        self._exprs = LazyExpressions(blob["exprs"])
 
     # -- symbolic side (lazy when the loss came from the worker) ------------
     def _expressions(self) -> tuple:
-        with self._lock:
-            if self._exprs is None:
-                raw = self._blob["exprs"]
-                # Pickled by our own compile worker; unpickling rebuilds SymPy
-                # objects, so it is only done when someone asks for them.
-                self._exprs = pickle.loads(raw) if isinstance(raw, bytes) else raw
-            return self._exprs
+        return self._exprs.get()
 
     @property
     def expr(self) -> sympy.Expr:
