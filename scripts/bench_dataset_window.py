@@ -1,0 +1,164 @@
+"""Benchmark how long the window's GUI thread stalls while dataset mode compiles.
+
+The window compiles a per-sample loss on its compile thread. A 5 ms timer on
+the GUI thread stamps each tick; the longest gap between stamps is the longest
+stall. Printed for each loss:
+
+* *compile*: from the typed text until dataset mode starts showing its result
+  (or its message is shown) — the part that runs on the compile thread;
+* *in all*: until the loss is shown and its runs recomputed (showing the new
+  surface and computing runs are GUI-thread work shared with plain losses);
+* for reference, what the same compile costs when done on the GUI thread
+  (``DataPanel.compile`` plus the formulas, model line and view suggestion):
+  the stall a person had while dataset mode compiled in the GUI thread;
+* the longest gap of an idle window over one second (the machine's noise).
+
+A hostile per-sample loss (a product of 29 sines) is stopped after
+``--timeout`` seconds.
+
+    python scripts/bench_dataset_window.py [--timeout 5] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+SLOW = "*".join(f"sin({k}w x + {k}b)" for k in range(1, 30))
+#: (data, size, per-sample loss): two normal losses, each typed after the other.
+CASES = [
+    ("line", 100, "abs(w*x + b - y)"),
+    ("line", 100, "(w*x + b - y)^2"),
+    ("classes", 20_000, "log(1 + exp(-y*(w*x + b)))"),
+    ("classes", 20_000, "log(1 + exp(-2*y*(w*x + b)))"),
+]
+
+
+def wait(app, cond, timeout=120.0):
+    t0 = time.perf_counter()
+    while not cond():
+        app.processEvents()
+        time.sleep(0.001)
+        if time.perf_counter() - t0 > timeout:
+            raise TimeoutError("the window did not finish")
+
+
+def ready(w):
+    return w.trajectory is not None and w.complete and not w.computer.busy
+
+
+def stalls(app, w, action, done, timeout=120.0) -> tuple[float, float]:
+    """Longest gaps (ms) between 5 ms ticks from ``action`` until its result
+    starts being shown, and until ``done`` holds."""
+    stamps = [time.perf_counter()]
+    arrived: list[float] = []
+    panel = w.data_panel
+    real = panel.set_loss
+
+    def spy(*a):  # the first thing dataset mode does with an arrived result
+        arrived.append(time.perf_counter())
+        return real(*a)
+
+    panel.set_loss = spy
+    timer = QTimer()
+    timer.setInterval(5)
+    timer.timeout.connect(lambda: stamps.append(time.perf_counter()))
+    timer.start()
+    try:
+        action()
+        t0 = time.perf_counter()
+        while not done() and time.perf_counter() - t0 < timeout:
+            app.processEvents()
+        stamps.append(time.perf_counter())
+    finally:
+        timer.stop()
+        del panel.set_loss
+    until = arrived[0] if arrived else stamps[-1]
+    before = [s for s in stamps if s < until] + [until]
+    return float(np.max(np.diff(before))) * 1000, float(np.max(np.diff(stamps))) * 1000
+
+
+def on_gui_thread(w, text: str) -> float:
+    """Milliseconds the same compile and its display pieces take in this thread."""
+    from gdviz.ui.data_panel import _model, dataset_pretty, suggest_view, surface_loss
+
+    t0 = time.perf_counter()
+    loss = w.data_panel.compile(text)
+    dataset_pretty(loss)
+    surface_loss(loss)
+    _model(loss)
+    suggest_view(loss)
+    return (time.perf_counter() - t0) * 1000
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--timeout", type=float, default=5.0, help="compile time limit (s)")
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    app = QApplication.instance() or QApplication(["gdviz-bench"])
+    from gdviz.core import loss as loss_module
+    from gdviz.ui import compute
+    from gdviz.ui.main_window import MainWindow
+
+    w = MainWindow()
+    w.resize(1280, 800)
+    w.show()
+    wait(app, lambda: ready(w))
+    loss_module.warm_up()  # as the app does soon after opening
+    w.data_panel.set_enabled(True)
+    wait(app, lambda: ready(w) and w.data_panel.loss is not None)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"{os.cpu_count()} CPUs, load average {load:.1f}; figures: worst of {args.repeat}")
+    t_end = time.perf_counter() + 1.0
+    idle, _ = stalls(app, w, lambda: None, lambda: time.perf_counter() > t_end)
+    print(f"idle window, 1 s: longest gap between ticks {idle:.1f} ms (the noise floor)")
+
+    for data, n, text in CASES:
+        if w.data_panel.dataset.name != data or w.data_panel.dataset.n != n:
+            w.data_panel.load_builtin(data, n)
+            wait(app, lambda: ready(w) and w.data_panel.loss is not None)
+        compile_ms, all_ms, sync_ms = [], [], []
+        for _ in range(args.repeat):
+            for t in (text, "(w*x + b - y)^2 + 0*w"):  # away and back: each time a compile
+                old = w.trajectory
+
+                def shown(old=old):
+                    return w.trajectory is not old and ready(w)
+
+                c, a = stalls(app, w, lambda t=t: w.editor.set_text(t), shown)
+                if t == text:
+                    compile_ms.append(c)
+                    all_ms.append(a)
+            sync_ms.append(on_gui_thread(w, text))
+        print(
+            f"{data} n={n:,} {text}: longest GUI stall while compiling {max(compile_ms):.1f} ms, "
+            f"in all (shown and recomputed) {max(all_ms):.1f} ms; "
+            f"the compile on the GUI thread {max(sync_ms):.1f} ms"
+        )
+
+    compute.COMPILE_TIMEOUT = args.timeout
+    w.data_panel.load_builtin("line", 100)
+    wait(app, lambda: ready(w) and w.data_panel.loss is not None)
+    t0 = time.perf_counter()
+    stall, _ = stalls(app, w, lambda: w.editor.set_text(SLOW), w.editor.has_error)
+    took = time.perf_counter() - t0
+    print(
+        f"hostile per-sample loss, stopped after {args.timeout:g} s "
+        f"(message after {took:.2f} s): longest GUI stall {stall:.1f} ms"
+    )
+    w.close()
+    loss_module.shutdown_worker()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
