@@ -143,6 +143,22 @@ def test_plain_and_called_compiles_share_one_order(qtbot, computer):
     assert got == [("called", call, "newest")]
 
 
+def test_a_call_that_is_no_compile_is_always_delivered(qtbot, computer):
+    """Checking a file is no compile: a later compile neither cancels it nor is cancelled."""
+    got = []
+    computer.compiled.connect(lambda gen, loss, _p: got.append(("compiled", gen, loss.text)))
+    computer.called.connect(lambda gen, result: got.append(("called", gen, result)))
+    release = threading.Event()
+    check = computer.request_call(lambda: release.wait(WAIT / 1000) and "file", compile=False)
+    assert computer.busy and not computer.busy_compiling
+    plain = computer.request_compile("x^2 + y^2", timeout=None)
+    release.set()
+    qtbot.waitUntil(lambda: not computer.busy, timeout=WAIT)
+    qtbot.wait(100)
+    # In the order asked for: the compile thread runs one thing at a time.
+    assert got == [("called", check, "file"), ("compiled", plain, "x^2 + y^2")]
+
+
 # --------------------------------------------------------------------------- the window
 
 

@@ -323,7 +323,11 @@ def test_bad_session_file_says_so_and_changes_nothing(qtbot, window, tmp_path, c
     path.write_text(content, encoding="utf-8")
     before = window.session
     traj = window.trajectory
-    assert not window.classroom.open_session(path)
+    opened = window.classroom.open_session(path)
+    # A file that reads is refused once its function's compile (on the compile
+    # thread) fails; one that does not read is refused at once.
+    assert opened is ("asin" in content)
+    qtbot.waitUntil(lambda: not window.computer.busy, timeout=WAIT)
     assert window.message.isVisible()
     assert "bad.gdviz.toml" in window.message.text()
     assert window.message.textFormat() == Qt.TextFormat.PlainText
@@ -549,7 +553,8 @@ def test_dataset_session_whose_loss_does_not_compile_changes_nothing(
     # The file passes the reader's checks; the compile over the data is the last gate.
     monkeypatch.setattr(dataset_loss, "compile_dataset_loss", refuse)
     before, traj = window.session, window.trajectory
-    assert not window.classroom.open_session(path)
+    assert window.classroom.open_session(path)  # it reads; its loss is compiled next
+    qtbot.waitUntil(lambda: not window.computer.busy, timeout=WAIT)
     assert "fit.gdviz.toml: function: too much work" in window.message.text()
     assert window.session == before and window.trajectory is traj
     assert not window.data_panel.enabled

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ from gdviz.core.lessons import Lesson, LessonError, load_lessons
 from gdviz.core.loss import compile_loss
 from gdviz.core.session import Session
 from gdviz.core.session_io import SUFFIX, SessionError, load_session, save_session
-from gdviz.ui.compute import COMPILE_TIMEOUT
+from gdviz.ui import compute
 from gdviz.ui.explain_panel import ExplainPanel
 from gdviz.ui.presentation import PRESENTATION_SCALES, Presentation
 from gdviz.ui.theme import THEMES, Theme, get_theme
@@ -71,6 +72,11 @@ class Classroom(QObject):
         self.window = window
         self.path: Path | None = None
         self.lesson: Lesson | None = None
+        # A file whose function is being compiled before it opens:
+        # (generation of the check, path, the loaded file), or None.
+        self._opening: tuple[int, Path, Any] | None = None
+        window.computer.called.connect(self._checked)
+        window.computer.callFailed.connect(self._check_failed)
         try:
             self.lessons: list[Lesson] = load_lessons()
         except LessonError as exc:  # a packaging bug; the window still works
@@ -263,6 +269,7 @@ class Classroom(QObject):
             self.window.show_message(f"there is no lesson {number}")
             return
         w = self.window
+        self._opening = None  # a file still being checked is not opened over the lesson
         self.lesson = les
         self.path = None
         w.load_session(replace(les.session, theme=w.session.theme))
@@ -366,7 +373,14 @@ class Classroom(QObject):
     def open_session(self, path: str | os.PathLike[str]) -> bool:
         """Open a session file; on any problem show why and change nothing.
 
-        Returns True when the file was opened.
+        The file is read here. Its function (a plain one, or a per-sample loss
+        over its data) is then compiled on the window's compile thread, in the
+        killable compile process with the window's time limit, so a hostile
+        function never freezes the window; the session is shown once that has
+        worked. Returns False when the file cannot be read (the message is
+        shown), True when it is on its way: a function that does not compile
+        then gets a message and changes nothing. Opening another file (or a
+        lesson) before this one is checked means this one is not opened.
         """
         w = self.window
         try:
@@ -377,18 +391,28 @@ class Classroom(QObject):
         session = loaded.session
         # The parser has accepted the text; compile it too before anything
         # changes (a few texts parse but do not compile, e.g. asin(x - x + 2)).
-        # Both a plain function and a per-sample loss compile in the killable
-        # compile process with the window's time limit, as typed ones do.
-        try:
-            if session.data is not None:
-                _check_dataset_loss(session, loaded.dataset)
-            else:
-                compile_loss(session.function, timeout=COMPILE_TIMEOUT)
-        except ExpressionError as exc:
-            w.show_message(f"Could not open the session: {path}: function: {exc}")
-            return False
+        # The time limit is read now (tests shorten it).
+        if session.data is not None:
+            check = partial(_check_dataset_loss, session, loaded.dataset, compute.COMPILE_TIMEOUT)
+        else:
+            check = partial(compile_loss, session.function, timeout=compute.COMPILE_TIMEOUT)
+        # Not a compile of the window's: whatever the window compiles meanwhile
+        # (a preset held until the first paint) must not cancel the file.
+        gen = w.computer.request_call(check, compile=False)
+        self._opening = (gen, Path(path), loaded)
+        w.statusBar().showMessage(f"Opening {Path(path).name}…")
+        return True
+
+    def _checked(self, gen: int, _loss: Any) -> None:
+        """A file's function compiled: show its session (if it is still the one to open)."""
+        opening = self._take_opening(gen)
+        if opening is None:
+            return
+        _gen, path, loaded = opening
+        w = self.window
+        session = loaded.session
         self.lesson = None
-        self.path = Path(path)
+        self.path = path
         if session.theme in THEMES:
             if self.presentation.active:
                 # Applied when presentation mode ends.
@@ -409,7 +433,28 @@ class Classroom(QObject):
             )
         else:
             w.statusBar().showMessage(f"Opened {self.path.name}", 5000)
-        return True
+
+    def _check_failed(self, gen: int, exc: object) -> None:
+        opening = self._take_opening(gen)
+        if opening is None:
+            return
+        path = opening[1]
+        w = self.window
+        w.statusBar().clearMessage()
+        if isinstance(exc, ExpressionError):
+            w.show_message(f"Could not open the session: {path}: function: {exc}")
+        else:  # never let one file take the window down
+            w.show_message(
+                f"Could not open the session: {path}: function: could not compile: {exc}"
+            )
+
+    def _take_opening(self, gen: int) -> tuple[int, Path, Any] | None:
+        """The file being opened if ``gen`` is its check, else None."""
+        opening = self._opening
+        if opening is None or opening[0] != gen:
+            return None
+        self._opening = None
+        return opening
 
     def save(self) -> bool:
         """Save to the current file (asks for one the first time)."""
@@ -495,18 +540,18 @@ class Classroom(QObject):
         s.setValue("window/state", self.window.saveState())
 
 
-def _check_dataset_loss(session: Session, dataset: Any) -> None:
+def _check_dataset_loss(session: Session, dataset: Any, timeout: float) -> Any:
     """Compile a session's per-sample loss over its data (ExpressionError if it cannot)."""
     from gdviz.core.dataset_loss import Penalty, compile_dataset_loss
 
     spec = session.data
     assert spec is not None
-    compile_dataset_loss(
+    return compile_dataset_loss(
         session.function,
         dataset,
         parameters=spec.parameters,
         penalty=Penalty(spec.penalty, spec.strength),
-        timeout=COMPILE_TIMEOUT,
+        timeout=timeout,
     )
 
 

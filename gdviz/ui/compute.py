@@ -64,6 +64,7 @@ class _Worker(QObject):
     def __init__(self) -> None:
         super().__init__()
         self.latest_compile = 0
+        self.stopped = False  # the window is closing: skip what is still queued
 
     @Slot(int, str, object, object)
     def compile(self, gen: int, text: str, variables: object, timeout: object) -> None:
@@ -89,9 +90,9 @@ class _Worker(QObject):
             pretty = f"f = {text}"
         self.compiled.emit(gen, loss, pretty)
 
-    @Slot(int, object)
-    def call(self, gen: int, fn: object) -> None:
-        if gen < self.latest_compile:
+    @Slot(int, object, bool)
+    def call(self, gen: int, fn: object, compile: bool) -> None:
+        if self.stopped or (compile and gen < self.latest_compile):
             return  # a newer compile is already waiting
         try:
             result = fn()  # type: ignore[operator]
@@ -151,7 +152,7 @@ class Computer(QObject):
     called = Signal(int, object)
     callFailed = Signal(int, object)
     _compile = Signal(int, str, object, object)
-    _call = Signal(int, object)
+    _call = Signal(int, object, bool)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -180,6 +181,7 @@ class Computer(QObject):
         self.compile_gen = 0
         self.run_gen = 0
         self.busy_compiling = False
+        self._free_calls: set[int] = set()  # calls with compile=False on their way
         self._stopped = False
 
     def _next(self) -> int:
@@ -203,19 +205,29 @@ class Computer(QObject):
         self._compile.emit(gen, text, None if variables is None else tuple(variables), timeout)
         return gen
 
-    def request_call(self, fn: Callable[[], Any]) -> int:
-        """Run ``fn()`` on the compile thread as a compile; returns the request's generation.
+    def request_call(self, fn: Callable[[], Any], *, compile: bool = True) -> int:
+        """Run ``fn()`` on the compile thread; returns the request's generation.
 
-        For compiles other than a plain loss (a per-sample loss over a
-        dataset): ``fn`` must not touch widgets, so gather what it needs from
-        them first and let it capture that. The result comes back with
-        :attr:`called`, an exception with :attr:`callFailed`, but only while
-        the request is the newest compile: a later :meth:`request_compile` or
-        :meth:`request_call` makes it stale (and one not yet started is
-        skipped), so a plain and a dataset compile never land out of order.
+        For work that waits for the compile process, such as compiling a
+        per-sample loss over a dataset. ``fn`` must not touch widgets: gather
+        what it needs from them first and let it capture that. The result comes
+        back with :attr:`called`, an exception with :attr:`callFailed`.
+
+        With ``compile=True`` the call is a compile: only the newest compile,
+        plain or called, is delivered (a later :meth:`request_compile` or
+        compiling :meth:`request_call` makes it stale, and one not yet started
+        is skipped), and :attr:`busy_compiling` holds until it is back. With
+        ``compile=False`` (checking a file before it is opened) it is always
+        delivered, in its turn after what was asked for before it, and the
+        requester decides whether it still wants the result; :attr:`busy` holds
+        until it is back.
         """
-        gen = self._next_compile()
-        self._call.emit(gen, fn)
+        if compile:
+            gen = self._next_compile()
+        else:
+            gen = self._next()
+            self._free_calls.add(gen)
+        self._call.emit(gen, fn, compile)
         return gen
 
     def _next_compile(self) -> int:
@@ -244,7 +256,7 @@ class Computer(QObject):
 
     @property
     def busy(self) -> bool:
-        return self.busy_compiling or self.busy_running
+        return self.busy_compiling or self.busy_running or bool(self._free_calls)
 
     def _work(self) -> None:
         """One slice: advance the engine for about :data:`SLICE_SECONDS`, maybe deliver."""
@@ -301,14 +313,22 @@ class Computer(QObject):
             self.compileFailed.emit(gen, err)
 
     def _on_called(self, gen: int, result: Any) -> None:
-        if gen == self.compile_gen:
-            self.busy_compiling = False
+        if self._take_call(gen):
             self.called.emit(gen, result)
 
     def _on_call_failed(self, gen: int, exc: object) -> None:
+        if self._take_call(gen):
+            self.callFailed.emit(gen, exc)
+
+    def _take_call(self, gen: int) -> bool:
+        """Whether call ``gen``'s result is to be delivered (it is no longer on its way)."""
+        if gen in self._free_calls:
+            self._free_calls.discard(gen)
+            return not self._stopped
         if gen == self.compile_gen:
             self.busy_compiling = False
-            self.callFailed.emit(gen, exc)
+            return True
+        return False
 
     def shutdown(self) -> None:
         """Stop computing and stop the worker thread (waits for a compile in progress)."""
@@ -316,5 +336,7 @@ class Computer(QObject):
         self._job = None
         self._slice.stop()
         self._worker.latest_compile = 1 << 62
+        self._worker.stopped = True
+        self._free_calls.clear()
         self._thread.quit()
         self._thread.wait(10_000)

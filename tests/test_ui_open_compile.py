@@ -1,0 +1,131 @@
+"""Opening a session file compiles its function on the compile thread.
+
+The file is read on the GUI thread; its function (plain, or a per-sample loss
+over its data) is compiled on the window's compile thread before anything
+changes, so a hostile file is refused with a message while the window keeps
+turning, and only the last file asked for opens.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QTimer
+
+from gdviz.core.dataset_loss import DatasetLoss
+from gdviz.core.session import DataSpec
+from gdviz.core.session_io import save_session
+
+WAIT = 30_000  # ms; generous: only catches hangs, never measures speed
+
+#: Its Hessian in (w, b) has thousands of terms: far more than a second of SymPy work.
+SLOW = "*".join(f"sin({k}w x + {k}b)" for k in range(1, 30))
+
+
+def _ready(w):
+    return w.trajectory is not None and w.complete and not w.computer.busy
+
+
+@pytest.fixture
+def window(qtbot):
+    from gdviz.core.loss import warm_up
+    from gdviz.ui.main_window import MainWindow
+
+    warm_up()  # as the app does soon after opening
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    qtbot.waitUntil(lambda: _ready(w), timeout=WAIT)
+    return w
+
+
+def _dataset_file(w, tmp_path, function: str, name: str = "fit.gdviz.toml"):
+    s = replace(
+        w.session,
+        function=function,
+        preset=None,
+        domain=((-3.0, 3.0), (-3.0, 3.0)),
+        start=(1.0, 1.0),
+        data=DataSpec(batch_sizes=(None,), parameters=("w", "b")),
+    )
+    return save_session(s, tmp_path / name)
+
+
+def test_hostile_file_is_refused_while_the_window_turns(qtbot, window, tmp_path, monkeypatch):
+    import gdviz.ui.compute as compute
+
+    w = window
+    path = _dataset_file(w, tmp_path, SLOW)
+    before, traj = w.session, w.trajectory
+    monkeypatch.setattr(compute, "COMPILE_TIMEOUT", 1.5)
+    stamps = [time.perf_counter()]
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(lambda: stamps.append(time.perf_counter()))
+    timer.start()
+    qtbot.wait(50)
+    assert w.classroom.open_session(path)  # it reads; its loss is compiled next
+    assert w.computer.busy
+    qtbot.waitUntil(lambda: not w.computer.busy, timeout=WAIT)
+    timer.stop()
+    stamps.append(time.perf_counter())
+    gap = float(np.max(np.diff(stamps)))
+    # Compiled in this thread the window froze for the whole 1.5 s time limit;
+    # 0.5 s is generous for a slow machine.
+    assert gap < 0.5, f"the GUI thread stalled {gap:.2f} s"
+    text = w.message.text()
+    assert "fit.gdviz.toml: function:" in text and "took longer than 1.5 s" in text
+    assert w.session == before and w.trajectory is traj and not w.data_panel.enabled
+    assert str(path.resolve()) not in w.classroom.recent_files()
+
+
+def test_a_file_opened_before_the_first_paint_is_what_shows(qtbot, tmp_path):
+    """As ``gdviz FILE`` does: the default preset's compile, held until the window
+    is painted, must not cancel the file."""
+    from gdviz.ui.main_window import MainWindow
+
+    w = MainWindow()
+    qtbot.addWidget(w)
+    path = _dataset_file(w, tmp_path, "abs(w*x + b - y)")
+    assert w.classroom.open_session(path)
+    w.show()
+    qtbot.waitExposed(w)
+    qtbot.waitUntil(lambda: _ready(w) and isinstance(w.loss, DatasetLoss), timeout=WAIT)
+    qtbot.wait(200)
+    assert w.loss.text == "abs(w*x + b - y)" and w.data_panel.enabled
+    assert w.session.function == "abs(w*x + b - y)"
+    assert w.windowTitle().endswith("fit.gdviz.toml")
+
+
+def test_only_the_last_of_two_files_opens(qtbot, window, tmp_path):
+    w = window
+    first = _dataset_file(w, tmp_path, "abs(w*x + b - y)", "first.gdviz.toml")
+    second = save_session(
+        replace(w.session, function="x^2 + 2y^2", preset=None, step=0),
+        tmp_path / "second.gdviz.toml",
+    )
+    old = w.trajectory
+    assert w.classroom.open_session(first)
+    assert w.classroom.open_session(second)
+    qtbot.waitUntil(lambda: w.trajectory is not old and _ready(w), timeout=WAIT)
+    qtbot.wait(200)
+    assert w.loss.text == "x^2 + 2y^2" and not w.data_panel.enabled
+    assert w.windowTitle().endswith("second.gdviz.toml")
+    assert str(first.resolve()) not in w.classroom.recent_files()
+
+
+def test_a_lesson_chosen_while_a_file_is_checked_stays(qtbot, window, tmp_path):
+    w = window
+    path = _dataset_file(w, tmp_path, "abs(w*x + b - y)")
+    lesson = w.classroom.lessons[0]
+    old = w.trajectory
+    assert w.classroom.open_session(path)
+    w.classroom.open_lesson(lesson.number)
+    qtbot.waitUntil(lambda: w.trajectory is not old and _ready(w), timeout=WAIT)
+    qtbot.wait(200)
+    assert w.session.function == lesson.session.function and not w.data_panel.enabled
+    assert "lesson" in w.windowTitle()
