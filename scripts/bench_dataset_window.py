@@ -14,7 +14,9 @@ stall. Printed for each loss:
 * the longest gap of an idle window over one second (the machine's noise).
 
 A hostile per-sample loss (a product of 29 sines) is stopped after
-``--timeout`` seconds.
+``--timeout`` seconds, typed and in a session file being opened (reading
+the file stays on the GUI thread: the first file read in a process costs
+imports, later ones a few ms).
 
     python scripts/bench_dataset_window.py [--timeout 5] [--repeat 3]
 """
@@ -24,13 +26,19 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
+from dataclasses import replace
+from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
+
+from gdviz.core.session import DataSpec
+from gdviz.core.session_io import save_session
 
 SLOW = "*".join(f"sin({k}w x + {k}b)" for k in range(1, 30))
 #: (data, size, per-sample loss): two normal losses, each typed after the other.
@@ -154,6 +162,24 @@ def main() -> int:
     print(
         f"hostile per-sample loss, stopped after {args.timeout:g} s "
         f"(message after {took:.2f} s): longest GUI stall {stall:.1f} ms"
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        path = save_session(
+            replace(
+                w.session,
+                function=SLOW,
+                preset=None,
+                data=DataSpec(batch_sizes=(None,), parameters=("w", "b")),
+            ),
+            Path(folder) / "hostile.gdviz.toml",
+        )
+        t0 = time.perf_counter()
+        stall, _ = stalls(
+            app, w, lambda: w.classroom.open_session(path), lambda: not w.computer.busy
+        )
+        took = time.perf_counter() - t0
+    print(
+        f"session file with that loss, refused after {took:.2f} s: longest GUI stall {stall:.1f} ms"
     )
     w.close()
     loss_module.shutdown_worker()
