@@ -9,10 +9,11 @@ call of the GUI thread wait for the lock (the "convoy" effect: stalls of over a
 second were measured). Sliced, the window repaints between slices and the
 longest stall is one slice.
 
-Other work that waits for the compile process, such as compiling a per-sample
-loss over a dataset (:meth:`Computer.request_call`), runs on the same worker
-thread and shares the compile generations: of a plain and a dataset compile,
-only the newer one's result is ever delivered.
+Other work that waits for the compile process runs on the same worker thread
+(:meth:`Computer.request_call`): compiling a per-sample loss over a dataset
+shares the compile generations (of a plain and a dataset compile, only the
+newer one's result is ever delivered); checking a session file's function
+before it opens is no compile and is always delivered.
 
 Requests carry a generation number; a newer request makes older ones stale and
 stale results are dropped, so typing fast or dragging the start point never
