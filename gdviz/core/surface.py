@@ -19,10 +19,14 @@ __all__ = [
     "Grid",
     "contour_levels",
     "contour_segments",
+    "field_arrows",
+    "field_points",
     "gradient_field",
+    "grid_axes",
     "normalize_domain",
     "sample_curve",
     "sample_grid",
+    "sample_grid_rows",
 ]
 
 
@@ -106,6 +110,45 @@ class Grid:
         return float(f.min()), float(f.max())
 
 
+def grid_axes(
+    domain: Sequence[Sequence[float]], n: int | tuple[int, int] = 200
+) -> tuple[np.ndarray, np.ndarray]:
+    """The sample coordinates ``(xs, ys)`` of :func:`sample_grid`'s grid.
+
+    Raises
+    ------
+    ValueError
+        For a bad domain (the message names the axis) or fewer than 2 samples per axis.
+    """
+    (x0, x1), (y0, y1) = normalize_domain(domain, 2)
+    nx, ny = (n, n) if isinstance(n, int) else n
+    if nx < 2 or ny < 2:
+        raise ValueError(f"a grid needs at least 2 samples per axis, got {nx}×{ny}")
+    return np.linspace(x0, x1, nx), np.linspace(y0, y1, ny)
+
+
+def sample_grid_rows(
+    loss: _Evaluates, xs: np.ndarray, ys: np.ndarray, start: int, stop: int
+) -> np.ndarray:
+    """Rows ``start:stop`` of a grid's values (``z[j]`` is the loss along ``y = ys[j]``).
+
+    The points are the very ones :func:`sample_grid` evaluates, so filling a
+    grid a few rows at a time (to keep a window responsive while an expensive
+    loss is sampled) gives the same numbers as one call, provided ``loss``
+    computes each point independently of the others it is called with (true
+    of elementwise NumPy code; a dataset loss batches at least a whole row).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(stop - start, len(xs))``, NaN where not finite.
+    """
+    if not 0 <= start <= stop <= len(ys):
+        raise ValueError(f"rows {start}:{stop} are outside the grid's {len(ys)} rows")
+    gx, gy = np.meshgrid(xs, ys[start:stop], indexing="xy")
+    return _values(loss, np.stack([gx, gy], axis=-1))
+
+
 def sample_grid(
     loss: _Evaluates, domain: Sequence[Sequence[float]], n: int | tuple[int, int] = 200
 ) -> Grid:
@@ -120,15 +163,8 @@ def sample_grid(
     n
         Samples per axis, or ``(nx, ny)``.
     """
-    (x0, x1), (y0, y1) = normalize_domain(domain, 2)
-    nx, ny = (n, n) if isinstance(n, int) else n
-    if nx < 2 or ny < 2:
-        raise ValueError(f"a grid needs at least 2 samples per axis, got {nx}×{ny}")
-    xs = np.linspace(x0, x1, nx)
-    ys = np.linspace(y0, y1, ny)
-    gx, gy = np.meshgrid(xs, ys, indexing="xy")  # shape (ny, nx): row j is y = ys[j]
-    z = _values(loss, np.stack([gx, gy], axis=-1))
-    return Grid(xs=xs, ys=ys, z=z)
+    xs, ys = grid_axes(domain, n)
+    return Grid(xs=xs, ys=ys, z=sample_grid_rows(loss, xs, ys, 0, len(ys)))
 
 
 @dataclass(frozen=True)
@@ -285,6 +321,40 @@ def contour_segments(grid: Grid, levels: Sequence[float]) -> np.ndarray:
     return np.concatenate(out)
 
 
+def field_points(domain: Sequence[Sequence[float]], n: int = 18) -> np.ndarray:
+    """Centres of an ``n × n`` grid of cells over ``domain``: shape ``(n * n, 2)``, row by row."""
+    (x0, x1), (y0, y1) = normalize_domain(domain, 2)
+    if n < 1:
+        raise ValueError(f"an arrow field needs at least 1 arrow per axis, got {n}")
+    dx, dy = (x1 - x0) / n, (y1 - y0) / n
+    xs = x0 + dx * (np.arange(n) + 0.5)
+    ys = y0 + dy * (np.arange(n) + 0.5)
+    gx, gy = np.meshgrid(xs, ys, indexing="xy")
+    return np.stack([gx.ravel(), gy.ravel()], axis=1)
+
+
+def field_arrows(
+    points: np.ndarray, grads: np.ndarray, domain: Sequence[Sequence[float]], n: int = 18
+) -> tuple[np.ndarray, np.ndarray]:
+    """The arrows of :func:`gradient_field` from gradients ``grads`` at :func:`field_points`.
+
+    Split from :func:`gradient_field` so that the gradients of an expensive
+    loss can be computed a few points at a time.
+    """
+    (x0, x1), (y0, y1) = normalize_domain(domain, 2)
+    dx, dy = (x1 - x0) / n, (y1 - y0) / n
+    g = np.broadcast_to(np.asarray(grads, dtype=np.float64), points.shape)
+    # Normalise in cell units so the arrow direction is what the eye sees on a
+    # plot whose x and y scales differ.
+    with np.errstate(all="ignore"):
+        u = -g[:, 0] / dx
+        v = -g[:, 1] / dy
+        norm = np.hypot(u, v)
+    keep = np.isfinite(norm) & (norm > 0)
+    d = np.stack([u[keep] / norm[keep] * dx * 0.8, v[keep] / norm[keep] * dy * 0.8], axis=1)
+    return points[keep], d
+
+
 def gradient_field(
     grad: object, domain: Sequence[Sequence[float]], n: int = 18
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -302,20 +372,7 @@ def gradient_field(
         of ``-∇f`` scaled to ``0.8`` of a grid cell per axis (so arrows never
         overlap). Points where the gradient is zero or not finite are left out.
     """
-    (x0, x1), (y0, y1) = normalize_domain(domain, 2)
-    dx, dy = (x1 - x0) / n, (y1 - y0) / n
-    xs = x0 + dx * (np.arange(n) + 0.5)
-    ys = y0 + dy * (np.arange(n) + 0.5)
-    gx, gy = np.meshgrid(xs, ys, indexing="xy")
-    pts = np.stack([gx.ravel(), gy.ravel()], axis=1)
+    pts = field_points(domain, n)
     with np.errstate(all="ignore"):
         g = np.asarray(grad(pts), dtype=np.float64)  # type: ignore[operator]
-    g = np.broadcast_to(g, pts.shape)
-    # Normalise in cell units so the arrow direction is what the eye sees on a
-    # plot whose x and y scales differ.
-    u = -g[:, 0] / dx
-    v = -g[:, 1] / dy
-    norm = np.hypot(u, v)
-    keep = np.isfinite(norm) & (norm > 0)
-    d = np.stack([u[keep] / norm[keep] * dx * 0.8, v[keep] / norm[keep] * dy * 0.8], axis=1)
-    return pts[keep], d
+    return field_arrows(pts, g, domain, n)
