@@ -13,6 +13,7 @@ Rendered offscreen at a fixed size with ``QWidget.grab()`` (see the exporter).
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,13 +25,19 @@ from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QSizePolicy, QTabWidge
 
 from gdviz.core.session import ViewSettings
 from gdviz.core.surface import (
+    Grid,
     contour_levels,
     contour_segments,
+    field_arrows,
+    field_points,
     gradient_field,
+    grid_axes,
     normalize_domain,
     sample_curve,
     sample_grid,
+    sample_grid_rows,
 )
+from gdviz.ui.compute import SLICE_SECONDS
 from gdviz.ui.theme import DARK, Theme
 
 __all__ = ["PANELS", "Scene"]
@@ -50,6 +57,49 @@ HEAD_PX = 9.0
 #: Ten decades keep every meaningful drop (a loss down to 1e-10 of its start)
 #: and let the noise run off the bottom edge (the numbers table has the values).
 LOSS_DECADES = 10.0
+#: Samples per axis of the 2-D surface (heat-map and contours).
+SURFACE_SAMPLES = 200
+#: Arrows per axis of the gradient field.
+FIELD_ARROWS = 18
+#: A surface whose full grid is predicted to take longer than this (seconds)
+#: to sample is drawn from a coarse grid at once and refined over later
+#: event-loop turns (a loss over a dataset: each point is a mean over
+#: thousands of samples). Typed functions take a few milliseconds.
+SURFACE_SYNC_SECONDS = 0.025
+#: Samples per axis of the first, cheapest pass over a loss of unknown cost:
+#: its time per point, extrapolated, decides between one pass and refining.
+PROBE_SAMPLES = 12
+#: Most samples per axis of the coarse first picture, and the time (seconds)
+#: sampling it may take (the picture also has to be drawn in the same turn).
+COARSE_SAMPLES = 50
+COARSE_SECONDS = 0.008
+
+
+class _Surface:
+    """The surface of one loss over one view window, as far as it is known.
+
+    Holds the coarse first picture of an expensive loss, the full grid's
+    rows sampled so far (filled :data:`SURFACE_SAMPLES` points at a time by
+    :meth:`Scene._refine_surface`) and the arrow field's gradients likewise.
+    A new problem gets a new ``_Surface``, so nothing of an old one is drawn.
+    """
+
+    def __init__(self, loss: Any, domain: tuple[tuple[float, float], ...]) -> None:
+        self.loss = loss
+        self.domain = domain
+        self.xs, self.ys = grid_axes(domain, SURFACE_SAMPLES)
+        self.coarse: Grid | None = None
+        self.grid: Grid | None = None  # the full grid, once complete
+        self.z: np.ndarray | None = None  # rows of the full grid while refining
+        self.rows = 0  # rows of ``z`` sampled so far
+        self.expensive = False  # refined over several turns (else one pass)
+        self.field: tuple[np.ndarray, np.ndarray] | None = None
+        self.field_points: np.ndarray | None = None
+        self.field_grads: np.ndarray | None = None
+        self.field_done = 0  # points of ``field_grads`` computed so far
+        self.drawn = False  # whether a picture of it is on screen (it has finite values)
+        self.final = False  # whether that picture is drawn from the full grid
+        self.seconds = 0.0  # time spent sampling the full grid's rows
 
 
 def _color(c: str) -> QColor:
@@ -677,6 +727,18 @@ class Scene(QWidget):
         #: cheap stand-in meanwhile). Off, or in a window that is never shown
         #: on screen (the exporter's), Qt re-renders the caches in one paint.
         self.rough_catch_up = True
+        #: Whether an expensive surface is drawn coarse at once and refined
+        #: over later turns. Off, or in a window never shown on screen (the
+        #: exporter's), every surface is sampled in full before it is drawn.
+        self.progressive_surface = True
+        self._surf: _Surface | None = None
+        #: (loss, seconds per grid point) last measured: a zoom or pan of the
+        #: same loss skips the probe.
+        self._point_cost: tuple[Any, float] | None = None
+        self._refine = QTimer(self)
+        self._refine.setSingleShot(True)
+        self._refine.setInterval(0)
+        self._refine.timeout.connect(self._refine_surface)
         self._build()
         self.set_theme(theme)
 
@@ -1034,11 +1096,11 @@ class Scene(QWidget):
             return float(np.asarray(self._loss.value(np.asarray(point, dtype=np.float64))))
 
     def _redraw_problem(self) -> None:
-        loss, t, v = self._loss, self.theme, self.view
+        loss, v = self._loss, self.view
         if loss is None:
             return
-        cmap = pg.colormap.get(t.colormap)
         if loss.dim == 1:
+            self._set_surface(None)
             c = sample_curve(loss, self._domain, 800)
             self.curve.setData(c.xs, c.z, connect="finite")
             self.curve.show()
@@ -1056,14 +1118,160 @@ class Scene(QWidget):
             return
         self.curve.hide()
         self.colorbar.setVisible(v.heatmap)
-        grid = sample_grid(loss, self._domain, 200)
+        st = self._surf
+        if st is None or st.loss is not loss or st.domain != self._domain:
+            st = _Surface(loss, self._domain)
+            self._set_surface(st)
+        sync = self._surface_sync()
+        if st.grid is None and (sync or st.coarse is None):
+            self._first_pass(st, sync)
+        if v.gradient_field and st.field is None and (sync or not st.expensive):
+            st.field = gradient_field(loss.grad, self._domain, FIELD_ARROWS)
+        grid = st.grid if st.grid is not None else st.coarse
+        assert grid is not None
+        st.drawn = self._draw_grid(grid)
+        if st.drawn and v.gradient_field and st.field is not None:
+            self._draw_field(st.field)
+        elif st.drawn:
+            self.field.hide()  # off, or computed over the next turns
+        st.final = st.grid is not None
+        if self._surface_work(st):
+            self._refine.start()
+
+    # ------------------------------------------------ progressive surface
+    def _set_surface(self, st: _Surface | None) -> None:
+        """Make ``st`` the current surface; pending work on an older one is dropped."""
+        self._surf = st
+        self._refine.stop()
+
+    def _surface_sync(self) -> bool:
+        """Whether every surface is sampled in full before it is drawn.
+
+        An exporter's scene (or one inside its widget) paints each frame right
+        after setting it: a coarse stand-in would end up in the exported file.
+        """
+        offscreen = self.window().testAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
+        return not self.progressive_surface or offscreen
+
+    def _sample_full(self, st: _Surface) -> None:
+        t0 = time.perf_counter()
+        st.grid = sample_grid(st.loss, st.domain, SURFACE_SAMPLES)
+        self._point_cost = (st.loss, (time.perf_counter() - t0) / SURFACE_SAMPLES**2)
+
+    def _first_pass(self, st: _Surface, sync: bool) -> None:
+        """Sample ``st``'s full grid now if that is cheap (or ``sync``), else a coarse one.
+
+        The cost is measured, not guessed from the kind of loss: a small probe
+        grid's time per point, extrapolated to the full grid, decides; the
+        coarse grid is as fine as :data:`COARSE_SECONDS` allows (its own time
+        then refines the estimate, and the size of the refining slices).
+        """
+        full = SURFACE_SAMPLES**2
+        known = self._point_cost
+        cost = known[1] if known is not None and known[0] is st.loss else None
+        if sync or (cost is not None and cost * full <= SURFACE_SYNC_SECONDS):
+            self._sample_full(st)
+            return
+        n = 0
+        if cost is None:
+            n = PROBE_SAMPLES
+            t0 = time.perf_counter()
+            st.coarse = sample_grid(st.loss, st.domain, n)
+            cost = (time.perf_counter() - t0) / n**2
+        if cost * full > SURFACE_SYNC_SECONDS:
+            # The probe's time includes a fixed overhead per call, so its cost
+            # per point is an upper bound: a larger coarse grid measures better.
+            m = int(min(COARSE_SAMPLES, math.sqrt(COARSE_SECONDS / max(cost, 1e-12))))
+            m = max(m, PROBE_SAMPLES)  # some picture, however expensive the loss
+            if m > n:
+                t0 = time.perf_counter()
+                st.coarse = sample_grid(st.loss, st.domain, m)
+                cost = (time.perf_counter() - t0) / m**2
+        self._point_cost = (st.loss, cost)
+        if cost * full <= SURFACE_SYNC_SECONDS:
+            self._sample_full(st)  # cheap after all
+            return
+        st.expensive = True
+        st.z = np.empty((len(st.ys), len(st.xs)))
+
+    def _surface_work(self, st: _Surface) -> bool:
+        """Whether ``st`` still has work left: rows to sample, arrows to compute, or
+        the final picture to draw."""
+        if st.grid is None or not st.final:
+            return True
+        return self.view.gradient_field and st.field is None
+
+    def _refine_surface(self) -> None:
+        """One turn of refining: a slice of arrows or grid rows, or the final picture.
+
+        Each slice is sized from the measured time per point to take about
+        :data:`~gdviz.ui.compute.SLICE_SECONDS`, and whole rows at least (a
+        dataset loss then batches its points as the one-pass grid does, which
+        keeps the result identical to :func:`~gdviz.core.surface.sample_grid`).
+        Drawing the final picture is a turn of its own.
+        """
+        st = self._surf
+        if st is None or st.loss is not self._loss or st.domain != self._domain:
+            return
+        known = self._point_cost
+        cost = known[1] if known is not None and known[0] is st.loss else 1e-3
+        if self.view.gradient_field and st.field is None:
+            self._field_slice(st, cost)
+        elif st.grid is None:
+            self._rows_slice(st, cost)
+        elif not st.final:
+            self._redraw_problem()  # the full grid (and arrows): final quality
+            return
+        if self._surface_work(st):
+            self._refine.start()
+
+    def _rows_slice(self, st: _Surface, cost: float) -> None:
+        assert st.z is not None
+        nx, ny = len(st.xs), len(st.ys)
+        rows = max(1, int(SLICE_SECONDS / max(cost * nx, 1e-12)))
+        stop = min(ny, st.rows + rows)
+        t0 = time.perf_counter()
+        st.z[st.rows : stop] = sample_grid_rows(st.loss, st.xs, st.ys, st.rows, stop)
+        took = time.perf_counter() - t0
+        st.seconds += took
+        self._point_cost = (st.loss, took / ((stop - st.rows) * nx))
+        st.rows = stop
+        if stop == ny:
+            st.grid = Grid(xs=st.xs, ys=st.ys, z=st.z)
+            st.z = None
+            self._point_cost = (st.loss, st.seconds / (nx * ny))
+
+    def _field_slice(self, st: _Surface, cost: float) -> None:
+        if st.field_points is None:
+            st.field_points = field_points(st.domain, FIELD_ARROWS)
+            st.field_grads = np.empty_like(st.field_points)
+            st.field_done = 0
+        assert st.field_grads is not None
+        total = len(st.field_points)
+        # A gradient costs a few values; whole rows of arrows at a time.
+        rows = max(1, int(SLICE_SECONDS / max(3 * cost * FIELD_ARROWS, 1e-12)))
+        stop = min(total, st.field_done + rows * FIELD_ARROWS)
+        with np.errstate(all="ignore"):
+            g = np.asarray(st.loss.grad(st.field_points[st.field_done : stop]), dtype=np.float64)
+        st.field_grads[st.field_done : stop] = np.broadcast_to(g, (stop - st.field_done, 2))
+        st.field_done = stop
+        if stop == total:
+            st.field = field_arrows(st.field_points, st.field_grads, st.domain, FIELD_ARROWS)
+            st.field_points = st.field_grads = None
+            if st.drawn:
+                self._draw_field(st.field)  # arrows at once, over the picture so far
+
+    def _draw_grid(self, grid: Grid) -> bool:
+        """Heat-map, colour bar and contours of ``grid``; False if it has no finite value."""
+        t, v = self.theme, self.view
+        cmap = pg.colormap.get(t.colormap)
         rng = grid.value_range()
         z = grid.z
         if rng is None:
             self.image.hide()
             self.contours.setData([], [])
             self.field.setData([], [])
-            return
+            return False
         zmin, zmax = rng
         if v.log_levels:
             span = max(zmax - zmin, 1e-300)
@@ -1102,15 +1310,16 @@ class Scene(QWidget):
             self.contours.show()
         else:
             self.contours.hide()
-        if v.gradient_field:
-            pts, d = gradient_field(loss.grad, self._domain, 18)
-            px = ((x1 - x0) / 400.0, (y1 - y0) / 400.0)
-            segs = _arrow_segments(pts - d / 2, d, px, 4.0)
-            self.field.setData(segs[:, 0], segs[:, 1], connect="pairs")
-            self.field.show()
-        else:
-            self.field.hide()
         self._cache["grid_masked"] = grid.masked_fraction
+        return True
+
+    def _draw_field(self, field: tuple[np.ndarray, np.ndarray]) -> None:
+        pts, d = field
+        (x0, x1), (y0, y1) = self._domain
+        px = ((x1 - x0) / 400.0, (y1 - y0) / 400.0)
+        segs = _arrow_segments(pts - d / 2, d, px, 4.0)
+        self.field.setData(segs[:, 0], segs[:, 1], connect="pairs")
+        self.field.show()
 
     def _prepare_runs(self) -> None:
         """Turn the trajectory into contiguous per-run arrays once, not every frame."""
@@ -1311,7 +1520,10 @@ class Scene(QWidget):
             self._catch_up.start()  # cache the chunks again over the next turns
 
     def settled(self) -> bool:
-        """Whether every trail and curve is drawn in its final, full-quality form."""
+        """Whether the surface, every trail and curve are drawn in final, full quality."""
+        st = self._surf
+        if st is not None and self._surface_work(st):
+            return False
         return all(c.settled() for c in self._all_series())
 
     def _all_series(self) -> list[_ChunkedCurve]:
