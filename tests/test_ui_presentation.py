@@ -583,3 +583,40 @@ def test_explain_in_dataset_mode_names_the_batch_gradient(qtbot, window) -> None
     assert "∇f_batch" in ex.text()
     k = ex.run
     assert np.array_equal(ex.values["theta_next"], window.trajectory.positions[3, k])
+
+
+@pytest.mark.parametrize("scale", [1.5, 2.0])
+def test_explain_card_leaves_the_loss_plot_in_view(qtbot, window, scale) -> None:
+    # The card sits at the top of the loss column and the loss plot (legend
+    # and curves) moves below it; closing the card gives the room back.
+    c = window.classroom
+    c.set_presentation_scale(scale)
+    c.presentation.enter(fullscreen=False)
+    window.resize(1024, 768)
+    qtbot.waitUntil(lambda: window.size().width() == 1024, timeout=WAIT)
+    scene = window.scene
+    plot = scene.loss_plot
+
+    def plot_rect() -> QRect:
+        r = plot.sceneBoundingRect()
+        top_left = scene.loss_view.mapTo(scene, scene.loss_view.mapFromScene(r.topLeft()))
+        return QRect(top_left, r.size().toSize())
+
+    QCoreApplication.processEvents()
+    full = plot_rect()
+    c.toggle_explain()
+    window.player.seek(15)
+    qtbot.waitUntil(lambda: plot_rect().top() > full.top() + 50, timeout=WAIT)
+    card = c.explain_card
+    card_rect = card.geometry()
+    assert card.isVisible()
+    assert not card_rect.intersects(plot_rect())
+    assert not card_rect.intersects(
+        scene.legend.sceneBoundingRect()
+        .toRect()
+        .translated(scene.loss_view.mapTo(scene, QPoint(0, 0)))
+    )
+    assert plot_rect().height() >= 60  # still a plot, not a sliver
+    assert card_rect.height() <= 0.62 * scene.height() + 1
+    c.toggle_explain()
+    qtbot.waitUntil(lambda: plot_rect() == full, timeout=WAIT)

@@ -28,7 +28,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QSettings, Qt
+from PySide6.QtCore import QEvent, QObject, QPoint, QSettings, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMenu, QWidget
 
@@ -46,6 +46,9 @@ __all__ = ["MAX_RECENT", "Classroom"]
 
 #: Recent files listed in File → Open Recent.
 MAX_RECENT = 8
+#: Largest share of the scene's height the explain card takes in presentation
+#: mode; the loss plot keeps the rest below it.
+CARD_MAX_FRACTION = 0.62
 _FILTER = f"gdviz sessions (*{SUFFIX});;TOML files (*.toml);;All files (*)"
 
 
@@ -116,6 +119,9 @@ class Classroom(QObject):
         self.explain_card.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.explain_card.hide()
         self.explain_card.rendered.connect(self._place_card)
+        # The loss view's own margins, restored when the card closes.
+        self._base_margins = tuple(window.scene.loss_view.ci.layout.getContentsMargins())
+        self._loss_margins = self._base_margins
         window.scene.installEventFilter(self)
 
         settings = _settings()
@@ -237,7 +243,7 @@ class Classroom(QObject):
             card.setVisible(not card.isVisible())
             if card.isVisible():
                 card.raise_()
-                self._place_card()
+            self._place_card()  # or give the loss plot its room back
             return
         self.dock.setVisible(not self.dock.isVisible())
         if self.dock.isVisible() and not self.dock.isFloating() and self.dock.width() < 320:
@@ -245,15 +251,42 @@ class Classroom(QObject):
             self.window.resizeDocks([self.dock], [380], Qt.Orientation.Horizontal)
 
     def _place_card(self) -> None:
-        """Top right of the scene, as tall as its text (the loss curve shows below)."""
+        """Put the card at the top of the loss column and move the loss plot below it.
+
+        Laid over the plot, the card hid the loss curve a class is asked to
+        watch; now the plot keeps the height the card leaves. The card takes
+        at most :data:`CARD_MAX_FRACTION` of the height (it scrolls beyond). With
+        no loss plot on screen it sits at the top right of the surface.
+        """
         card = self.explain_card
         if not card.isVisible():
+            self._reserve_loss_top(0)
             return
         scene = self.window.scene
-        width = max(200, int(scene.width() * 0.42))
         margin = 6
+        loss_view = scene.loss_view
+        if loss_view.isVisible() and loss_view.width() >= 200:
+            left = loss_view.mapTo(scene, QPoint(0, 0)).x()
+            width = loss_view.width() - margin
+            cap = int(scene.height() * CARD_MAX_FRACTION)
+            height = min(cap, card.preferred_height(width))
+            card.setGeometry(left, margin, width, height)
+            self._reserve_loss_top(height + margin)
+            return
+        self._reserve_loss_top(0)
+        width = max(200, int(scene.width() * 0.42))
         height = min(scene.height() - 2 * margin, card.preferred_height(width))
         card.setGeometry(scene.width() - width - margin, margin, width, height)
+
+    def _reserve_loss_top(self, pixels: int) -> None:
+        """Keep the top ``pixels`` of the loss view free (0: the usual margins)."""
+        loss_view = self.window.scene.loss_view
+        top = max(0, pixels - loss_view.mapTo(self.window.scene, QPoint(0, 0)).y())
+        left, base_top, right, bottom = self._base_margins
+        margins = (left, base_top + top, right, bottom)
+        if self._loss_margins != margins:
+            self._loss_margins = margins
+            loss_view.ci.setContentsMargins(*margins)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         if obj is self.window.scene and event.type() == QEvent.Type.Resize:
@@ -317,6 +350,7 @@ class Classroom(QObject):
         self.present_action.setChecked(active)
         if not active:
             self.explain_card.hide()
+            self._place_card()  # the loss plot gets its room back
             if self._current_lesson() is not None:
                 self.window.teaches.show()
         self._show_caption()
