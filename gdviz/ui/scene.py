@@ -97,7 +97,9 @@ class _Surface:
         self.field_points: np.ndarray | None = None
         self.field_grads: np.ndarray | None = None
         self.field_done = 0  # points of ``field_grads`` computed so far
-        self.drawn = False  # whether a picture of it is on screen (it has finite values)
+        self.field_cost = 0.0  # seconds per gradient, once measured
+        self.shown: Grid | None = None  # the grid the picture on screen is drawn from
+        self.drawn = False  # whether that picture shows anything (it has finite values)
         self.final = False  # whether that picture is drawn from the full grid
         self.seconds = 0.0  # time spent sampling the full grid's rows
 
@@ -1129,6 +1131,7 @@ class Scene(QWidget):
             st.field = gradient_field(loss.grad, self._domain, FIELD_ARROWS)
         grid = st.grid if st.grid is not None else st.coarse
         assert grid is not None
+        st.shown = grid
         st.drawn = self._draw_grid(grid)
         if st.drawn and v.gradient_field and st.field is not None:
             self._draw_field(st.field)
@@ -1216,7 +1219,7 @@ class Scene(QWidget):
         known = self._point_cost
         cost = known[1] if known is not None and known[0] is st.loss else 1e-3
         if self.view.gradient_field and st.field is None:
-            self._field_slice(st, cost)
+            self._field_slice(st)
         elif st.grid is None:
             self._rows_slice(st, cost)
         elif not st.final:
@@ -1241,18 +1244,23 @@ class Scene(QWidget):
             st.z = None
             self._point_cost = (st.loss, st.seconds / (nx * ny))
 
-    def _field_slice(self, st: _Surface, cost: float) -> None:
+    def _field_slice(self, st: _Surface) -> None:
         if st.field_points is None:
             st.field_points = field_points(st.domain, FIELD_ARROWS)
             st.field_grads = np.empty_like(st.field_points)
             st.field_done = 0
         assert st.field_grads is not None
         total = len(st.field_points)
-        # A gradient costs a few values; whole rows of arrows at a time.
-        rows = max(1, int(SLICE_SECONDS / max(3 * cost * FIELD_ARROWS, 1e-12)))
+        # Whole rows of arrows at a time: one row first, to measure what a
+        # gradient costs (a few values, depending on the loss).
+        rows = 1
+        if st.field_cost > 0:
+            rows = max(1, int(SLICE_SECONDS / (st.field_cost * FIELD_ARROWS)))
         stop = min(total, st.field_done + rows * FIELD_ARROWS)
+        t0 = time.perf_counter()
         with np.errstate(all="ignore"):
             g = np.asarray(st.loss.grad(st.field_points[st.field_done : stop]), dtype=np.float64)
+        st.field_cost = max((time.perf_counter() - t0) / (stop - st.field_done), 1e-12)
         st.field_grads[st.field_done : stop] = np.broadcast_to(g, (stop - st.field_done, 2))
         st.field_done = stop
         if stop == total:
@@ -1518,6 +1526,16 @@ class Scene(QWidget):
         dropped = [c.rescaled() for c in series]  # every one: each records the new scale
         if any(dropped):
             self._catch_up.start()  # cache the chunks again over the next turns
+
+    @property
+    def surface_grid(self) -> Grid | None:
+        """The grid the heat-map and contours are drawn from (None for a 1-D function).
+
+        While an expensive surface is refined this is the coarse grid; once
+        :meth:`settled`, the full one (the same as
+        :func:`~gdviz.core.surface.sample_grid` of the loss over the view window).
+        """
+        return None if self._surf is None else self._surf.shown
 
     def settled(self) -> bool:
         """Whether the surface, every trail and curve are drawn in final, full quality."""
