@@ -13,12 +13,17 @@ stall. Printed for each loss:
   the stall a person had while dataset mode compiled in the GUI thread;
 * the longest gap of an idle window over one second (the machine's noise).
 
+For classes n=20,000 the surface is a mean over 2,000 samples per grid point:
+the longest stall (and the time until the final picture) when the per-sample
+loss changes and when the view is zoomed, with the surface sampled in one
+pass (``Scene.progressive_surface`` off, as before) and progressively.
+
 A hostile per-sample loss (a product of 29 sines) is stopped after
 ``--timeout`` seconds, typed and in a session file being opened (reading
 the file stays on the GUI thread: the first file read in a process costs
 imports, later ones a few ms).
 
-    python scripts/bench_dataset_window.py [--timeout 5] [--repeat 3]
+    python scripts/bench_dataset_window.py [--timeout 5] [--repeat 3] [--surface-only]
 """
 
 from __future__ import annotations
@@ -94,6 +99,55 @@ def stalls(app, w, action, done, timeout=120.0) -> tuple[float, float]:
     return float(np.max(np.diff(before))) * 1000, float(np.max(np.diff(stamps))) * 1000
 
 
+def surface_stalls(app, w, repeat: int) -> None:
+    """Print the longest GUI stall while a new per-sample loss or a zoom redraws
+    the surface of classes n=20,000, sampled in one pass and progressively."""
+    texts = ("log(1 + exp(-y*(w*x + b)))", "log(1 + exp(-2*y*(w*x + b)))")
+    vb = w.scene.surface.getViewBox()
+    for progressive in (False, True):
+        w.scene.progressive_surface = progressive
+        change, change_t, zoom, zoom_t = [], [], [], []
+        for _ in range(repeat):
+            for t in texts:
+                old = w.trajectory
+
+                def shown(old=old):
+                    return w.trajectory is not old and ready(w) and w.scene.settled()
+
+                t0 = time.perf_counter()
+                _, a = stalls(app, w, lambda t=t: w.editor.set_text(t), shown)
+                change.append(a)
+                change_t.append(time.perf_counter() - t0)
+            for factor in (0.8, 1.25):
+                t0 = time.perf_counter()
+
+                def zoomed(t0=t0):
+                    return (
+                        time.perf_counter() - t0 > 0.05
+                        and not w._zoom_timer.isActive()
+                        and ready(w)
+                        and w.scene.settled()
+                    )
+
+                def act(factor=factor):
+                    # As a wheel turn does: zoom, then say it was the person.
+                    vb.scaleBy((factor, factor))
+                    vb.sigRangeChangedManually.emit(vb.state["mouseEnabled"])
+
+                _, a = stalls(app, w, act, zoomed)
+                zoom.append(a)
+                # Less the 200 ms the window waits for the wheel to stop.
+                zoom_t.append(time.perf_counter() - t0 - w._zoom_timer.interval() / 1000)
+        how = "progressive" if progressive else "one pass (as before)"
+        print(
+            f"classes n=20,000, surface {how}: longest GUI stall when the per-sample "
+            f"loss changes {max(change):.1f} ms (final picture and runs after "
+            f"{1000 * max(change_t):.0f} ms); when zoomed {max(zoom):.1f} ms "
+            f"(final picture after {1000 * max(zoom_t):.0f} ms)"
+        )
+    w.scene.progressive_surface = True
+
+
 def on_gui_thread(w, text: str) -> float:
     """Milliseconds the same compile and its display pieces take in this thread."""
     from gdviz.ui.data_panel import _model, dataset_pretty, suggest_view, surface_loss
@@ -111,6 +165,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--timeout", type=float, default=5.0, help="compile time limit (s)")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument(
+        "--surface-only", action="store_true", help="only the surface figures (classes n=20,000)"
+    )
     args = ap.parse_args()
     app = QApplication.instance() or QApplication(["gdviz-bench"])
     from gdviz.core import loss as loss_module
@@ -130,7 +187,7 @@ def main() -> int:
     idle, _ = stalls(app, w, lambda: None, lambda: time.perf_counter() > t_end)
     print(f"idle window, 1 s: longest gap between ticks {idle:.1f} ms (the noise floor)")
 
-    for data, n, text in CASES:
+    for data, n, text in [] if args.surface_only else CASES:
         if w.data_panel.dataset.name != data or w.data_panel.dataset.n != n:
             w.data_panel.load_builtin(data, n)
             wait(app, lambda: ready(w) and w.data_panel.loss is not None)
@@ -152,6 +209,15 @@ def main() -> int:
             f"in all (shown and recomputed) {max(all_ms):.1f} ms; "
             f"the compile on the GUI thread {max(sync_ms):.1f} ms"
         )
+
+    if w.data_panel.dataset.name != "classes" or w.data_panel.dataset.n != 20_000:
+        w.data_panel.load_builtin("classes", 20_000)
+        wait(app, lambda: ready(w) and w.data_panel.loss is not None)
+    surface_stalls(app, w, args.repeat)
+    if args.surface_only:
+        w.close()
+        loss_module.shutdown_worker()
+        return 0
 
     compute.COMPILE_TIMEOUT = args.timeout
     w.data_panel.load_builtin("line", 100)
