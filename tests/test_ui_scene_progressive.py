@@ -20,6 +20,7 @@ from gdviz.core.engine import RunConfig, run
 from gdviz.core.loss import compile_loss
 from gdviz.core.session import ViewSettings
 from gdviz.core.surface import (
+    GridSampler,
     field_arrows,
     field_points,
     gradient_field,
@@ -156,6 +157,35 @@ def test_arrow_field_from_gradients_computed_in_pieces():
     assert len(ref[0]) > 300
     with pytest.raises(ValueError, match="at least 1 arrow"):
         field_points(DOM, 0)
+
+
+def test_grid_sampler_measures_then_refines_in_whole_rows():
+    slow = SlowLoss("x^2 - x*y + 2*y^2")
+    sampler = GridSampler(slow, DOM, 80)
+    coarse = sampler.first_pass(0.01, 0.004, probe=10, coarse_max=30)
+    # 80² points at ≥ 4 µs each can never be sampled in 10 ms: coarse first.
+    assert sampler.grid is None and slow.calls[0] == 100
+    assert 10 <= len(coarse.xs) <= 30
+    assert slow.calls[1:] in ([], [len(coarse.xs) ** 2])  # the probe is the coarse grid, or not
+    assert sampler.cost >= 4e-6
+    n = len(slow.calls)
+    while not sampler.advance(0.004):
+        pass
+    rows = slow.calls[n:]
+    assert len(rows) > 1 and all(r % 80 == 0 for r in rows) and sum(rows) == 80 * 80
+    assert np.array_equal(sampler.grid.z, sample_grid(slow.inner, DOM, 80).z)
+    assert sampler.advance(0.004) and len(slow.calls) == n + len(rows)  # nothing more to do
+    # Known to be expensive (a zoom): no probe, the coarse grid straight away.
+    again = GridSampler(slow, ((-1, 1), (-1, 1)), 80, cost=sampler.cost)
+    n = len(slow.calls)
+    again.first_pass(0.01, 0.004, probe=10, coarse_max=30)
+    assert len(slow.calls) == n + 1 and again.grid is None
+    # A cheap loss: the full grid at once.
+    cheap = Counted("x^2 + y^2")
+    quick = GridSampler(cheap, DOM, 80)
+    grid = quick.first_pass(0.5, 0.004, probe=10, coarse_max=30)
+    assert quick.grid is grid and cheap.calls[-1] == 80 * 80
+    assert np.array_equal(grid.z, sample_grid(cheap.inner, DOM, 80).z)
 
 
 # ------------------------------------------------------------------------ scene

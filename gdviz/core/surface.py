@@ -8,6 +8,8 @@ contour levels instead of crashing or stretching the colour bar to infinity.
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -17,6 +19,7 @@ import numpy as np
 __all__ = [
     "Curve",
     "Grid",
+    "GridSampler",
     "contour_levels",
     "contour_segments",
     "field_arrows",
@@ -165,6 +168,141 @@ def sample_grid(
     """
     xs, ys = grid_axes(domain, n)
     return Grid(xs=xs, ys=ys, z=sample_grid_rows(loss, xs, ys, 0, len(ys)))
+
+
+class GridSampler:
+    """Sample a loss on :func:`sample_grid`'s grid in steps, for a responsive window.
+
+    A loss over a dataset costs a mean over thousands of samples per point, and
+    its full grid can take hundreds of milliseconds. :meth:`first_pass` decides
+    by measuring: a small probe grid's time per point, extrapolated to the full
+    grid, says whether one pass is cheap enough; if not, it returns a coarse
+    grid (as fine as a time budget allows) to show at once, and
+    :meth:`advance` fills the full grid a few whole rows per call. The rows
+    are the very points :func:`sample_grid` evaluates, so the finished
+    :attr:`grid` equals ``sample_grid(loss, domain, n)`` (for losses that
+    compute each point independently of the others in the call).
+
+    Parameters
+    ----------
+    loss
+        Anything with a vectorised ``value``.
+    domain
+        ``((xmin, xmax), (ymin, ymax))``.
+    n
+        Samples per axis of the full grid.
+    cost
+        Seconds per point already measured for ``loss`` (e.g. before a zoom):
+        the probe is then skipped.
+
+    Attributes
+    ----------
+    grid
+        The full grid once complete, else None.
+    cost
+        Seconds per point, as last measured (None before any sampling).
+    """
+
+    def __init__(
+        self,
+        loss: _Evaluates,
+        domain: Sequence[Sequence[float]],
+        n: int = 200,
+        cost: float | None = None,
+    ) -> None:
+        self.loss = loss
+        self.domain = normalize_domain(domain, 2)
+        self.xs, self.ys = grid_axes(self.domain, n)
+        self.cost = cost
+        self.grid: Grid | None = None
+        self._z: np.ndarray | None = None
+        self._rows = 0
+        self._seconds = 0.0
+
+    @property
+    def points(self) -> int:
+        """Points of the full grid."""
+        return len(self.xs) * len(self.ys)
+
+    def _timed(self, n: int) -> Grid:
+        t0 = time.perf_counter()
+        g = sample_grid(self.loss, self.domain, n)
+        self.cost = max((time.perf_counter() - t0) / n**2, 1e-12)
+        return g
+
+    def sample_all(self) -> Grid:
+        """Sample the full grid in one call (and measure its cost)."""
+        t0 = time.perf_counter()
+        z = sample_grid_rows(self.loss, self.xs, self.ys, 0, len(self.ys))
+        self.cost = max((time.perf_counter() - t0) / self.points, 1e-12)
+        self.grid = Grid(xs=self.xs, ys=self.ys, z=z)
+        self._z = None
+        return self.grid
+
+    def first_pass(
+        self,
+        sync_seconds: float,
+        coarse_seconds: float,
+        probe: int = 12,
+        coarse_max: int = 50,
+    ) -> Grid:
+        """The picture to show now: the full grid if it is cheap, else a coarse one.
+
+        Parameters
+        ----------
+        sync_seconds
+            The full grid is sampled at once if predicted to take at most this.
+        coarse_seconds
+            Time the coarse grid may take to sample (it is at least ``probe``
+            per axis, at most ``coarse_max``).
+        probe
+            Samples per axis of the probe for a loss of unknown cost.
+        """
+        if self.cost is not None and self.cost * self.points <= sync_seconds:
+            return self.sample_all()
+        coarse: Grid | None = None
+        n = 0
+        if self.cost is None:
+            n = probe
+            coarse = self._timed(n)
+        assert self.cost is not None
+        if self.cost * self.points > sync_seconds:
+            # A probe's time includes a fixed overhead per call, so its cost
+            # per point is an upper bound: a larger coarse grid measures better.
+            m = int(min(coarse_max, math.sqrt(coarse_seconds / self.cost)))
+            m = max(m, probe)  # some picture, however expensive the loss
+            if m > n:
+                coarse = self._timed(m)
+        if self.cost * self.points <= sync_seconds or coarse is None:
+            return self.sample_all()  # cheap after all
+        self._z = np.empty((len(self.ys), len(self.xs)))
+        return coarse
+
+    def advance(self, seconds: float) -> bool:
+        """Sample the next whole rows of the full grid, about ``seconds`` worth.
+
+        At least one row per call; the number of rows comes from the last
+        measured time per point. Returns whether the full grid is complete.
+        """
+        if self.grid is not None:
+            return True
+        if self._z is None:
+            self._z = np.empty((len(self.ys), len(self.xs)))
+        nx, ny = len(self.xs), len(self.ys)
+        cost = self.cost if self.cost is not None else 1e-3
+        rows = max(1, int(seconds / (cost * nx)))
+        start, stop = self._rows, min(ny, self._rows + rows)
+        t0 = time.perf_counter()
+        self._z[start:stop] = sample_grid_rows(self.loss, self.xs, self.ys, start, stop)
+        took = time.perf_counter() - t0
+        self._seconds += took
+        self.cost = max(took / ((stop - start) * nx), 1e-12)
+        self._rows = stop
+        if stop == ny:
+            self.grid = Grid(xs=self.xs, ys=self.ys, z=self._z)
+            self._z = None
+            self.cost = max(self._seconds / self.points, 1e-12)
+        return self.grid is not None
 
 
 @dataclass(frozen=True)

@@ -26,16 +26,14 @@ from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QSizePolicy, QTabWidge
 from gdviz.core.session import ViewSettings
 from gdviz.core.surface import (
     Grid,
+    GridSampler,
     contour_levels,
     contour_segments,
     field_arrows,
     field_points,
     gradient_field,
-    grid_axes,
     normalize_domain,
     sample_curve,
-    sample_grid,
-    sample_grid_rows,
 )
 from gdviz.ui.compute import SLICE_SECONDS
 from gdviz.ui.theme import DARK, Theme
@@ -78,20 +76,19 @@ COARSE_SECONDS = 0.008
 class _Surface:
     """The surface of one loss over one view window, as far as it is known.
 
-    Holds the coarse first picture of an expensive loss, the full grid's
-    rows sampled so far (filled :data:`SURFACE_SAMPLES` points at a time by
-    :meth:`Scene._refine_surface`) and the arrow field's gradients likewise.
+    Holds the coarse first picture of an expensive loss, the sampler that
+    fills the full grid a few rows per turn (see :meth:`Scene._refine_surface`)
+    and the arrow field's gradients, likewise computed a few rows at a time.
     A new problem gets a new ``_Surface``, so nothing of an old one is drawn.
     """
 
-    def __init__(self, loss: Any, domain: tuple[tuple[float, float], ...]) -> None:
+    def __init__(
+        self, loss: Any, domain: tuple[tuple[float, float], ...], cost: float | None
+    ) -> None:
         self.loss = loss
         self.domain = domain
-        self.xs, self.ys = grid_axes(domain, SURFACE_SAMPLES)
+        self.sampler = GridSampler(loss, domain, SURFACE_SAMPLES, cost)
         self.coarse: Grid | None = None
-        self.grid: Grid | None = None  # the full grid, once complete
-        self.z: np.ndarray | None = None  # rows of the full grid while refining
-        self.rows = 0  # rows of ``z`` sampled so far
         self.expensive = False  # refined over several turns (else one pass)
         self.field: tuple[np.ndarray, np.ndarray] | None = None
         self.field_points: np.ndarray | None = None
@@ -101,7 +98,11 @@ class _Surface:
         self.shown: Grid | None = None  # the grid the picture on screen is drawn from
         self.drawn = False  # whether that picture shows anything (it has finite values)
         self.final = False  # whether that picture is drawn from the full grid
-        self.seconds = 0.0  # time spent sampling the full grid's rows
+
+    @property
+    def grid(self) -> Grid | None:
+        """The full grid, once complete."""
+        return self.sampler.grid
 
 
 def _color(c: str) -> QColor:
@@ -1122,11 +1123,19 @@ class Scene(QWidget):
         self.colorbar.setVisible(v.heatmap)
         st = self._surf
         if st is None or st.loss is not loss or st.domain != self._domain:
-            st = _Surface(loss, self._domain)
+            known = self._point_cost
+            cost = known[1] if known is not None and known[0] is loss else None
+            st = _Surface(loss, self._domain, cost)
             self._set_surface(st)
         sync = self._surface_sync()
-        if st.grid is None and (sync or st.coarse is None):
-            self._first_pass(st, sync)
+        if st.grid is None and sync:
+            st.sampler.sample_all()
+        elif st.grid is None and st.coarse is None:
+            st.coarse = st.sampler.first_pass(
+                SURFACE_SYNC_SECONDS, COARSE_SECONDS, PROBE_SAMPLES, COARSE_SAMPLES
+            )
+            st.expensive = st.grid is None
+        self._point_cost = (loss, st.sampler.cost)
         if v.gradient_field and st.field is None and (sync or not st.expensive):
             st.field = gradient_field(loss.grad, self._domain, FIELD_ARROWS)
         grid = st.grid if st.grid is not None else st.coarse
@@ -1156,47 +1165,6 @@ class Scene(QWidget):
         offscreen = self.window().testAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
         return not self.progressive_surface or offscreen
 
-    def _sample_full(self, st: _Surface) -> None:
-        t0 = time.perf_counter()
-        st.grid = sample_grid(st.loss, st.domain, SURFACE_SAMPLES)
-        self._point_cost = (st.loss, (time.perf_counter() - t0) / SURFACE_SAMPLES**2)
-
-    def _first_pass(self, st: _Surface, sync: bool) -> None:
-        """Sample ``st``'s full grid now if that is cheap (or ``sync``), else a coarse one.
-
-        The cost is measured, not guessed from the kind of loss: a small probe
-        grid's time per point, extrapolated to the full grid, decides; the
-        coarse grid is as fine as :data:`COARSE_SECONDS` allows (its own time
-        then refines the estimate, and the size of the refining slices).
-        """
-        full = SURFACE_SAMPLES**2
-        known = self._point_cost
-        cost = known[1] if known is not None and known[0] is st.loss else None
-        if sync or (cost is not None and cost * full <= SURFACE_SYNC_SECONDS):
-            self._sample_full(st)
-            return
-        n = 0
-        if cost is None:
-            n = PROBE_SAMPLES
-            t0 = time.perf_counter()
-            st.coarse = sample_grid(st.loss, st.domain, n)
-            cost = (time.perf_counter() - t0) / n**2
-        if cost * full > SURFACE_SYNC_SECONDS:
-            # The probe's time includes a fixed overhead per call, so its cost
-            # per point is an upper bound: a larger coarse grid measures better.
-            m = int(min(COARSE_SAMPLES, math.sqrt(COARSE_SECONDS / max(cost, 1e-12))))
-            m = max(m, PROBE_SAMPLES)  # some picture, however expensive the loss
-            if m > n:
-                t0 = time.perf_counter()
-                st.coarse = sample_grid(st.loss, st.domain, m)
-                cost = (time.perf_counter() - t0) / m**2
-        self._point_cost = (st.loss, cost)
-        if cost * full <= SURFACE_SYNC_SECONDS:
-            self._sample_full(st)  # cheap after all
-            return
-        st.expensive = True
-        st.z = np.empty((len(st.ys), len(st.xs)))
-
     def _surface_work(self, st: _Surface) -> bool:
         """Whether ``st`` still has work left: rows to sample, arrows to compute, or
         the final picture to draw."""
@@ -1216,33 +1184,16 @@ class Scene(QWidget):
         st = self._surf
         if st is None or st.loss is not self._loss or st.domain != self._domain:
             return
-        known = self._point_cost
-        cost = known[1] if known is not None and known[0] is st.loss else 1e-3
         if self.view.gradient_field and st.field is None:
             self._field_slice(st)
         elif st.grid is None:
-            self._rows_slice(st, cost)
+            st.sampler.advance(SLICE_SECONDS)
+            self._point_cost = (st.loss, st.sampler.cost)
         elif not st.final:
             self._redraw_problem()  # the full grid (and arrows): final quality
             return
         if self._surface_work(st):
             self._refine.start()
-
-    def _rows_slice(self, st: _Surface, cost: float) -> None:
-        assert st.z is not None
-        nx, ny = len(st.xs), len(st.ys)
-        rows = max(1, int(SLICE_SECONDS / max(cost * nx, 1e-12)))
-        stop = min(ny, st.rows + rows)
-        t0 = time.perf_counter()
-        st.z[st.rows : stop] = sample_grid_rows(st.loss, st.xs, st.ys, st.rows, stop)
-        took = time.perf_counter() - t0
-        st.seconds += took
-        self._point_cost = (st.loss, took / ((stop - st.rows) * nx))
-        st.rows = stop
-        if stop == ny:
-            st.grid = Grid(xs=st.xs, ys=st.ys, z=st.z)
-            st.z = None
-            self._point_cost = (st.loss, st.seconds / (nx * ny))
 
     def _field_slice(self, st: _Surface) -> None:
         if st.field_points is None:
