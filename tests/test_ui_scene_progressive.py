@@ -351,3 +351,59 @@ def test_exported_frames_are_drawn_from_the_full_grid(qapp):
         assert_full_grid(r.scene, slow.inner, DOM)
         r.frame(5)
         assert slow.calls == [FULL]
+
+
+# --------------------------------------------------------------------------- 3D
+@pytest.fixture
+def gl_ok(qapp):
+    from gdviz.ui.gl import probe_gl
+
+    support = probe_gl()
+    if not support:
+        pytest.skip(
+            f"needs OpenGL ({support.reason}); run under "
+            "QT_QPA_PLATFORM=xcb xvfb-run -a -s '-screen 0 1280x1024x24'"
+        )
+    return support
+
+
+def _view3d(qtbot, progressive=True):
+    from gdviz.ui.view3d import Surface3DView
+
+    v = Surface3DView(DARK)
+    v.progressive_surface = progressive
+    qtbot.addWidget(v)
+    v.resize(500, 400)
+    v.show()
+    qtbot.waitExposed(v)
+    return v
+
+
+@pytest.mark.gl
+def test_3d_view_meshes_an_expensive_surface_coarse_first(qtbot, gl_ok):
+    v = _view3d(qtbot)
+    a = SlowLoss("x^2 + y^2")
+    slow = SlowLoss("(x-1)^2 + 3*(y-0.5)^2 + sin(3*x)")
+    traj = run(slow.inner, [RunConfig("gd", {"lr": 0.05}, (2.0, 1.5))], 60)
+    v.set_runs(traj, ["#ff00ff"])
+    v.set_problem(a, DOM)
+    qtbot.waitUntil(lambda: len(a.calls) >= 4, timeout=WAIT)
+    assert v.refining
+    v.set_problem(slow, DOM)  # a newer problem while the first is refined
+    n_a = len(a.calls)
+    assert 1 <= len(slow.calls) <= 2 and slow.calls[0] == PROBE_SAMPLES**2
+    assert v.refining and v._grid.z.shape[0] < v.grid_size  # coarse mesh on screen
+    qtbot.waitUntil(lambda: not v.refining, timeout=WAIT)
+    assert len(a.calls) == n_a
+    refine = slow.calls[2:]
+    assert all(n % v.grid_size == 0 for n in refine) and max(refine) <= v.grid_size**2 // 4
+    ref = _view3d(qtbot, progressive=False)
+    ref.set_runs(traj, ["#ff00ff"])
+    ref.set_problem(slow.inner, DOM)
+    assert np.array_equal(v._grid.z, ref._grid.z, equal_nan=True)
+    assert np.array_equal(v._hz, ref._hz, equal_nan=True)
+    # The path lies on the final mesh, not on the coarse one.
+    assert all(
+        np.array_equal(p, q, equal_nan=True)
+        for p, q in zip(v._path_verts, ref._path_verts, strict=True)
+    )

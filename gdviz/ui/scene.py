@@ -1493,6 +1493,8 @@ class Scene(QWidget):
         st = self._surf
         if st is not None and self._surface_work(st):
             return False
+        if self.view3d is not None and getattr(self.view3d, "refining", False):
+            return False
         return all(c.settled() for c in self._all_series())
 
     def _all_series(self) -> list[_ChunkedCurve]:

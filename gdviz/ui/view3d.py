@@ -43,8 +43,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gdviz.core.surface import normalize_domain, sample_grid
+from gdviz.core.surface import GridSampler, normalize_domain
+from gdviz.ui.compute import SLICE_SECONDS
 from gdviz.ui.gl import GLSupport, probe_gl
+from gdviz.ui.scene import COARSE_SAMPLES, COARSE_SECONDS, PROBE_SAMPLES, SURFACE_SYNC_SECONDS
 from gdviz.ui.theme import DARK, Theme
 
 __all__ = [
@@ -859,6 +861,17 @@ class Surface3DView(QWidget):
         self._run_rgba = np.empty((0, 4), np.float32)
         self._step = 0
         self._stale = ""  # "problem" or "runs": work left for when the view is shown
+        #: Whether an expensive surface is meshed from a coarse grid at once and
+        #: refined over later turns (see :class:`~gdviz.core.surface.GridSampler`).
+        #: Off, or in a window never shown on screen (the exporter's), every
+        #: surface is sampled in full before it is drawn.
+        self.progressive_surface = True
+        self._sampler: GridSampler | None = None  # the full grid being sampled
+        self._point_cost: tuple[Any, float] | None = None  # (loss, seconds per point)
+        self._refine = QTimer(self)
+        self._refine.setSingleShot(True)
+        self._refine.setInterval(0)
+        self._refine.timeout.connect(self._refine_surface)
         self.glview: Any = None
         self._build(controls)
         self.set_theme(theme)
@@ -1012,6 +1025,8 @@ class Surface3DView(QWidget):
         self._domain = dom
         if self.glview is None:
             return
+        self._sampler = None  # a surface still being refined is dropped
+        self._refine.stop()
         self._stale = "problem"
         self._refresh()
 
@@ -1032,15 +1047,56 @@ class Surface3DView(QWidget):
                 self._mesh = self._hz = None
                 self._show_note("The 3D view shows functions of two variables.")
             else:
-                self._grid = sample_grid(loss, self._domain, self.grid_size)
-                if self._grid.value_range() is None:
-                    self._show_note("This function has no finite values in the view window.")
-                else:
-                    self._show_note("")
                 self._names = tuple(getattr(loss, "variables", ("x", "y")))[:2]
-                self._rebuild_surface()
+                self._show_grid(self._sample(loss))
         self._prepare_runs()
         self.set_step(self._step)
+
+    def _sample(self, loss: Any) -> Any:
+        """The grid to mesh now: the full one, or a coarse one while it is refined."""
+        known = self._point_cost
+        cost = known[1] if known is not None and known[0] is loss else None
+        sampler = GridSampler(loss, self._domain, self.grid_size, cost)
+        offscreen = self.window().testAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
+        if offscreen or not self.progressive_surface:
+            grid = sampler.sample_all()
+        else:
+            grid = sampler.first_pass(
+                SURFACE_SYNC_SECONDS, COARSE_SECONDS, PROBE_SAMPLES, COARSE_SAMPLES
+            )
+        self._point_cost = (loss, sampler.cost)
+        if sampler.grid is None:
+            self._sampler = sampler
+            self._refine.start()
+        return grid
+
+    def _show_grid(self, grid: Any) -> None:
+        self._grid = grid
+        if grid.value_range() is None:
+            self._show_note("This function has no finite values in the view window.")
+        else:
+            self._show_note("")
+        self._rebuild_surface()
+
+    def _refine_surface(self) -> None:
+        """One turn of sampling the full grid; once complete, mesh it (a turn of its own)."""
+        sampler = self._sampler
+        if sampler is None or self._stale == "problem" or sampler.loss is not self._loss:
+            return
+        if sampler.grid is None:
+            sampler.advance(SLICE_SECONDS)
+            self._point_cost = (sampler.loss, sampler.cost)
+            self._refine.start()  # the next turn meshes it, or samples more
+            return
+        self._sampler = None
+        self._show_grid(sampler.grid)
+        self._update_path_heights()
+        self.set_step(self._step)
+
+    @property
+    def refining(self) -> bool:
+        """Whether the surface on screen is a coarse stand-in still being refined."""
+        return self._sampler is not None
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
