@@ -16,7 +16,9 @@ stall. Printed for each loss:
 For classes n=20,000 the surface is a mean over 2,000 samples per grid point:
 the longest stall (and the time until the final picture) when the per-sample
 loss changes and when the view is zoomed, with the surface sampled in one
-pass (``Scene.progressive_surface`` off, as before) and progressively.
+pass (``progressive_surface`` off, as before) and progressively; with the 3D
+tab shown too where OpenGL is available (run under
+``QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1280x1024x24"``).
 
 A hostile per-sample loss (a product of 29 sines) is stopped after
 ``--timeout`` seconds, typed and in a session file being opened (reading
@@ -36,7 +38,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no 3D view there
 
 import numpy as np
 from PySide6.QtCore import QTimer
@@ -99,13 +101,17 @@ def stalls(app, w, action, done, timeout=120.0) -> tuple[float, float]:
     return float(np.max(np.diff(before))) * 1000, float(np.max(np.diff(stamps))) * 1000
 
 
-def surface_stalls(app, w, repeat: int) -> None:
+def surface_stalls(app, w, repeat: int, tab: int = 0) -> None:
     """Print the longest GUI stall while a new per-sample loss or a zoom redraws
-    the surface of classes n=20,000, sampled in one pass and progressively."""
+    the surface of classes n=20,000, sampled in one pass and progressively,
+    with the 2D (``tab`` 0) or the 3D tab shown."""
     texts = ("log(1 + exp(-y*(w*x + b)))", "log(1 + exp(-2*y*(w*x + b)))")
     vb = w.scene.surface.getViewBox()
+    w.scene.surface_tabs.setCurrentIndex(tab)
+    wait(app, w.scene.settled)
     for progressive in (False, True):
         w.scene.progressive_surface = progressive
+        w.view3d.progressive_surface = progressive
         change, change_t, zoom, zoom_t = [], [], [], []
         for _ in range(repeat):
             for t in texts:
@@ -140,12 +146,15 @@ def surface_stalls(app, w, repeat: int) -> None:
                 zoom_t.append(time.perf_counter() - t0 - w._zoom_timer.interval() / 1000)
         how = "progressive" if progressive else "one pass (as before)"
         print(
-            f"classes n=20,000, surface {how}: longest GUI stall when the per-sample "
+            f"classes n=20,000, {'3D' if tab else '2D'} tab shown, surface {how}: "
+            "longest GUI stall when the per-sample "
             f"loss changes {max(change):.1f} ms (final picture and runs after "
             f"{1000 * max(change_t):.0f} ms); when zoomed {max(zoom):.1f} ms "
             f"(final picture after {1000 * max(zoom_t):.0f} ms)"
         )
     w.scene.progressive_surface = True
+    w.view3d.progressive_surface = True
+    w.scene.surface_tabs.setCurrentIndex(0)
 
 
 def on_gui_thread(w, text: str) -> float:
@@ -214,6 +223,10 @@ def main() -> int:
         w.data_panel.load_builtin("classes", 20_000)
         wait(app, lambda: ready(w) and w.data_panel.loss is not None)
     surface_stalls(app, w, args.repeat)
+    if w.view3d.available:
+        surface_stalls(app, w, args.repeat, tab=1)
+    else:
+        print(f"3D tab not measured: {w.view3d.gl_support.reason}")
     if args.surface_only:
         w.close()
         loss_module.shutdown_worker()
