@@ -7,6 +7,12 @@ compiled loss and a view window, :meth:`Scene.set_runs` a computed
 to show. Every view draws the whole trail up to that step, so any playback speed
 or scrub position shows every step taken so far.
 
+A surface that is expensive to sample (a loss over a dataset: every grid
+point is a mean over thousands of samples) is drawn from a coarse grid at once
+and refined a few rows per event-loop turn, so the window never waits for it;
+:meth:`Scene.settled` says when the final picture is on screen. The exporter's
+scene always samples in full.
+
 Rendered offscreen at a fixed size with ``QWidget.grab()`` (see the exporter).
 """
 
@@ -1135,7 +1141,8 @@ class Scene(QWidget):
                 SURFACE_SYNC_SECONDS, COARSE_SECONDS, PROBE_SAMPLES, COARSE_SAMPLES
             )
             st.expensive = st.grid is None
-        self._point_cost = (loss, st.sampler.cost)
+        if st.sampler.cost is not None:
+            self._point_cost = (loss, st.sampler.cost)
         if v.gradient_field and st.field is None and (sync or not st.expensive):
             st.field = gradient_field(loss.grad, self._domain, FIELD_ARROWS)
         grid = st.grid if st.grid is not None else st.coarse
