@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -254,8 +256,50 @@ def test_full_loss_curve_thins_rows_to_a_budget():
     rows, full = obj.full_loss_curve(traj)
     np.testing.assert_array_equal(rows, np.arange(100))
     rows, full = obj.full_loss_curve(traj, max_evaluations=2 * 60 * 10)
-    assert rows[0] == 0 and rows[-1] == 99 and len(rows) == 10
+    # Every 16th row (the smallest power-of-two stride within 10 rows) and the last.
+    np.testing.assert_array_equal(rows, [0, 16, 32, 48, 64, 80, 96, 99])
     np.testing.assert_allclose(full, loss.value(traj.positions[rows]), rtol=1e-12)
+
+
+def test_full_loss_cache_evaluates_only_new_rows_and_never_stale_ones():
+    from gdviz.core.dataset_loss import FullLossCache
+    from gdviz.core.engine import RunConfig, run
+
+    loss = compile_dataset_loss("abs(w*x + b - y)", OUT, parameters=("w", "b"))
+    obj = loss.sampled(4, seed=1)
+    evaluated = []
+    real = loss.value
+
+    def counting(p):
+        evaluated.append(len(p))
+        return real(p)
+
+    loss.value = counting  # type: ignore[method-assign]
+    configs = [RunConfig("gd", {"lr": 0.05}, (0.0, 0.0))] * 2
+    traj = run(obj, configs, 399)
+    budget = 2 * 60 * 40  # 40 rows of the 400
+    cache = FullLossCache()
+    # A trajectory delivered in growing parts: each part costs only its new rows.
+    for n in (50, 120, 400):
+        part = replace(traj, positions=traj.positions[:n])
+        evaluated.clear()
+        rows, full = obj.full_loss_curve(part, budget, cache)
+        cost = sum(evaluated)
+        want_rows, want = obj.full_loss_curve(part, budget)
+        np.testing.assert_array_equal(rows, want_rows)
+        np.testing.assert_array_equal(full, want)
+        if n == 400:
+            # Rows 0, 16, …, 112 were computed for the 120-row part already.
+            assert rows[-1] == 399 and cost == len(rows) - 8
+    # The same rows at other positions (a recomputed race) are computed afresh.
+    other = run(obj, [RunConfig("gd", {"lr": 0.02}, (0.0, 0.0))] * 2, 399)
+    rows, full = obj.full_loss_curve(other, budget, cache)
+    np.testing.assert_array_equal(full, real(other.positions[rows]))
+    # Another objective empties the cache.
+    obj2 = loss.sampled(8, seed=1)
+    evaluated.clear()
+    rows, full = obj2.full_loss_curve(other, budget, cache)
+    assert sum(evaluated) == len(rows)
 
 
 def test_subset_is_the_same_loss_on_fewer_samples():

@@ -224,3 +224,30 @@ def test_window_dataset_settings_recompute(qtbot, window):
     window.load_preset("rosenbrock")
     _wait_new(qtbot, window, fourth)
     assert not window.data_panel.enabled and window.loss.variables == ("x", "y")
+
+
+def test_samples_are_redrawn_only_when_they_change(panel, monkeypatch):
+    # A new loss over the same data shows the same points: the scatter (slow to
+    # restyle in pyqtgraph) is left alone; new data or a new theme redraw it.
+    panel.set_enabled(True)
+    calls = []
+    real = panel.samples.setData
+
+    def spy(*args, **kwargs):
+        calls.append(len(args[0]) if args else 0)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(panel.samples, "setData", spy)
+    panel.set_loss(panel.compile("(w*x + b - y)^2"))
+    first = len(calls)
+    panel.set_loss(panel.compile("abs(w*x + b - y)"))
+    assert len(calls) == first
+    x, _ = panel.samples.getData()
+    np.testing.assert_array_equal(x, panel.dataset.column("x"))
+    panel.set_theme(get_theme("light"))
+    assert len(calls) == first + 1
+    assert panel.load_builtin("outliers", 150)
+    panel.set_loss(panel.compile("abs(w*x + b - y)"))
+    assert calls[-1] == 150
+    x, _ = panel.samples.getData()
+    np.testing.assert_array_equal(x, panel.dataset.column("x"))

@@ -64,6 +64,7 @@ from gdviz.core.loss import (
 __all__ = [
     "DatasetLoss",
     "DatasetTrace",
+    "FullLossCache",
     "Model",
     "Penalty",
     "SampledObjective",
@@ -1191,6 +1192,53 @@ class _Bound:
         return out
 
 
+class FullLossCache:
+    """Full-data losses of trajectory rows already computed, for one objective.
+
+    :meth:`SampledObjective.full_loss_curve` looks rows up here by index and
+    reuses a value only when the row's positions are the same as when it was
+    computed (so a recomputed trajectory never shows stale numbers); another
+    objective empties it.
+    """
+
+    def __init__(self) -> None:
+        self._owner: Any = None
+        self._rows = np.empty(0, dtype=np.int64)
+        self._pos = np.empty((0, 0, 0))
+        self._loss = np.empty((0, 0))
+
+    def values(self, objective: Any, rows: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        """Losses ``(len(rows), K)`` at positions ``pos`` ``(len(rows), K, d)``."""
+        if objective is not self._owner or self._pos.shape[1:] != pos.shape[1:]:
+            self._owner = objective
+            self._rows = np.empty(0, dtype=np.int64)
+            self._pos = np.empty((0, *pos.shape[1:]))
+            self._loss = np.empty((0, pos.shape[1]))
+        at = np.searchsorted(self._rows, rows)
+        at_c = np.minimum(at, max(len(self._rows) - 1, 0))
+        hit = np.zeros(len(rows), dtype=bool)
+        if len(self._rows):
+            old = self._pos[at_c]
+            same = (old == pos) | (np.isnan(old) & np.isnan(pos))
+            hit = (self._rows[at_c] == rows) & same.all(axis=(1, 2))
+        out = np.empty((len(rows), pos.shape[1]))
+        out[hit] = self._loss[at_c[hit]]
+        miss = ~hit
+        if miss.any():
+            out[miss] = objective.loss.value(pos[miss])
+            keep = np.ones(len(self._rows), dtype=bool)
+            keep[at_c[hit]] = True
+            # Stale rows (same index, other positions) are replaced.
+            stale = at_c[miss & (self._rows[at_c] == rows)] if len(self._rows) else at_c[:0]
+            keep[stale] = False
+            rows_all = np.concatenate([self._rows[keep], rows[miss]])
+            order = np.argsort(rows_all, kind="stable")
+            self._rows = rows_all[order]
+            self._pos = np.concatenate([self._pos[keep], pos[miss]])[order]
+            self._loss = np.concatenate([self._loss[keep], out[miss]])[order]
+        return out
+
+
 class SampledObjective:
     """A :class:`DatasetLoss` with a batch size per run and a shuffle seed.
 
@@ -1277,13 +1325,20 @@ class SampledObjective:
         return self.sampler(run).run_indices(run, step)
 
     def full_loss_curve(
-        self, traj: Any, max_evaluations: float = 2e7
+        self, traj: Any, max_evaluations: float = 2e7, cache: FullLossCache | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Full-data loss of a trajectory's rows, thinned to a work budget.
 
         Every row when the loss has sufficient statistics or the budget allows
-        ``rows × runs × n`` per-sample evaluations; otherwise evenly spaced
-        rows (always the first and last). Returns ``(rows, losses (len(rows), K))``.
+        ``rows × runs × n`` per-sample evaluations; otherwise every ``s``-th row
+        and the last, with ``s`` the smallest power of two that keeps within
+        the budget. Returns ``(rows, losses (len(rows), K))``.
+
+        With a ``cache``, rows whose positions it already holds for this
+        objective are not evaluated again: a trajectory delivered in growing
+        parts (as the window computes it) costs only its new rows, and the
+        power-of-two strides keep the rows of a longer trajectory a subset of
+        those of a shorter one.
         """
         n_rows, k = traj.positions.shape[:2]
         cost = 1 if self.loss.uses_statistics else self.loss.n
@@ -1291,8 +1346,14 @@ class SampledObjective:
         if keep >= n_rows:
             rows = np.arange(n_rows)
         else:
-            rows = np.unique(np.linspace(0, n_rows - 1, keep).round().astype(np.int64))
-        return rows, self.loss.value(traj.positions[rows])
+            stride = 1
+            while (n_rows - 1) // stride + 2 > keep:
+                stride *= 2
+            rows = np.unique(np.append(np.arange(0, n_rows, stride), n_rows - 1))
+        pos = traj.positions[rows]
+        if cache is None:
+            return rows, self.loss.value(pos)
+        return rows, cache.values(self, rows, pos)
 
     def trace(self, traj: Any, *, full_loss: bool = True) -> DatasetTrace:
         """Dataset facts for a trajectory computed with this objective.

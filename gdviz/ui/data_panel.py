@@ -268,6 +268,8 @@ class DataPanel(QWidget):
         self.plot = self.plot_widget.getPlotItem()
         self.plot.setMenuEnabled(False)
         self.samples = pg.ScatterPlotItem(pxMode=True)
+        self._samples_drawn: tuple[np.ndarray, np.ndarray, tuple] | None = None
+        self._full_cache: Any = None  # a FullLossCache once runs are drawn
         self.batch_marks = pg.ScatterPlotItem(pxMode=True)
         self.batch_marks.setZValue(5)
         self.plot.addItem(self.samples)
@@ -649,8 +651,13 @@ class DataPanel(QWidget):
         obj, traj = self._objective, self._traj
         if obj is None or traj is None or self._loss_plot is None:
             return
-        # Redrawn at every delivery on the GUI thread: a few million evaluations at most.
-        rows, full = obj.full_loss_curve(traj, max_evaluations=FULL_LOSS_BUDGET)
+        # Redrawn at every delivery on the GUI thread: a few million evaluations at
+        # most, and the rows an earlier delivery computed come from the cache.
+        if self._full_cache is None:
+            from gdviz.core.dataset_loss import FullLossCache  # SymPy: not at start-up
+
+            self._full_cache = FullLossCache()
+        rows, full = obj.full_loss_curve(traj, FULL_LOSS_BUDGET, self._full_cache)
         self._full = (rows, full)
         # Drawn up to the current step each frame: keep the drawn curve short.
         pick = np.unique(np.linspace(0, rows.size - 1, min(rows.size, MAX_FULL_POINTS)).astype(int))
@@ -752,14 +759,26 @@ class DataPanel(QWidget):
         x, y = self._xy()
         step = max(1, x.size // MAX_DRAWN)
         t = self.theme
-        self.samples.setData(
-            x[::step],
-            y[::step],
-            symbol="o",
-            size=max(4.0, t.marker_px * 0.45),
-            pen=pg.mkPen(None),
-            brush=pg.mkBrush(_color(t.foreground, 150)),
-        )
+        xs, ys = x[::step], y[::step]
+        style = (max(4.0, t.marker_px * 0.45), t.foreground)
+        last = self._samples_drawn
+        if (
+            last is None
+            or last[2] != style
+            or not (np.array_equal(last[0], xs) and np.array_equal(last[1], ys))
+        ):
+            # A new loss over the same data shows the same points: pyqtgraph
+            # spends milliseconds per thousand points styling a scatter, so
+            # it is only handed points that changed.
+            self.samples.setData(
+                xs,
+                ys,
+                symbol="o",
+                size=style[0],
+                pen=pg.mkPen(None),
+                brush=pg.mkBrush(_color(t.foreground, 150)),
+            )
+            self._samples_drawn = (xs, ys, style)
         pad = 0.05 * (float(x.max() - x.min()) or 1.0)
         self._xs = np.linspace(float(x.min()) - pad, float(x.max()) + pad, MODEL_POINTS)
         cx, cy = self._axes()
