@@ -135,3 +135,50 @@ def test_gradient_field_leaves_out_zero_and_nan_gradients():
     loss = compile_loss("sqrt(x) + 0 y")
     pts, _d = gradient_field(loss.grad, ((-1, 1), (-1, 1)), 4)
     assert np.all(pts[:, 0] > 0)
+
+
+def _contours_cell_by_cell(grid, levels):
+    """Marching squares one cell at a time: the reference for the vectorised version."""
+    from gdviz.core.surface import _CASES
+
+    z, xs, ys = grid.z, grid.xs, grid.ys
+    out = []
+    for level in levels:
+        cells = []
+        for j in range(z.shape[0] - 1):
+            for i in range(z.shape[1] - 1):
+                v = [z[j, i], z[j, i + 1], z[j + 1, i + 1], z[j + 1, i]]
+                if not all(np.isfinite(v)) or not (min(v) < level <= max(v)):
+                    continue
+                case = sum(1 << k for k in range(4) if v[k] >= level)
+
+                def t(a, b, level=level):
+                    return (level - a) / (b - a) if b != a else 0.5
+
+                x0, x1, y0, y1 = xs[i], xs[i + 1], ys[j], ys[j + 1]
+                ex = [x0 + t(v[0], v[1]) * (x1 - x0), x1, x0 + t(v[3], v[2]) * (x1 - x0), x0]
+                ey = [y0, y0 + t(v[1], v[2]) * (y1 - y0), y1, y0 + t(v[0], v[3]) * (y1 - y0)]
+                cells.append((case, ex, ey))
+        for code, pairs in _CASES.items():
+            for a, b in pairs:
+                for case, ex, ey in cells:
+                    if case == code:
+                        out.append([[ex[a], ey[a]], [ex[b], ey[b]]])
+    return np.array(out).reshape(-1, 2, 2)
+
+
+@pytest.mark.parametrize(
+    "text, domain",
+    [
+        ("(1-x)^2 + 100(y-x^2)^2", ((-2, 2), (-1, 3))),
+        ("log(x) + sin(3y)*x", ((-1, 3), (-2, 2))),  # a masked half
+        ("abs(x) + abs(y)", ((-1, 1), (-1, 1))),  # levels through grid points
+    ],
+)
+def test_contour_segments_equal_cell_by_cell_marching_squares(text, domain):
+    g = sample_grid(compile_loss(text), domain, 37)
+    for levels in (contour_levels(g.z, 9), contour_levels(g.z, 7, log=True), [0.5, 1.0]):
+        got = contour_segments(g, levels)
+        want = _contours_cell_by_cell(g, levels)
+        assert got.shape == want.shape and len(got) > 0
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
