@@ -5,6 +5,7 @@
     gdviz export --function TEXT [--optimizer SPEC]... --start X[,Y] --steps N
                  --out anim.mp4|anim.gif|frames/ [--size 1280x720] [--fps 30]
                  [--every K] [--panels surface|loss|both|3d|3d+loss]
+                 [--height-3d clamp|linear|log]
                  [--theme light|dark] [--force]
 
 Frames show steps 0, K, 2K, … up to N, each with the whole trail up to it,
@@ -20,6 +21,7 @@ Exit status: 0 written; 2 bad input (one line on stderr, nothing written);
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import signal
 import sys
 import threading
@@ -29,6 +31,7 @@ from typing import TextIO
 from gdviz import cli_data_options
 from gdviz.cli import UsageError
 from gdviz.cli_args import NEGATIVE_NUMBERS, float_arg, int_arg
+from gdviz.core.session import HEIGHT_MODES_3D, ViewSettings
 from gdviz.export.plan import PANELS, THEMES
 
 PROG = "gdviz export"
@@ -102,6 +105,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help=(
             "surface, loss curve, both side by side (default), or the 3D surface "
             "alone or beside the loss curve (3d, 3d+loss: need OpenGL)"
+        ),
+    )
+    parser.add_argument(
+        "--height-3d",
+        default="clamp",
+        choices=HEIGHT_MODES_3D,
+        help=(
+            "how the 3D panels turn losses into heights: clamped at a high quantile "
+            "(default), linear or log"
         ),
     )
     parser.add_argument("--theme", default="light", choices=THEMES, help="default light")
@@ -210,6 +222,11 @@ def run(args: argparse.Namespace) -> int:
     from gdviz.export.render import ExportCancelled, check_panels, export_animation
 
     inputs = computing.result()
+    if args.height_3d != ViewSettings().height_3d:
+        view = inputs.view if inputs.view is not None else ViewSettings()
+        inputs = dataclasses.replace(
+            inputs, view=dataclasses.replace(view, height_3d=args.height_3d)
+        )
     try:
         check_panels(plan.panels, inputs.loss.dim)
     except ExportError as exc:

@@ -164,6 +164,22 @@ def test_cli_3d_beside_loss_png_frames(capsys, gl_ok, tmp_path):
 
 
 @pytest.mark.gl
+def test_cli_height_3d_changes_the_3d_picture(capsys, gl_ok, tmp_path):
+    # A log height scale flattens the bowl's steep walls: a different picture.
+    frames = {}
+    for mode in ("clamp", "log", "clamp"):
+        out = tmp_path / f"{mode}-{len(frames)}/"
+        code = cli.main(
+            [*BASE, "--steps", "0", "--panels", "3d", "--height-3d", mode, "--out", f"{out}/"]
+        )
+        assert (code, capsys.readouterr().err) == (0, "")
+        frames.setdefault(mode, []).append(read_png(out / "frame_00000.png"))
+    clamp, again = frames["clamp"]
+    np.testing.assert_array_equal(clamp, again)  # the same mode draws the same frame
+    assert np.abs(clamp.astype(int) - frames["log"][0].astype(int)).sum() > 1000
+
+
+@pytest.mark.gl
 def test_cli_3d_needs_a_function_of_two_variables(capsys, gl_ok, tmp_path):
     code = cli.main(
         ["export", "--function", "x^2", "--start", "1", "--steps", "3", "--size", "160x120",

@@ -41,6 +41,7 @@ def export(capsys, *args: str) -> tuple[int, str]:
         (["--steps", "2.5", "--out", "{d}/a.mp4"], "--steps needs a whole number"),
         (["--steps", "5", "--out", "{d}/a.mp4", "--panels", "side"], "invalid choice: 'side'"),
         (["--steps", "5", "--out", "{d}/a.mp4", "--theme", "pink"], "invalid choice: 'pink'"),
+        (["--steps", "5", "--out", "{d}/a.mp4", "--height-3d", "up"], "invalid choice: 'up'"),
         (["--steps", "5", "--out", "{d}/a.mp4", "--optimizer", "adan"], "did you mean adam?"),
         (["--steps", "5", "--out", "{d}/a.mp4", "--optimizer", "gd:lr=-1"], "--optimizer: gd"),
         (["--steps", "5", "--out", "{d}/a.mp4", "--schedule", "warp"], "--schedule: unknown"),
@@ -217,3 +218,17 @@ def test_interrupt_stops_cleanly_and_leaves_nothing(tmp_path, sig):
     assert proc.returncode == 130
     assert err == "gdviz export: interrupted; nothing was written\n"
     assert listing(tmp_path) == []
+
+
+@pytest.mark.parametrize("mode", ["clamp", "log"])
+def test_height_3d_reaches_the_scene_view(capsys, qapp, tmp_path, monkeypatch, mode):
+    # The 3D panels need OpenGL; what the flag must do is hand the mode to the
+    # scene's view settings, which the 3D view follows (as in the window).
+    from gdviz.export import render
+
+    seen = []
+    monkeypatch.setattr(render, "export_animation", lambda plan, inputs, **kw: seen.append(inputs))
+    code, err = export(capsys, "--steps", "3", "--out", f"{tmp_path}/a.gif", "--height-3d", mode)
+    assert (code, err) == (0, "")
+    view = seen[0].view
+    assert (view.height_3d if view is not None else "clamp") == mode

@@ -53,6 +53,7 @@ FULL = Session(
         log_loss=True,
         show_grad_norm=True,
         show_lr=True,
+        height_3d="log",
     ),
     speed=123.5,
     step=412,
@@ -289,6 +290,19 @@ def test_bad_view_values() -> None:
     with pytest.raises(SessionError) as info:
         loads_session(_good_text() + "\n[view]\nn_contours = 100000\n")
     assert info.value.where == "view.n_contours"
+    for bad, words in (('"sideways"', "clamp, linear, log"), ("3", "must be text")):
+        with pytest.raises(SessionError, match=words) as info:
+            loads_session(_good_text() + f"\n[view]\nheight_3d = {bad}\n")
+        assert info.value.where == "view.height_3d"
+    # A file without the key (older files) keeps the default height mode.
+    assert loads_session(_good_text()).session.view.height_3d == "clamp"
+    loaded = loads_session(_good_text() + '\n[view]\nheight_3d = "log"\n')
+    assert loaded.session.view.height_3d == "log"
+
+
+def test_view_settings_refuse_an_unknown_height_mode() -> None:
+    with pytest.raises(ValueError, match="height_3d"):
+        ViewSettings(height_3d="tall")
 
 
 @pytest.mark.parametrize(

@@ -381,3 +381,25 @@ def test_dragging_the_start_marker_moves_the_start(qtbot, window):
     wait_new(qtbot, window, old)
     assert window.session.start == pytest.approx((0.25, -0.5))
     assert np.allclose(window.trajectory.positions[0, :], [0.25, -0.5])
+
+
+def test_3d_height_mode_is_part_of_the_session(qtbot, window, tmp_path):
+    # Chosen in the 3D view's menu, the height mode goes into the session
+    # (saved, exported); a later change in the view panel keeps it; a loaded
+    # session sets it on the 3D view.
+    from dataclasses import replace
+
+    from gdviz.core.session_io import load_session, save_session
+
+    window.view3d.set_height_mode("log")
+    assert window.session.view.height_3d == "log"
+    window.view_panel.checks["contours"].click()
+    assert window.session.view.height_3d == "log"
+    assert window.session.view.contours is False
+    path = tmp_path / "s.gdviz.toml"
+    save_session(window.session, path)
+    assert load_session(path).session.view.height_3d == "log"
+    other = replace(window.session, view=replace(window.session.view, height_3d="linear"))
+    window.load_session(other)
+    assert window.view3d.height_mode == "linear"
+    assert window.view_panel.view().height_3d == "linear"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-__all__ = ["DataSpec", "RunSpec", "Session", "ViewSettings"]
+__all__ = ["HEIGHT_MODES_3D", "DataSpec", "RunSpec", "Session", "ViewSettings"]
 
 
 @dataclass(frozen=True)
@@ -55,9 +55,23 @@ class RunSpec:
         return f"{self.optimizer}  lr={lr:g}" if isinstance(lr, int | float) else self.optimizer
 
 
+#: How the 3-D view turns loss values into heights: clamped at a high
+#: quantile (so one huge corner does not flatten the rest), linear, or log.
+HEIGHT_MODES_3D: tuple[str, ...] = ("clamp", "linear", "log")
+
+
 @dataclass(frozen=True)
 class ViewSettings:
-    """How the surface and the loss are drawn (not what is computed)."""
+    """How the surface and the loss are drawn (not what is computed).
+
+    ``height_3d`` is one of :data:`HEIGHT_MODES_3D`: the 3-D view's height
+    scale, saved with the session and used by exports of the 3-D view.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``height_3d``.
+    """
 
     heatmap: bool = True
     contours: bool = True
@@ -69,6 +83,13 @@ class ViewSettings:
     log_loss: bool = False
     show_grad_norm: bool = False
     show_lr: bool = False
+    height_3d: str = "clamp"
+
+    def __post_init__(self) -> None:
+        if self.height_3d not in HEIGHT_MODES_3D:
+            raise ValueError(
+                f"height_3d must be one of {', '.join(HEIGHT_MODES_3D)}, got {self.height_3d!r}"
+            )
 
 
 @dataclass(frozen=True)

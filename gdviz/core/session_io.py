@@ -78,7 +78,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gdviz.core.session import DataSpec, RunSpec, Session, ViewSettings
+from gdviz.core.session import HEIGHT_MODES_3D, DataSpec, RunSpec, Session, ViewSettings
 
 if TYPE_CHECKING:
     from gdviz.core.data import Dataset
@@ -647,6 +647,13 @@ class _Reader:
             where = f"view.{f.name}"
             if f.name == "n_contours":
                 values[f.name] = self.integer(table[f.name], where, *N_CONTOURS)
+            elif f.name == "height_3d":
+                mode = self.text(table[f.name], where, limit=40)
+                if mode not in HEIGHT_MODES_3D:
+                    raise self.fail(
+                        where, f"must be one of {', '.join(HEIGHT_MODES_3D)}, got {_show(mode)}"
+                    )
+                values[f.name] = mode
             else:
                 values[f.name] = self.boolean(table[f.name], where)
         return ViewSettings(**values)

@@ -270,6 +270,7 @@ class MainWindow(QMainWindow):
         self.view_panel.startChanged.connect(self._start_changed)
         self.view_panel.stepsChanged.connect(self._steps_changed)
         self.view_panel.viewChanged.connect(self._view_changed)
+        self.view3d.heightModeChanged.connect(self._height_mode_changed)
         self.view_panel.resetViewRequested.connect(self._reset_zoom)
         self.scene.startPicked.connect(self._start_changed)
         self.maps.addRun.connect(self._add_run_from_map)
@@ -580,6 +581,13 @@ class MainWindow(QMainWindow):
     def _view_changed(self, view: ViewSettings) -> None:
         self.session = replace(self.session, view=view)
         self.scene.set_view(view)
+
+    def _height_mode_changed(self, mode: str) -> None:
+        # Chosen in the 3-D view's own menu: the session (saved, exported) keeps it.
+        if mode != self.session.view.height_3d:
+            view = replace(self.session.view, height_3d=mode)
+            self.session = replace(self.session, view=view)
+            self.view_panel.set_view(view)
 
     # ----------------------------------------------------------------- look
     def apply_theme(self, theme: Theme) -> None:

@@ -1127,11 +1127,16 @@ class Surface3DView(QWidget):
         self.heightModeChanged.emit(mode)
 
     def set_view(self, view: Any) -> None:
-        """Follow the 2-D view's colouring (``ViewSettings.log_levels``: log colours).
+        """Follow the view settings: the 2-D view's colouring and the height mode.
 
-        The surface is coloured exactly like the 2-D heat-map, so a point has
-        the same colour in both views; the height mode is this view's own.
+        The surface is coloured exactly like the 2-D heat-map
+        (``ViewSettings.log_levels``: log colours), so a point has the same
+        colour in both views; ``ViewSettings.height_3d`` sets the height mode
+        (the session keeps it, and exports use it).
         """
+        mode = getattr(view, "height_3d", None)
+        if mode in HEIGHT_MODES:
+            self.set_height_mode(mode)
         log = bool(getattr(view, "log_levels", False))
         if log != self.log_colors:
             self.log_colors = log

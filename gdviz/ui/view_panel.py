@@ -196,6 +196,13 @@ class ViewPanel(QWidget):
     def view(self) -> ViewSettings:
         return self._view
 
+    def set_view(self, view: ViewSettings) -> None:
+        """Take settings changed elsewhere (the 3-D view's height menu); emits nothing.
+
+        The next edit here then builds on them instead of undoing them.
+        """
+        self._view = view
+
     # widgets → model
     def _edited(self) -> None:
         w = self.sender()
