@@ -70,6 +70,21 @@ def _default_start(domain: tuple[tuple[float, float], ...]) -> tuple[float, ...]
     return tuple(lo + (hi - lo) * f for (lo, hi), f in zip(domain, (0.15, 0.85), strict=False))
 
 
+def _section(title: str, content: QWidget) -> QGroupBox:
+    """A framed side-panel section with its title as a label inside the frame.
+
+    A ``QGroupBox`` title drawn by the style sheet sits in a fixed margin and
+    was overlapped by the content once fonts grew (1.5× and 2× text).
+    """
+    box = QGroupBox()
+    lay = QVBoxLayout(box)
+    header = QLabel(title)
+    header.setProperty("role", "section")
+    lay.addWidget(header)
+    lay.addWidget(content)
+    return box
+
+
 class MainWindow(QMainWindow):
     """gdviz's window: function editor, presets, scene, runs, numbers, transport.
 
@@ -152,12 +167,9 @@ class MainWindow(QMainWindow):
         top.addWidget(self.preset_box, 0, Qt.AlignmentFlag.AlignTop)
 
         self.data_panel = DataPanel(self.theme)
-        data_group = QGroupBox("Data")
-        QVBoxLayout(data_group).addWidget(self.data_panel)
-        runs_group = QGroupBox("Runs")
-        QVBoxLayout(runs_group).addWidget(self.runs_panel)
-        view_group = QGroupBox("View")
-        QVBoxLayout(view_group).addWidget(self.view_panel)
+        data_group = _section("Data", self.data_panel)
+        runs_group = _section("Runs", self.runs_panel)
+        view_group = _section("View", self.view_panel)
         side = QWidget()
         side_lay = QVBoxLayout(side)
         side_lay.setContentsMargins(0, 0, 4, 0)

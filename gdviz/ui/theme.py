@@ -239,9 +239,8 @@ def stylesheet(theme: Theme) -> str:
     }}
     QPushButton:checked, QToolButton:checked {{ background: {theme.accent}; color: #000000; }}
     QPushButton:hover, QToolButton:hover {{ border-color: {theme.accent}; }}
-    QGroupBox {{ border: 1px solid {border}; border-radius: 4px;
-        margin-top: {pt * 1.6:.0f}pt; padding-top: {pt * 0.5:.0f}pt; }}
-    QGroupBox::title {{ subcontrol-origin: margin; left: 6px; padding: 0 3px; }}
+    QGroupBox {{ border: 1px solid {border}; border-radius: 4px; }}
+    QLabel[role="section"] {{ font-weight: bold; }}
     QWidget:disabled {{ color: {css_color(theme.panel_text, 0.4)}; }}
     QHeaderView::section {{ background: {theme.panel}; color: {theme.panel_text};
         border: none; padding: 2px; }}
