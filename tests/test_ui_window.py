@@ -403,3 +403,22 @@ def test_3d_height_mode_is_part_of_the_session(qtbot, window, tmp_path):
     window.load_session(other)
     assert window.view3d.height_mode == "linear"
     assert window.view_panel.view().height_3d == "linear"
+
+
+@pytest.mark.parametrize("scale", [1.0, 2.0])
+def test_side_panel_titles_are_never_covered(qtbot, window, scale):
+    # Each section's title is laid out above its content at any text size.
+    from PySide6.QtWidgets import QGroupBox, QLabel
+
+    window.set_font_scale(scale)
+    qtbot.wait(10)
+    boxes = window.side_scroll.widget().findChildren(QGroupBox)
+    titles = []
+    for box in boxes:
+        header = next(w for w in box.findChildren(QLabel) if w.property("role") == "section")
+        titles.append(header.text())
+        content = box.layout().itemAt(1).widget()
+        assert header.geometry().bottom() < content.geometry().top()
+        assert header.height() >= header.fontMetrics().height()
+        assert header.font().bold()
+    assert titles == ["Data", "Runs", "View"]
