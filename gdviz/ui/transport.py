@@ -62,7 +62,10 @@ class TransportBar(QWidget):
             lay.addWidget(w)
         lay.addWidget(self.timeline, 1)
         lay.addWidget(self.step_label)
-        lay.addWidget(QLabel("speed"))
+        speed_caption = QLabel("speed")
+        # A gap that grows with the text, so "step N / M" never runs into it.
+        speed_caption.setStyleSheet("margin-left: 1em;")
+        lay.addWidget(speed_caption)
         lay.addWidget(self.speed)
         lay.addWidget(self.speed_label)
 
