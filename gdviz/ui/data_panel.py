@@ -5,8 +5,9 @@
 * a switch (*Dataset mode*): the typed text becomes the loss of one sample and
   the surface shows the mean over the data;
 * the data: a built-in set (noisy line, line with outliers, two classes) with
-  its size, or a CSV file with a choice of columns. A file that cannot be read
-  gets a message and changes nothing: the last good data stays;
+  its size, or a CSV file with a choice of columns. In the window a chosen file
+  is read on the compile thread while the window keeps turning; a file that
+  cannot be read gets a message and changes nothing: the last good data stays;
 * the batch size of each run (``batch, 1, 16`` races batch, stochastic and
   mini-batch descent side by side), the shuffle seed and an L2/L1 penalty;
 * a plot of the samples with each run's current model (the line, or the
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import html
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -262,6 +264,9 @@ class DataPanel(QWidget):
         self.epochs.setAccessibleName("epochs")
         self.error = _plain("error")
         self.error.hide()
+        self.reading = _plain("hint")
+        self.reading.setAccessibleName("reading")
+        self.reading.hide()
 
         self.plot_widget = pg.PlotWidget()
         self.plot_widget.setMinimumHeight(180)
@@ -311,6 +316,7 @@ class DataPanel(QWidget):
         c_lay.setContentsMargins(0, 0, 0, 0)
         c_lay.addLayout(form)
         c_lay.addWidget(self.error)
+        c_lay.addWidget(self.reading)
         c_lay.addWidget(self.roles)
         c_lay.addWidget(self.info)
         c_lay.addWidget(self.epochs)
@@ -334,6 +340,13 @@ class DataPanel(QWidget):
         self._lam = self.lam.value()
         #: Seed of the built-in data's generator (0 unless a session file says otherwise).
         self.data_seed = 0
+        #: Reads a chosen CSV file elsewhere (the window's compile thread):
+        #: ``csv_reader(path, columns)`` starts the read and returns a token; the
+        #: result comes back through :meth:`csv_read` or :meth:`csv_failed` with
+        #: it. None: a chosen file is read at once, on this thread.
+        self.csv_reader: Callable[[str, str | None], object] | None = None
+        # The read on its way: (token, path, columns), or None.
+        self._reading: tuple[object, str, str | None] | None = None
 
     def _set_controls_enabled(self, on: bool) -> None:
         self.controls.setVisible(on)
@@ -356,12 +369,14 @@ class DataPanel(QWidget):
     def _mode_toggled(self, on: bool) -> None:
         self._set_controls_enabled(on)
         if not on:
+            self._stop_reading()  # a file still being read is no longer wanted
             self.clear_runs()
         self.modeChanged.emit(on)
 
     # ----------------------------------------------------------------- data
     def set_dataset(self, dataset: Dataset) -> None:
-        """Use ``dataset`` (emits :attr:`dataChanged`)."""
+        """Use ``dataset`` (emits :attr:`dataChanged`); a file still being read is dropped."""
+        self._stop_reading()
         self.dataset = dataset
         self.hide_error()
         self._show_samples()
@@ -387,18 +402,72 @@ class DataPanel(QWidget):
         return True
 
     def load_csv(self, path: str, columns: str | None = None) -> bool:
-        """Read a CSV file; False (message shown, last good data kept) if it cannot be used."""
+        """Read a CSV file now; False (message shown, last good data kept) if it cannot be used."""
         try:
             data = load_csv(path, columns or None)
         except DataError as exc:
             self.show_error(str(exc))
             return False
+        self._use_csv(path, columns, data)
+        return True
+
+    def _use_csv(self, path: str, columns: str | None, data: Dataset) -> None:
         self._csv_path = path
         self._columns_used = columns or None
         idx = self.source.findData("csv")
         self.source.setCurrentIndex(idx)
         self.set_dataset(data)
+
+    def choose_csv(self, path: str, columns: str | None = None) -> None:
+        """Use a CSV file a person chose, read by :attr:`csv_reader` if there is one.
+
+        Meanwhile the panel says it is reading the file and keeps its data; the
+        data arrives with :meth:`csv_read` unless something newer was chosen
+        first (another file, a built-in set, a session file) or dataset mode was
+        left. Without a reader the file is read at once (:meth:`load_csv`).
+        """
+        columns = columns or None
+        if self.csv_reader is None:
+            self.load_csv(path, columns)
+            return
+        self.hide_error()
+        self._reading = (self.csv_reader(path, columns), path, columns)
+        self.reading.setText(f"reading {os.path.basename(path)}…")
+        self.reading.show()
+
+    @property
+    def reading_csv(self) -> bool:
+        """Whether a chosen CSV file is still being read."""
+        return self._reading is not None
+
+    def csv_read(self, token: object, dataset: object) -> bool:
+        """The read ``token`` gave ``dataset``: use it if it is the newest choice.
+
+        Returns whether it was used (other tokens are ignored, so this may
+        listen to every result of the compile thread).
+        """
+        reading = self._reading
+        if reading is None or reading[0] != token or not isinstance(dataset, Dataset):
+            return False
+        self._use_csv(reading[1], reading[2], dataset)
         return True
+
+    def csv_failed(self, token: object, exc: object) -> bool:
+        """The read ``token`` failed: show why, change nothing (if it is the newest choice)."""
+        reading = self._reading
+        if reading is None or reading[0] != token:
+            return False
+        self._stop_reading()
+        if isinstance(exc, DataError):
+            self.show_error(str(exc))
+        else:  # never let one file take the window down
+            self.show_error(f"{reading[1]}: cannot read it ({exc})")
+        return True
+
+    def _stop_reading(self) -> None:
+        self._reading = None
+        self.reading.hide()
+        self.reading.setText("")
 
     def _source_chosen(self, _index: int | None = None) -> None:
         name = self.source.currentData()
@@ -412,12 +481,14 @@ class DataPanel(QWidget):
             self, "Open samples", "", "CSV files (*.csv *.txt);;All files (*)"
         )
         if path:
-            self.load_csv(path, self.columns.text().strip() or None)
+            self.choose_csv(path, self.columns.text().strip() or None)
 
     def _columns_edited(self) -> None:
         text = self.columns.text().strip()
-        if self._csv_path is not None:
-            self.load_csv(self._csv_path, text or None)
+        # The file being read, if any, else the file of the current data.
+        path = self._reading[1] if self._reading is not None else self._csv_path
+        if path is not None:
+            self.choose_csv(path, text or None)
             return
         if not text:
             return
@@ -488,6 +559,7 @@ class DataPanel(QWidget):
         finally:
             for w in widgets:
                 w.blockSignals(False)
+        self._stop_reading()
         self.dataset = dataset
         self.hide_error()
         self._show_samples()
@@ -849,6 +921,10 @@ class DatasetMode:
         self._request: tuple[int, bool] | None = None
         window.computer.called.connect(self._compiled)
         window.computer.callFailed.connect(self._compile_failed)
+        # Chosen CSV files are read on the compile thread (the panel keeps the token).
+        panel.csv_reader = self._read_csv
+        window.computer.called.connect(panel.csv_read)
+        window.computer.callFailed.connect(panel.csv_failed)
         panel.set_loss_plot(window.scene.loss_plot)
         panel.modeChanged.connect(self._mode_changed)
         panel.dataChanged.connect(self._recompile)
@@ -921,6 +997,13 @@ class DatasetMode:
         finally:
             self._opening = False
             self._keep_view = False
+
+    def _read_csv(self, path: str, columns: str | None) -> int:
+        """Start reading a CSV file on the compile thread; returns the request's generation.
+
+        Not a compile: a later compile neither cancels it nor is cancelled by it.
+        """
+        return self.window.computer.request_call(partial(load_csv, path, columns), compile=False)
 
     def data_spec(self) -> DataSpec:
         """The panel's settings for a session file (ValueError when nothing can be saved)."""
