@@ -133,6 +133,13 @@ NOT_PLAIN = [
     ("x,y,z\n1,,3\n", "x,z", None),  # a missing value in a column not chosen
     ("\nx,y\n1,2\n", None, None),  # header not on the first line
     ("x,y\n1,2\n  \n3,4\n", None, None),  # a line of spaces is a blank row
+    ("x,y\n1,1.2.3\n", None, r"'1.2.3' is not a number"),
+    ("x,y\n1,-\n", None, r"missing value \('-'\)"),
+    ("x,y\n1,.\n", None, r"'\.' is not a number"),
+    ("x,y\n1,1-2\n", None, r"'1-2' is not a number"),
+    ("x,y\n1,--1\n", None, r"'--1' is not a number"),
+    ("x,y\n1,-.5\n5.,-0.000\n", None, None),
+    ("x,y\n9007199254740993,0.1234567890123456789\n", None, None),  # past 2**53, 19 digits
 ]
 
 
@@ -176,15 +183,31 @@ def test_cell_longer_than_the_csv_limit_is_refused_as_before(tmp_path, columns):
 
 # --------------------------------------------------------------------------- generated
 
+#: Plain decimals as people and programs write them: the fast path converts these itself.
+_DECIMAL = st.builds(
+    lambda sign, whole, point, frac: sign + whole + point + frac,
+    st.sampled_from(["", "-"]),
+    st.text("0123456789", min_size=1, max_size=12),
+    st.sampled_from(["", "."]),
+    st.text("0123456789", max_size=10),
+) | st.builds(
+    lambda sign, frac: sign + "." + frac,
+    st.sampled_from(["", "-"]),
+    st.text("0123456789", min_size=1, max_size=20),
+)
 _NUMBER = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False).map(repr),
     st.floats(allow_nan=False, allow_infinity=False, width=32).map(lambda v: f"{v:g}"),
     st.floats(-1e6, 1e6).map(lambda v: f"{v:.6f}"),
     st.integers(-(10**20), 10**20).map(str),
     st.sampled_from(["+3", "1e5", "-0", ".5", "5.", "1_000", " 2 ", "\t7", "1E-3", "007"]),
+    _DECIMAL,
 )
 _ODD = st.sampled_from(
-    ["", " ", "nan", "inf", "-Infinity", "NA", "abc", '"1"', "1e999", "1__0", "0x1", "\u0663"]
+    [
+        *("", " ", "nan", "inf", "-Infinity", "NA", "abc", '"1"', "1e999", "1__0", "0x1"),
+        *("\u0663", "1.2.3", "-", ".", "1-2", "--1", "-.", "1..2"),
+    ]
 )
 
 
@@ -222,6 +245,32 @@ def test_generated_files_read_the_same_both_ways(case, chunk):
         out, fast = _both(_write(Path(tmp), text), columns)
     if not odd:
         assert fast and out[0] == "data", (text, out)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_DECIMAL, min_size=1, max_size=40))
+def test_plain_decimals_are_float_bit_for_bit(cells):
+    text = ",".join(cells) + ","
+    raw = np.frombuffer(text.encode(), np.uint8)
+    ends = np.flatnonzero(raw == ord(","))
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    got = data._plain_decimals(raw, starts, ends)
+    digits = ["".join(ch for ch in c if ch.isdigit()) for c in cells]
+    if all(
+        len(d) <= 18 and int(d) <= 2**53 and len(c) <= 20
+        for c, d in zip(cells, digits, strict=True)
+    ):
+        expected = np.array([float(c) for c in cells])
+        assert got is not None and got.tobytes() == expected.tobytes(), cells
+    else:
+        assert got is None  # too many digits for one exact division: float() reads them
+
+
+def test_plain_decimals_refuse_what_they_cannot_read():
+    for cell in ["1.2.3", "-", ".", "1-2", "--1", "+1", " 1", "1e5", "nan", "1_0", "1,5"]:
+        raw = np.frombuffer((cell + "\n").encode(), np.uint8)
+        got = data._plain_decimals(raw, np.array([0]), np.array([len(cell)]))
+        assert got is None, cell
 
 
 def test_big_file_same_both_ways(tmp_path):

@@ -375,6 +375,55 @@ def _number(cell: str) -> float | None:
         return None
 
 
+#: 10**k as floats, exactly (every one up to 10**22 is a double).
+_POW10 = np.array([float(10**k) for k in range(23)])
+#: Largest significand divided exactly (2**53: every integer up to it is a double).
+_MAX_EXACT = 2**53
+
+
+def _plain_decimals(raw: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray | None:
+    """Cells ``raw[starts[i]:ends[i]]`` of the form ``-?digits[.digits]``, as float64; else None.
+
+    All at once with NumPy, and exactly what :class:`float` gives: with the
+    digits as an integer ``m <= 2**53`` and ``f <= 22`` digits after the
+    point, ``m`` and ``10**f`` are exact doubles and IEEE division rounds
+    ``m / 10**f`` correctly, as ``float`` does (Clinger's fast path).
+    Anything else (an exponent, ``+``, spaces, more digits, nan …) gives None
+    and the cells go to ``float``.
+    """
+    n = starts.size
+    lengths = ends - starts
+    if n == 0 or lengths.min() < 1 or lengths.max() > 20:
+        return None
+    width = int(lengths.max())
+    # Column p of `chars` holds each cell's p-th byte, 0 past its end (NUL is no cell's).
+    at = starts[None, :] + np.arange(width)[:, None]
+    chars = raw[np.minimum(at, raw.size - 1)]
+    chars[at >= ends[None, :]] = 0
+    neg = chars[0] == ord("-")
+    m = np.zeros(n, np.int64)
+    digits = np.zeros(n, np.int64)
+    after = np.zeros(n, np.int64)
+    point = np.zeros(n, bool)
+    bad = np.zeros(n, bool)
+    for p in range(width):
+        c = chars[p]
+        d = c - np.uint8(48)  # wraps around below "0": only digits are < 10
+        is_digit = d < 10
+        m = np.where(is_digit, m * 10 + d, m)  # wraps past 18 digits: refused below
+        digits += is_digit
+        after += is_digit & point
+        is_point = c == ord(".")
+        bad |= is_point & point
+        point |= is_point
+        other = ~is_digit & ~is_point & (c != 0)
+        bad |= (other & ~neg) if p == 0 else other
+    if bad.any() or digits.min() < 1 or digits.max() > 18 or m.max() > _MAX_EXACT:
+        return None
+    values = m.astype(np.float64) / _POW10[after]
+    return np.where(neg, -values, values)
+
+
 def _fast_columns(
     text: str, delimiter: str, width: int, wanted: Sequence[int], max_rows: int
 ) -> tuple[list[np.ndarray], int] | None:
@@ -396,9 +445,11 @@ def _fast_columns(
     module's rows are exactly the lines split at the delimiter, and every line
     is checked to have the header's number of cells (its delimiters and
     newline, found with NumPy in the UTF-8 bytes, where neither can be part of
-    another character). ``np.array(cells, dtype=float64)`` on a list of str
-    calls Python's own ``float`` on each (same rounding, same spellings: spaces
-    around the number, ``1_000``, ``+3``, ``1e5``), and ``float(s) ==
+    another character). Cells written ``-?digits[.digits]`` (most numbers in
+    most files) are converted by :func:`_plain_decimals`, exactly as ``float``
+    converts them. Other cells go to ``np.array(cells, dtype=float64)``, which
+    calls Python's own ``float`` on each str (same rounding, same spellings:
+    spaces around the number, ``1_000``, ``+3``, ``1e5``), and ``float(s) ==
     float(s.strip())`` as both strip the same whitespace. A row the exact
     reader skips as blank has only blank cells, which ``float`` refuses, so
     such a file goes to the exact reader. Trailing blank lines are skipped by
@@ -433,26 +484,32 @@ def _fast_columns(
         if max(int(seps[0]), int(np.diff(seps).max(initial=1)) - 1) >= limit:
             return None
         rows = seps.size // width
-        cells = chunk[:-1].replace("\n", delimiter).split(delimiter)
-        if len(cells) != rows * width:  # cannot happen after the check above
-            return None
+        starts = np.concatenate(([0], seps[:-1] + 1))
+        cells: list[str] | None = None  # split only when some column needs float()
         # Past max_rows only the rows up to it matter: the exact reader stops there.
         keep = min(rows, max_rows - n_rows)
         n_rows += rows
         for j, out in zip(wanted, parts, strict=True):
-            try:
-                values = np.array(cells[j : keep * width : width], dtype=np.float64)
-            except (ValueError, TypeError, OverflowError):
-                return None
-            if not np.isfinite(values).all():
-                return None
+            pick = slice(j, keep * width, width)
+            values = _plain_decimals(raw, starts[pick], seps[pick])
+            if values is None:
+                if cells is None:
+                    cells = chunk[:-1].replace("\n", delimiter).split(delimiter)
+                    if len(cells) != rows * width:  # cannot happen after the check above
+                        return None
+                try:
+                    values = np.array(cells[pick], dtype=np.float64)
+                except (ValueError, TypeError, OverflowError):
+                    return None
+                if not np.isfinite(values).all():
+                    return None
             out.append(values)
         # The exact reader counts only rows with something in them: the row
         # after the first max_rows (all good) must not be blank.
-        if n_rows > max_rows and not any(
-            c.strip() for c in cells[keep * width : (keep + 1) * width]
-        ):
-            return None
+        if n_rows > max_rows:
+            row = chunk[:-1].split("\n")[keep].split(delimiter)
+            if not any(c.strip() for c in row):
+                return None
     return [np.concatenate(p) for p in parts], n_rows
 
 
