@@ -171,6 +171,16 @@ def test_too_many_rows_same_refusal_and_blank_rows_do_not_count(tmp_path, monkey
     assert out[0] == "error" and "line 5, column 'y': 'oops'" in out[1] and not fast
 
 
+@pytest.mark.parametrize("eol", ["\n", "\r\n", "\r"])
+def test_line_numbers_far_into_a_big_file(tmp_path, eol):
+    rows = [f"{i},{i / 7}" for i in range(20_000)]  # about 400 KB: read in pieces
+    rows[15_000] = "1,oops"
+    p = _write(tmp_path, eol.join(["x,y", *rows]) + eol)
+    out, fast = _both(p)
+    assert out == ("error", f"{p}: line 15002, column 'y': 'oops' is not a number")
+    assert not fast
+
+
 @pytest.mark.parametrize("columns", [None, "x"])
 def test_cell_longer_than_the_csv_limit_is_refused_as_before(tmp_path, columns):
     import csv

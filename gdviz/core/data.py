@@ -26,7 +26,7 @@ import difflib
 import io
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -368,6 +368,23 @@ def _delimiter(first_line: str) -> str:
     return best if counts[best] else ","
 
 
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` as ``io.StringIO(text, newline="")`` gives them.
+
+    The first 64 KiB (to a newline) at once, the rest only when asked for:
+    copying a big file into a StringIO holds the interpreter lock for tens of
+    milliseconds, which a window reading on another thread would feel, and
+    the fast path needs only the header. A newline always ends a line, so
+    cutting after one changes no line.
+    """
+    cut = text.find("\n", 1 << 16) + 1
+    if not cut:
+        yield from io.StringIO(text, newline="")
+        return
+    yield from io.StringIO(text[:cut], newline="")
+    yield from io.StringIO(text[cut:], newline="")
+
+
 def _number(cell: str) -> float | None:
     try:
         return float(cell)
@@ -459,23 +476,29 @@ def _fast_columns(
         if text.count("\r") != text.count("\r\n"):
             return None  # a lone \r ends a row for the csv module, not for str.split
         text = text.replace("\r\n", "\n")
+    # The data are text[start:stop], without trailing blank lines. Indices, not
+    # copies: each copy of a big file holds the interpreter lock for milliseconds.
     start = text.find("\n") + 1
-    body = text[start:].rstrip("\n") if start else ""
+    stop = len(text)
+    while stop > start and text[stop - 1] == "\n":
+        stop -= 1
     # Quotes in the header are fine (it is read already), not in the data.
-    if not body or '"' in body or "\x00" in body:
+    if not start or stop <= start or text.find('"', start, stop) >= 0:
         return None
-    body += "\n"
+    if text.find("\x00", start, stop) >= 0:
+        return None
     limit = csv.field_size_limit()
     dcode, ncode = ord(delimiter), ord("\n")
     pattern = np.full(width, dcode, dtype=np.uint8)
     pattern[-1] = ncode
     parts: list[list[np.ndarray]] = [[] for _ in wanted]
     n_rows = 0
-    pos, last = 0, len(body) - 1  # body[last] is the final newline
-    while pos <= last and n_rows <= max_rows:
-        end = body.find("\n", min(pos + _FAST_CHUNK, last)) + 1
-        chunk = body[pos:end]
-        pos = end
+    pos = start
+    while pos < stop and n_rows <= max_rows:
+        end = text.find("\n", min(pos + _FAST_CHUNK, stop), stop)
+        end = stop if end < 0 else end
+        chunk = text[pos:end] + "\n"
+        pos = end + 1
         raw = np.frombuffer(chunk.encode("utf-8"), dtype=np.uint8)
         seps = np.flatnonzero((raw == dcode) | (raw == ncode))
         if seps.size % width or not (raw[seps].reshape(-1, width) == pattern).all():
@@ -547,11 +570,12 @@ def load_csv(
     """
     p = Path(os.fspath(path))
     text = _read_text(p, max_bytes)
-    if not text.strip():
+    if not text or text.isspace():  # (not text.strip(), without copying a big file)
         raise DataError(f"{p}: the file is empty")
-    first = text.lstrip("\r\n").split("\n", 1)[0]
+    lead = text.lstrip("\r\n")
+    first = lead[: lead.find("\n")] if "\n" in lead else lead
     delimiter = _delimiter(first)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(_lines(text), delimiter=delimiter)
     header: list[str] | None = None
     header_line = 0
     try:
