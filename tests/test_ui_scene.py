@@ -384,3 +384,61 @@ def test_fast_curve_bounds_match_pyqtgraph_after_zoom_and_resize(qtbot, scene):
     fast.setData(x * 3, y)  # new data: new bounds, not the cached ones
     ref.setData(x * 3, y)
     assert same().width() > 2 * zoomed.width()
+
+
+def _part(traj, rows):
+    """The first ``rows`` rows of a trajectory, as the window delivers it while computing."""
+    from dataclasses import replace
+
+    cut = {k: v[:rows] for k, v in traj.state.items()}
+    return replace(
+        traj,
+        positions=traj.positions[:rows],
+        losses=traj.losses[:rows],
+        grads=traj.grads[:rows],
+        lrs=traj.lrs[:rows],
+        updates=traj.updates[:rows],
+        state=cut,
+    )
+
+
+def test_a_recompute_keeps_the_cached_chunks_of_runs_that_did_not_change(qtbot, scene):
+    # Run 0 keeps its settings, run 1 gets another learning rate. The new
+    # trajectory arrives in parts, first much shorter than the trails on
+    # screen: run 0 gets its old cached chunks back, run 1's are redrawn, and
+    # the final picture is the one a fresh scene draws.
+    text, starts = "x^2 + 10y^2 + sin(3x)", [(-2.5, 1.5), (2.0, -1.5)]
+    _, old = make_traj(text, starts, [0.001, 0.0005], 2000)
+    loss, new = make_traj(text, starts, [0.001, 0.0007], 2000)
+    colors, labels = ["#ff0000", "#0000ff"], ["a", "b"]
+    scene.set_problem(loss, ((-3, 3), (-2, 2)))
+    scene.set_runs(old, colors, labels)
+    scene.set_step(2000)
+    qtbot.waitUntil(scene.settled, timeout=10_000)
+    kept = list(scene._run_items[0].trail.chunks)
+    redrawn = list(scene._run_items[1].trail.chunks)
+    assert len(kept) == len(redrawn) == 2000 // 512
+
+    for rows in (201, 1201, 2001):
+        scene.set_runs(_part(new, rows), colors, labels)
+        scene.set_step(2000)
+        for k, items in enumerate(scene._run_items):
+            x, y = items.trail.data()
+            np.testing.assert_array_equal(x, new.positions[:rows, k, 0])
+            np.testing.assert_array_equal(y, new.positions[:rows, k, 1])
+            # Chunks shown are never ahead of the data on screen.
+            shown = [line for line, _ in items.trail.chunks if line.isVisible()]
+            assert len(shown) <= (rows - 1) // 512
+        qtbot.wait(1)
+    qtbot.waitUntil(scene.settled, timeout=10_000)
+    assert scene._run_items[0].trail.chunks == kept  # the same cached items
+    # Every chunk on screen holds exactly the new trajectory's points (drawn
+    # in 512-step pieces sharing their end points), for both runs.
+    for k, items in enumerate(scene._run_items):
+        for i, (line, shadow) in enumerate(items.trail.chunks):
+            piece = new.positions[i * 512 : (i + 1) * 512 + 1, k]
+            for item in (line, shadow):
+                np.testing.assert_array_equal(item.xData, piece[:, 0])
+                np.testing.assert_array_equal(item.yData, piece[:, 1])
+    _settle(qtbot, scene)
+    _final_state(scene)

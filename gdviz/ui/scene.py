@@ -363,6 +363,9 @@ class _ChunkedCurve:
         self.live_shadow: pg.PlotCurveItem | None = None
         self.x: np.ndarray = np.empty(0)
         self.y: np.ndarray = np.empty(0)
+        # The data the cached chunks were drawn from (may run past x, y).
+        self._chunk_x: np.ndarray = np.empty(0)
+        self._chunk_y: np.ndarray = np.empty(0)
         self.pen: QPen | None = None
         self.shadow: QPen | None = None
         self.upto = -1
@@ -410,27 +413,44 @@ class _ChunkedCurve:
             self.show_upto(self.upto)
 
     def set_series(self, x: np.ndarray, y: np.ndarray) -> None:
-        """New data. Cached chunks survive if the old data is a prefix of the new
-        (a trajectory that grew); otherwise they are rebuilt on demand."""
+        """New data. Cached chunks survive where the new data equals the data
+        they were drawn from; the others are rebuilt on demand.
+
+        A trajectory that grew keeps all of them. A recomputed one arrives in
+        parts, first much shorter than before: chunks past its end are kept
+        (hidden) while it agrees with them, so a run whose settings did not
+        change gets its old chunks back instead of having them all re-drawn.
+        """
         n = len(self.chunks) * self.CHUNK + 1 if self.chunks else 0
-        keep = (
-            n > 0
-            and len(x) >= n
-            and np.array_equal(x[:n], self.x[:n], equal_nan=True)
-            and np.array_equal(y[:n], self.y[:n], equal_nan=True)
-        )
+        keep, replace = 0, True
+        if n:
+            cx, cy = self._chunk_x, self._chunk_y
+            m = min(len(x), n)
+            with np.errstate(invalid="ignore"):
+                same = ((x[:m] == cx[:m]) | (np.isnan(x[:m]) & np.isnan(cx[:m]))) & (
+                    (y[:m] == cy[:m]) | (np.isnan(y[:m]) & np.isnan(cy[:m]))
+                )
+            bad = np.flatnonzero(~same)
+            if bad.size == 0:
+                # Agrees as far as both go: the longer one says what the chunks hold.
+                keep, replace = len(self.chunks), len(x) >= len(cx)
+            else:
+                # Chunk c holds points c·CHUNK … (c+1)·CHUNK.
+                keep = int(bad[0]) // self.CHUNK
+        self._drop_chunks(keep)
+        if replace:
+            self._chunk_x, self._chunk_y = x, y
         self.x, self.y = x, y
-        if not keep:
-            self._drop_chunks()
         self.upto = min(self.upto, len(x) - 1)
 
-    def _drop_chunks(self) -> None:
-        for line, shadow in self.chunks:
+    def _drop_chunks(self, keep: int = 0) -> None:
+        """Recycle the chunks from index ``keep`` on (all by default)."""
+        for line, shadow in self.chunks[keep:]:
             self._recycle(line)
             if shadow is not None:
                 self._recycle(shadow)
-        self.chunks.clear()
-        self._shown = 0
+        del self.chunks[keep:]
+        self._shown = min(self._shown, keep)
 
     def _chunk(self, c: int) -> tuple[pg.PlotCurveItem, pg.PlotCurveItem | None]:
         a, b = c * self.CHUNK, (c + 1) * self.CHUNK + 1  # chunks share their end points
