@@ -304,7 +304,13 @@ class Computer(QObject):
             self.computed.emit(gen, traj, finished)
 
     def _on_compiled(self, gen: int, loss: Any, pretty: str) -> None:
-        if gen == self.compile_gen:
+        # Applied in a turn of its own: a result that comes back at once (a
+        # function compiled before) otherwise lands in the same pass as the
+        # repaint the typing started, and both made one long stall.
+        QTimer.singleShot(0, self, lambda: self._apply_compiled(gen, loss, pretty))
+
+    def _apply_compiled(self, gen: int, loss: Any, pretty: str) -> None:
+        if gen == self.compile_gen and not self._stopped:
             self.busy_compiling = False
             self.compiled.emit(gen, loss, pretty)
 
