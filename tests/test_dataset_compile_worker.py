@@ -13,6 +13,8 @@ import time
 
 import numpy as np
 import pytest
+from _ui_support import SLOW, WAIT
+from _ui_support import ready as _ready
 
 import gdviz.core.dataset_loss as dataset_loss
 import gdviz.core.loss as loss_module
@@ -32,10 +34,6 @@ ODD = Dataset(
         "y": np.cos(np.linspace(0.0, 3.0, 50)),
     },
 )
-
-#: Its Hessian in (w, b) has thousands of terms: far more than a second of
-#: SymPy work (the plain-loss worker tests use the same product of sines).
-SLOW = "*".join(f"sin({k}w x + {k}b)" for k in range(1, 30))
 
 
 @pytest.fixture
@@ -252,12 +250,6 @@ def test_serve_answers_both_kinds_and_refuses_others(monkeypatch):
 # --------------------------------------------------------------------------- #
 # The window: a hostile per-sample loss leaves the last good one in place
 # --------------------------------------------------------------------------- #
-
-WAIT = 30_000  # ms; generous: only catches hangs, never measures speed
-
-
-def _ready(w):
-    return w.trajectory is not None and w.complete and not w.computer.busy
 
 
 def test_hostile_loss_typed_in_dataset_mode_keeps_the_last_good_one(worker, qtbot, monkeypatch):

@@ -9,23 +9,12 @@ message while the GUI thread goes on handling events.
 from __future__ import annotations
 
 import threading
-import time
 
-import numpy as np
 import pytest
-from PySide6.QtCore import QTimer
+from _ui_support import SLOW, WAIT, Ticks, enter_dataset_mode, started_window
+from _ui_support import ready as _ready
 
 from gdviz.core.dataset_loss import DatasetLoss
-
-WAIT = 30_000  # ms; generous: only catches hangs, never measures speed
-
-#: Its Hessian in (w, b) has thousands of terms: far more than a second of
-#: SymPy work (tests/test_dataset_compile_worker.py uses the same product).
-SLOW = "*".join(f"sin({k}w x + {k}b)" for k in range(1, 30))
-
-
-def _ready(w):
-    return w.trajectory is not None and w.complete and not w.computer.busy
 
 
 @pytest.fixture
@@ -39,23 +28,12 @@ def computer(qtbot):
 
 @pytest.fixture
 def window(qtbot):
-    from gdviz.core.loss import warm_up
-    from gdviz.ui.main_window import MainWindow
-
-    warm_up()  # as the app does soon after opening
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    qtbot.waitUntil(lambda: _ready(w), timeout=WAIT)
-    return w
+    return started_window(qtbot)
 
 
 @pytest.fixture
 def dataset_window(qtbot, window):
-    old = window.trajectory
-    window.data_panel.set_enabled(True)
-    qtbot.waitUntil(lambda: window.trajectory is not old and _ready(window), timeout=WAIT)
+    enter_dataset_mode(qtbot, window)
     assert isinstance(window.loss, DatasetLoss)
     return window
 
@@ -71,22 +49,6 @@ def _spy_set_loss(monkeypatch, panel) -> list[str]:
 
     monkeypatch.setattr(panel, "set_loss", spy)
     return shown
-
-
-class _Ticks:
-    """Time stamps of a 10 ms timer on the GUI thread: its longest gap is the longest stall."""
-
-    def __init__(self) -> None:
-        self.stamps = [time.perf_counter()]
-        self.timer = QTimer()
-        self.timer.setInterval(10)
-        self.timer.timeout.connect(lambda: self.stamps.append(time.perf_counter()))
-        self.timer.start()
-
-    def stop(self) -> float:
-        self.timer.stop()
-        self.stamps.append(time.perf_counter())
-        return float(np.max(np.diff(self.stamps)))
 
 
 # --------------------------------------------------------------------------- the computer
@@ -168,7 +130,7 @@ def test_hostile_dataset_loss_leaves_the_window_turning(qtbot, dataset_window, m
     w = dataset_window
     good, good_traj = w.loss, w.trajectory
     monkeypatch.setattr(compute, "COMPILE_TIMEOUT", 1.5)
-    ticks = _Ticks()
+    ticks = Ticks()
     qtbot.wait(50)
     w.editor.set_text(SLOW)
     assert w.computer.busy_compiling  # on its way, not done in set_text

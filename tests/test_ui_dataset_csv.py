@@ -13,52 +13,20 @@ import time
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QTimer
+from _ui_support import WAIT, Ticks, enter_dataset_mode, started_window
+from _ui_support import ready as _ready
 from PySide6.QtWidgets import QFileDialog
 
 import gdviz.core.data as data_module
 import gdviz.ui.data_panel as data_panel
 from gdviz.core.dataset_loss import DatasetLoss
 
-WAIT = 30_000  # ms; generous: only catches hangs, never measures speed
-
-
-def _ready(w):
-    return w.trajectory is not None and w.complete and not w.computer.busy
-
 
 @pytest.fixture
 def window(qtbot):
-    from gdviz.core.loss import warm_up
-    from gdviz.ui.main_window import MainWindow
-
-    warm_up()
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    qtbot.waitUntil(lambda: _ready(w), timeout=WAIT)
-    old = w.trajectory
-    w.data_panel.set_enabled(True)
-    qtbot.waitUntil(lambda: w.trajectory is not old and _ready(w), timeout=WAIT)
+    w = enter_dataset_mode(qtbot, started_window(qtbot))
     assert isinstance(w.loss, DatasetLoss)
     return w
-
-
-class _Ticks:
-    """Time stamps of a 10 ms timer on the GUI thread: its longest gap is the longest stall."""
-
-    def __init__(self) -> None:
-        self.stamps = [time.perf_counter()]
-        self.timer = QTimer()
-        self.timer.setInterval(10)
-        self.timer.timeout.connect(lambda: self.stamps.append(time.perf_counter()))
-        self.timer.start()
-
-    def stop(self) -> float:
-        self.timer.stop()
-        self.stamps.append(time.perf_counter())
-        return float(np.max(np.diff(self.stamps)))
 
 
 def _csv(tmp_path, name, rows=3, cols=("a", "b")):
@@ -123,7 +91,7 @@ def test_a_slow_file_leaves_the_window_turning(qtbot, window, tmp_path, monkeypa
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (path, "CSV files"))
     _slow_reader(monkeypatch, 1.5)
     before = panel.dataset
-    ticks = _Ticks()
+    ticks = Ticks()
     qtbot.wait(50)
     panel.columns.setText("x=a,y=b")
     panel.open_button.click()  # Browse…
@@ -151,7 +119,7 @@ def test_a_big_file_read_cell_by_cell_leaves_the_window_turning(
     # The exact reader: pure Python, holding the interpreter lock between cells.
     monkeypatch.setattr(data_module, "_fast_columns", lambda *a, **k: None)
     before = panel.dataset
-    ticks = _Ticks()
+    ticks = Ticks()
     qtbot.wait(50)
     panel.choose_csv(str(path))
     qtbot.waitUntil(lambda: panel.dataset is not before, timeout=WAIT)

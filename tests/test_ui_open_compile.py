@@ -8,39 +8,20 @@ turning, and only the last file asked for opens.
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 
-import numpy as np
 import pytest
-from PySide6.QtCore import QTimer
+from _ui_support import SLOW, WAIT, Ticks, started_window
+from _ui_support import ready as _ready
 
 from gdviz.core.dataset_loss import DatasetLoss
 from gdviz.core.session import DataSpec
 from gdviz.core.session_io import save_session
 
-WAIT = 30_000  # ms; generous: only catches hangs, never measures speed
-
-#: Its Hessian in (w, b) has thousands of terms: far more than a second of SymPy work.
-SLOW = "*".join(f"sin({k}w x + {k}b)" for k in range(1, 30))
-
-
-def _ready(w):
-    return w.trajectory is not None and w.complete and not w.computer.busy
-
 
 @pytest.fixture
 def window(qtbot):
-    from gdviz.core.loss import warm_up
-    from gdviz.ui.main_window import MainWindow
-
-    warm_up()  # as the app does soon after opening
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    qtbot.waitUntil(lambda: _ready(w), timeout=WAIT)
-    return w
+    return started_window(qtbot)
 
 
 def _dataset_file(w, tmp_path, function: str, name: str = "fit.gdviz.toml"):
@@ -62,18 +43,12 @@ def test_hostile_file_is_refused_while_the_window_turns(qtbot, window, tmp_path,
     path = _dataset_file(w, tmp_path, SLOW)
     before, traj = w.session, w.trajectory
     monkeypatch.setattr(compute, "COMPILE_TIMEOUT", 1.5)
-    stamps = [time.perf_counter()]
-    timer = QTimer()
-    timer.setInterval(10)
-    timer.timeout.connect(lambda: stamps.append(time.perf_counter()))
-    timer.start()
+    ticks = Ticks()
     qtbot.wait(50)
     assert w.classroom.open_session(path)  # it reads; its loss is compiled next
     assert w.computer.busy
     qtbot.waitUntil(lambda: not w.computer.busy, timeout=WAIT)
-    timer.stop()
-    stamps.append(time.perf_counter())
-    gap = float(np.max(np.diff(stamps)))
+    gap = ticks.stop()
     # Compiled in this thread the window froze for the whole 1.5 s time limit;
     # 0.5 s is generous for a slow machine.
     assert gap < 0.5, f"the GUI thread stalled {gap:.2f} s"
