@@ -328,6 +328,73 @@ def test_resize_recaches_trails_and_ends_in_full_quality(qtbot, scene):
     assert scene.grab().toImage() == before
 
 
+def test_jump_draws_missing_chunks_roughly_then_ends_in_full_quality(qtbot, scene):
+    # A jump to step 3,000 (or a recompute) leaves every trail and loss curve
+    # with several chunks to cache. Until they are, the cheap stand-in draws
+    # them and the full-quality tail starts at the last chunk boundary, so a
+    # paint never strokes thousands of points with the wide pens.
+    starts = [(-2.5, 1.5), (2.0, -1.5), (-1.0, -1.8)]
+    loss, traj = make_traj("x^2 + 10y^2 + sin(3x)", starts, [0.001, 0.0005, 0.0008], 3000)
+    _, other = make_traj("x^2 + 10y^2 + sin(3x)", starts, [0.0011, 0.0006, 0.0009], 3000)
+    colors, labels = ["#ff0000", "#00ff00", "#0000ff"], ["a", "b", "c"]
+    scene.set_problem(loss, ((-3, 3), (-2, 2)))
+    # First the picture drawn without the stand-in (as an exporter draws it).
+    scene.rough_catch_up = False
+    scene.set_runs(traj, colors, labels)
+    scene.set_step(3000)
+    assert not any(c.roughing for c in scene._all_series())
+    qtbot.waitUntil(scene.settled, timeout=10_000)
+    _settle(qtbot, scene)
+    before = scene.grab().toImage()
+
+    # Every trail changes from step 1 on: all chunks go. Back at step 0 and
+    # jumping to 3,000, they come back through the stand-in (the first run's
+    # trail takes the first turn's budget).
+    scene.rough_catch_up = True
+    scene.set_step(0)
+    scene.set_runs(other, colors, labels)
+    scene.set_runs(traj, colors, labels)
+    _settle(qtbot, scene)
+    scene.set_step(3000)
+    trail = scene._run_items[2].trail
+    assert trail.roughing, "a jump over five chunks of a trail leaves some to the stand-in"
+    full = 3000 // trail.CHUNK
+    a, b = len(trail.chunks) * trail.CHUNK, full * trail.CHUNK
+    assert a < b
+    rx, ry = trail.rough.getData()
+    assert trail.rough.isVisible()
+    # The stand-in joins the cached chunks to the tail: nothing is missing.
+    assert (rx[0], ry[0]) == (trail.x[a], trail.y[a])
+    assert (rx[-1], ry[-1]) == (trail.x[b], trail.y[b])
+    assert trail.live.xData[0] == trail.x[b] and len(trail.live.xData) <= trail.CHUNK + 1
+    assert not scene.settled()
+    qtbot.waitUntil(scene.settled, timeout=10_000)
+    _settle(qtbot, scene)
+    _final_state(scene)
+    assert scene.grab().toImage() == before
+
+
+def test_playback_across_a_chunk_boundary_never_shows_the_stand_in(qtbot, scene):
+    # Four runs: eight trails and loss curves cross the boundary at step 1,024
+    # in the same frame, more than one turn's budget of new chunks. The ones
+    # left for the next turn are drawn by their full-quality tail meanwhile.
+    starts = [(-2.5, 1.5), (2.0, -1.5), (-1.0, -1.8), (2.5, 1.0)]
+    lrs = [0.001, 0.0005, 0.0008, 0.0007]
+    loss, traj = make_traj("x^2 + 10y^2 + sin(3x)", starts, lrs, 3000)
+    scene.set_problem(loss, ((-3, 3), (-2, 2)))
+    scene.set_runs(traj, ["#ff0000", "#00ff00", "#0000ff", "#ffff00"], list("abcd"))
+    scene.set_step(1020)
+    qtbot.waitUntil(scene.settled, timeout=10_000)
+    waiting = False
+    for i in range(1021, 1060, 17):  # 1,000 steps/s: 17 a frame
+        scene.set_step(i)
+        assert not any(c.roughing for c in scene._all_series())
+        waiting = waiting or any(c.pending() for c in scene._all_series())
+    assert waiting, "some chunks must have waited for a later turn"
+    qtbot.waitUntil(scene.settled, timeout=10_000)
+    assert all(len(items.trail.chunks) == 2 for items in scene._run_items)
+
+
 def test_exporter_scene_never_shows_the_stand_in(qtbot):
     from gdviz.export.render import SceneInputs, SceneRenderer
 

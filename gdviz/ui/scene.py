@@ -469,8 +469,16 @@ class _ChunkedCurve:
             pieces.append(item)
         return pieces[0], pieces[1]  # type: ignore[return-value]
 
-    def show_upto(self, i: int, budget: list[int] | None = None) -> None:
-        """Show points ``0 … i``; build at most ``budget[0]`` new chunks (shared, counted down)."""
+    def show_upto(self, i: int, budget: list[int] | None = None, rough: bool = False) -> None:
+        """Show points ``0 … i``; build at most ``budget[0]`` new chunks (shared, counted down).
+
+        With ``rough``, more than one finished chunk still to be built (after
+        a recompute or a jump) is drawn by the cheap stand-in until it is
+        cached, instead of by the full-quality tail: the tail is stroked again
+        in every paint, and stroking thousands of points with wide pens in each
+        turn of the catch-up made each of those paints cost tens of
+        milliseconds.
+        """
         i = min(int(i), len(self.x) - 1)
         full = max(i, 0) // self.CHUNK
         budget = budget if budget is not None else [self.NEW_PER_CALL]
@@ -491,6 +499,8 @@ class _ChunkedCurve:
             self._shown = shown
         shown = min(full, len(self.chunks))
         a = shown * self.CHUNK
+        if rough and full - shown > 1:
+            self.roughing = True
         if self.roughing and shown < full and self.visible:
             # Catching up after a rescale: the missing chunks get the cheap
             # stand-in, and the full-quality tail starts at the last boundary.
@@ -1438,6 +1448,7 @@ class Scene(QWidget):
         # what costs, so a jump to step 5000 spreads the work over a few turns
         # of the event loop (the tail items draw the rest meanwhile).
         budget = [CHUNKS_PER_FRAME]
+        rough = self._rough_ok()
         for k, r in enumerate(runs):
             items = self._run_items[k]
             vis = self._visible[k] if k < len(self._visible) else True
@@ -1452,12 +1463,12 @@ class Scene(QWidget):
             items.step.setVisible(True)
             for c in series:
                 c.visible = True
-            items.trail.show_upto(i, budget)
-            self._loss_items[k].show_upto(i, budget)
+            items.trail.show_upto(i, budget, rough)
+            self._loss_items[k].show_upto(i, budget, rough)
             if self.view.show_grad_norm:
-                self._gnorm_items[k].show_upto(i, budget)
+                self._gnorm_items[k].show_upto(i, budget, rough)
             if self.view.show_lr:
-                self._lr_items[k].show_upto(i, budget)
+                self._lr_items[k].show_upto(i, budget, rough)
             x, y = float(r["x"][i]), float(r["y"][i])
             xs.append(x)
             ys.append(y)
@@ -1494,12 +1505,18 @@ class Scene(QWidget):
         if any(c.pending() for c in self._all_series()):
             self._catch_up.start()  # cache the remaining chunks in later event-loop turns
 
-    def _rescaled(self, series: Sequence[_ChunkedCurve]) -> None:
-        # An exporter's scene (or one inside its widget) is never mapped on a
-        # screen and paints each frame right after setting it: it keeps the
-        # caches and lets Qt re-render them, so no frame shows the stand-in.
+    def _rough_ok(self) -> bool:
+        """Whether pieces not yet cached may be drawn by the cheap stand-in for a while.
+
+        An exporter's scene (or one inside its widget) is never mapped on a
+        screen and paints each frame right after setting it: it keeps the
+        caches and lets Qt re-render them, so no frame shows the stand-in.
+        """
         offscreen = self.window().testAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
-        if not self.rough_catch_up or offscreen:
+        return self.rough_catch_up and not offscreen
+
+    def _rescaled(self, series: Sequence[_ChunkedCurve]) -> None:
+        if not self._rough_ok():
             return
         dropped = [c.rescaled() for c in series]  # every one: each records the new scale
         if any(dropped):
