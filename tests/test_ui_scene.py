@@ -368,6 +368,17 @@ def test_jump_draws_missing_chunks_roughly_then_ends_in_full_quality(qtbot, scen
     assert (rx[-1], ry[-1]) == (trail.x[b], trail.y[b])
     assert trail.live.xData[0] == trail.x[b] and len(trail.live.xData) <= trail.CHUNK + 1
     assert not scene.settled()
+
+    # The next turn caches more chunks but sets neither the stand-in nor the
+    # tail again (new data makes Qt stroke an item again; chunks cached since
+    # cover the stand-in).
+    def cached():
+        return sum(len(c.chunks) for c in scene._all_series())
+
+    rough_data, tail_data, before_turn = trail.rough.xData, trail.live.xData, cached()
+    scene.set_step(3000)
+    assert cached() > before_turn and trail.roughing
+    assert trail.rough.xData is rough_data and trail.live.xData is tail_data
     qtbot.waitUntil(scene.settled, timeout=10_000)
     _settle(qtbot, scene)
     _final_state(scene)

@@ -377,6 +377,8 @@ class _ChunkedCurve:
         # stand-in (1 px cosmetic pen, no outline, thinned at pixel size).
         self.rough: pg.PlotCurveItem | None = None
         self.roughing = False
+        self._rough_span: tuple | None = None  # (x, first, last, pixel size) it was drawn for
+        self._tail: tuple | None = None  # what the tail items were last set to show
 
     def _item(self, z: float) -> pg.PlotCurveItem:
         item = _FastCurve(connect=self.connect)
@@ -408,6 +410,7 @@ class _ChunkedCurve:
         self.live.setPen(pen)
         if self.live_shadow is not None:
             self.live_shadow.setPen(shadow)
+        self._tail = None  # a new outline item has no data yet
         self._drop_chunks()  # cached pictures hold the old pens
         if self.upto >= 0:
             self.show_upto(self.upto)
@@ -501,38 +504,48 @@ class _ChunkedCurve:
         a = shown * self.CHUNK
         if rough and full - shown > 1:
             self.roughing = True
+        px = _cached_pixel_size(self.plot.getViewBox())
         if self.roughing and shown < full and self.visible:
             # Catching up after a rescale: the missing chunks get the cheap
             # stand-in, and the full-quality tail starts at the last boundary.
             b = full * self.CHUNK
-            rx, ry = _visible_points(
-                self.x[a : b + 1],
-                self.y[a : b + 1],
-                _cached_pixel_size(self.plot.getViewBox()),
-                2.0,
-            )
-            if self.rough is None:
-                self.rough = self._item(self.z)
-            self.rough.setPen(_cosmetic(self.pen))
-            self.rough.setData(rx, ry, connect=self.connect, antialias=False)
-            self.rough.setVisible(True)
+            span = self._rough_span
+            if span is None or not (
+                span[0] is self.x and span[1] <= a and span[2] == b and span[3] == px
+            ):
+                # Set once per catch-up, not every turn: chunks cached since
+                # cover it (it lies between their outline and their line), and
+                # re-setting it made Qt repaint its whole area every turn.
+                rx, ry = _visible_points(self.x[a : b + 1], self.y[a : b + 1], px, 2.0)
+                if self.rough is None:
+                    self.rough = self._item(self.z - 0.5)
+                self.rough.setPen(_cosmetic(self.pen))
+                self.rough.setData(rx, ry, connect=self.connect, antialias=False)
+                self.rough.setVisible(True)
+                self._rough_span = (self.x, a, b, px)
             a = b
         else:
             self.roughing = False
+            self._rough_span = None
             if self.rough is not None and self.rough.isVisible():
                 _clear(self.rough)
                 self.rough.setVisible(False)
-        x, y = self.x[a : i + 1], self.y[a : i + 1]
-        if len(x) > 16:
-            # The tail is stroked every frame: leave out the points that land
-            # within half a pixel of the one before (they change no pixel).
-            # Until missing chunks are cached (just after a jump or a
-            # recompute) the tail also stands in for them.
-            x, y = _visible_points(x, y, _cached_pixel_size(self.plot.getViewBox()))
-        for item in (self.live, self.live_shadow):
-            if item is not None:
-                item.setData(x, y, connect=self.connect)
-                item.setVisible(self.visible)
+        tail = (self.x, self.y, a, i, px, self.visible)
+        old = self._tail
+        if old is None or not (old[0] is tail[0] and old[1] is tail[1] and old[2:] == tail[2:]):
+            # Only when it changed: new data makes Qt stroke it again.
+            x, y = self.x[a : i + 1], self.y[a : i + 1]
+            if len(x) > 16:
+                # The tail is stroked every frame: leave out the points that
+                # land within half a pixel of the one before (they change no
+                # pixel). Until missing chunks are cached (just after a jump or
+                # a recompute) the tail also stands in for them.
+                x, y = _visible_points(x, y, px)
+            for item in (self.live, self.live_shadow):
+                if item is not None:
+                    item.setData(x, y, connect=self.connect)
+                    item.setVisible(self.visible)
+            self._tail = tail
         self.upto = i
 
     def rescaled(self) -> bool:
