@@ -256,6 +256,18 @@ def bench_stalls(app, w) -> None:
     stalls = _stalls(app, w, [type_function(t) for t in (beale, rosenbrock) * 3])
     print(f"longest GUI stall while compiling a typed function and recomputing: {_summary(stalls)}")
 
+    def pick_start(point: tuple[float, float]):
+        def act():
+            w.scene.startPicked.emit(point)  # what a click on the surface sends
+
+        return act
+
+    # A new start rewinds the player to step 0 (as in the app), so the trails
+    # being replaced are short: the cost is the recompute and the new runs.
+    points = [(-1.5, 2.0), (1.2, -0.5), (-0.8, 1.4), (0.5, 2.5)]
+    stalls = _stalls(app, w, [pick_start(p) for p in points])
+    print(f"longest GUI stall while setting a new start and recomputing: {_summary(stalls)}")
+
 
 def bench_startup(starts: int) -> None:
     exe = shutil.which("gdviz") or str(Path(sys.executable).with_name("gdviz"))
