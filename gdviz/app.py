@@ -55,8 +55,14 @@ def run_app(session: str | None = None, argv: list[str] | None = None) -> int:
     quit_ms = _quit_after_ms()
     if quit_ms is not None:
         shown: list[float] = []
-        # The first turn of the event loop comes after the window's first paint.
-        QTimer.singleShot(0, lambda: shown.append(time.perf_counter() - _T0))
+        shown_at: list[float] = []  # wall-clock time, for a caller timing the whole command
+
+        def first_turn() -> None:
+            # The first turn of the event loop comes after the window's first paint.
+            shown.append(time.perf_counter() - _T0)
+            shown_at.append(time.time())
+
+        QTimer.singleShot(0, first_turn)
 
         def report() -> None:
             done = window.trajectory is not None and window.complete
@@ -69,7 +75,8 @@ def run_app(session: str | None = None, argv: list[str] | None = None) -> int:
                 f"gdviz: window shown {window.width()}x{window.height()}"
                 f" preset={window.session.preset} runs={len(window.session.runs)}"
                 f" steps={steps} shown_after={shown[0] if shown else -1:.3f}s"
-                f" ready_after={time.perf_counter() - _T0:.3f}s",
+                f" ready_after={time.perf_counter() - _T0:.3f}s"
+                f" shown_at={shown_at[0] if shown_at else -1:.3f}",
                 flush=True,
             )
             window.close()

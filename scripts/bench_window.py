@@ -272,23 +272,26 @@ def bench_stalls(app, w) -> None:
 def bench_startup(starts: int) -> None:
     exe = shutil.which("gdviz") or str(Path(sys.executable).with_name("gdviz"))
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", GDVIZ_QUIT_AFTER_MS="1")
-    shown, ready_t, wall = [], [], []
+    shown, ready_t, wall, to_paint = [], [], [], []
     for _ in range(starts):
-        t0 = time.perf_counter()
+        t0, launched = time.perf_counter(), time.time()
         proc = subprocess.run([exe], capture_output=True, text=True, env=env, timeout=120)
         wall.append(time.perf_counter() - t0)
-        m = re.search(r"shown_after=([\d.]+)s ready_after=([\d.]+)s", proc.stdout)
+        m = re.search(r"shown_after=([\d.]+)s ready_after=([\d.]+)s shown_at=([\d.]+)", proc.stdout)
         if proc.returncode != 0 or not m:
             print("gdviz did not start cleanly:", proc.stdout, proc.stderr[-500:])
             return
         shown.append(float(m.group(1)))
         ready_t.append(float(m.group(2)))
-    # "shown"/"ready" count from gdviz.app's import; the process wall time adds
-    # Python's own start and the command's imports before it (and the exit).
+        to_paint.append(float(m.group(3)) - launched)
+    # "shown"/"ready" count from gdviz.app's import; "from the command" counts
+    # from the moment the command was started (Python's own start-up and the
+    # command's imports included), as a person at the keyboard sees it.
     print(
-        f"window open (median of {starts}): first paint {statistics.median(shown):.2f} s, "
-        f"first picture computed {statistics.median(ready_t):.2f} s after start-up; "
-        f"whole process incl. interpreter start and exit {statistics.median(wall):.2f} s"
+        f"window open (median of {starts}): first paint {statistics.median(to_paint):.2f} s "
+        f"from the command ({statistics.median(shown):.2f} s after gdviz.app's import), "
+        f"first picture computed {statistics.median(ready_t):.2f} s after that import; "
+        f"whole process incl. exit {statistics.median(wall):.2f} s"
     )
 
 
