@@ -1,13 +1,14 @@
-"""Opening a session file compiles its function on the compile thread.
+"""Opening a session file reads it and compiles its function on the compile thread.
 
-The file is read on the GUI thread; its function (plain, or a per-sample loss
-over its data) is compiled on the window's compile thread before anything
-changes, so a hostile file is refused with a message while the window keeps
-turning, and only the last file asked for opens.
+The file (and its data file) is read, and its function (plain, or a
+per-sample loss over its data) compiled, on the window's compile thread
+before anything changes, so a big or hostile file is refused with a message
+while the window keeps turning, and only the last file asked for opens.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 
 import pytest
@@ -104,3 +105,35 @@ def test_a_lesson_chosen_while_a_file_is_checked_stays(qtbot, window, tmp_path):
     qtbot.wait(200)
     assert w.session.function == lesson.session.function and not w.data_panel.enabled
     assert "lesson" in w.windowTitle()
+
+
+def test_file_and_its_data_are_read_off_the_gui_thread(qtbot, window, tmp_path, monkeypatch):
+    import gdviz.ui.classroom as classroom
+
+    w = window
+    csv = tmp_path / "people.csv"
+    csv.write_text("height,weight\n1,2\n2,3.5\n3,5\n", encoding="utf-8")
+    s = replace(
+        w.session,
+        function="(w*x + b - y)^2",
+        preset=None,
+        domain=((-3.0, 3.0), (-3.0, 3.0)),
+        start=(1.0, 1.0),
+        data=DataSpec(source=str(csv), columns="x=height,y=weight"),
+    )
+    path = save_session(s, tmp_path / "people.gdviz.toml")
+    threads = []
+    real = classroom.load_session
+
+    def spy(p):
+        threads.append(threading.current_thread())
+        return real(p)
+
+    monkeypatch.setattr(classroom, "load_session", spy)
+    old = w.trajectory
+    assert w.classroom.open_session(path)
+    assert threads == [] or threads[0] is not threading.main_thread()
+    qtbot.waitUntil(lambda: w.trajectory is not old and _ready(w), timeout=WAIT)
+    assert len(threads) == 1 and threads[0] is not threading.main_thread()
+    assert w.data_panel.enabled and isinstance(w.loss, DatasetLoss)
+    assert w.classroom.path == path

@@ -323,10 +323,10 @@ def test_bad_session_file_says_so_and_changes_nothing(qtbot, window, tmp_path, c
     path.write_text(content, encoding="utf-8")
     before = window.session
     traj = window.trajectory
-    opened = window.classroom.open_session(path)
-    # A file that reads is refused once its function's compile (on the compile
-    # thread) fails; one that does not read is refused at once.
-    assert opened is ("asin" in content)
+    # The file is read and its function compiled on the compile thread; the
+    # refusal comes from there, and until then nothing changes either.
+    assert window.classroom.open_session(path)
+    assert not window.message.isVisible() and window.session == before
     qtbot.waitUntil(lambda: not window.computer.busy, timeout=WAIT)
     assert window.message.isVisible()
     assert "bad.gdviz.toml" in window.message.text()
@@ -336,10 +336,10 @@ def test_bad_session_file_says_so_and_changes_nothing(qtbot, window, tmp_path, c
     assert str(path.resolve()) not in window.classroom.recent_files()
 
 
-def test_missing_session_file(window, tmp_path) -> None:
+def test_missing_session_file(qtbot, window, tmp_path) -> None:
     before = window.session
     window.open_session(str(tmp_path / "nope.gdviz.toml"))
-    assert "nope.gdviz.toml" in window.message.text()
+    qtbot.waitUntil(lambda: "nope.gdviz.toml" in window.message.text(), timeout=WAIT)
     assert window.session == before
 
 
@@ -520,15 +520,16 @@ def test_dataset_csv_session_reopens_and_a_bad_csv_changes_nothing(qtbot, window
     # The data file goes bad: opening says which session and what, and nothing changes.
     csv.write_text("height,weight\n1,2\n2,heavy\n", encoding="utf-8")
     session, traj = window.session, window.trajectory
-    assert not window.classroom.open_session(path)
+    assert window.classroom.open_session(path)  # read on the compile thread
+    qtbot.waitUntil(lambda: not window.computer.busy, timeout=WAIT)
     text = window.message.text()
     assert (
         "people.gdviz.toml" in text and "line 3, column 'weight': 'heavy' is not a number" in text
     )
     assert window.session == session and window.trajectory is traj and panel.enabled
     csv.unlink()
-    assert not window.classroom.open_session(path)
-    assert "people.csv: no such file" in window.message.text()
+    assert window.classroom.open_session(path)
+    qtbot.waitUntil(lambda: "people.csv: no such file" in window.message.text(), timeout=WAIT)
     assert window.session == session and window.trajectory is traj
 
 

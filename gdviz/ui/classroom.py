@@ -77,7 +77,7 @@ class Classroom(QObject):
         self.lesson: Lesson | None = None
         # A file whose function is being compiled before it opens:
         # (generation of the check, path, the loaded file), or None.
-        self._opening: tuple[int, Path, Any] | None = None
+        self._opening: tuple[int, Path] | None = None
         window.computer.called.connect(self._checked)
         window.computer.callFailed.connect(self._check_failed)
         try:
@@ -407,42 +407,31 @@ class Classroom(QObject):
     def open_session(self, path: str | os.PathLike[str]) -> bool:
         """Open a session file; on any problem show why and change nothing.
 
-        The file is read here. Its function (a plain one, or a per-sample loss
-        over its data) is then compiled on the window's compile thread, in the
-        killable compile process with the window's time limit, so a hostile
-        function never freezes the window; the session is shown once that has
-        worked. Returns False when the file cannot be read (the message is
-        shown), True when it is on its way: a function that does not compile
-        then gets a message and changes nothing. Opening another file (or a
+        The file is read (with its data file, if it names one) and its
+        function compiled on the window's compile thread, the function in the
+        killable compile process with the window's time limit: neither a big
+        data file nor a hostile function freezes the window. The session is
+        shown once all of that has worked; a file that cannot be read, or a
+        function that does not compile, gets a message and changes nothing.
+        Returns True: the file is on its way. Opening another file (or a
         lesson) before this one is checked means this one is not opened.
         """
         w = self.window
-        try:
-            loaded = load_session(path)
-        except SessionError as exc:
-            w.show_message(f"Could not open the session: {exc}")
-            return False
-        session = loaded.session
-        # The parser has accepted the text; compile it too before anything
-        # changes (a few texts parse but do not compile, e.g. asin(x - x + 2)).
-        # The time limit is read now (tests shorten it).
-        if session.data is not None:
-            check = partial(_check_dataset_loss, session, loaded.dataset, compute.COMPILE_TIMEOUT)
-        else:
-            check = partial(compile_loss, session.function, timeout=compute.COMPILE_TIMEOUT)
-        # Not a compile of the window's: whatever the window compiles meanwhile
-        # (a preset held until the first paint) must not cancel the file.
+        # The time limit is read now (tests shorten it). Not a compile of the
+        # window's: whatever the window compiles meanwhile (a preset held until
+        # the first paint) must not cancel the file.
+        check = partial(_read_and_check, Path(path), compute.COMPILE_TIMEOUT)
         gen = w.computer.request_call(check, compile=False)
-        self._opening = (gen, Path(path), loaded)
+        self._opening = (gen, Path(path))
         w.statusBar().showMessage(f"Opening {Path(path).name}…")
         return True
 
-    def _checked(self, gen: int, _loss: Any) -> None:
-        """A file's function compiled: show its session (if it is still the one to open)."""
+    def _checked(self, gen: int, loaded: Any) -> None:
+        """A file was read and its function compiled: show it (if it is still the one to open)."""
         opening = self._take_opening(gen)
         if opening is None:
             return
-        _gen, path, loaded = opening
+        _gen, path = opening
         w = self.window
         session = loaded.session
         self.lesson = None
@@ -475,14 +464,16 @@ class Classroom(QObject):
         path = opening[1]
         w = self.window
         w.statusBar().clearMessage()
-        if isinstance(exc, ExpressionError):
+        if isinstance(exc, SessionError):  # its message names the file and the place
+            w.show_message(f"Could not open the session: {exc}")
+        elif isinstance(exc, ExpressionError):
             w.show_message(f"Could not open the session: {path}: function: {exc}")
         else:  # never let one file take the window down
             w.show_message(
                 f"Could not open the session: {path}: function: could not compile: {exc}"
             )
 
-    def _take_opening(self, gen: int) -> tuple[int, Path, Any] | None:
+    def _take_opening(self, gen: int) -> tuple[int, Path] | None:
         """The file being opened if ``gen`` is its check, else None."""
         opening = self._opening
         if opening is None or opening[0] != gen:
@@ -572,6 +563,23 @@ class Classroom(QObject):
         s = _settings()
         s.setValue("window/geometry", self.window.saveGeometry())
         s.setValue("window/state", self.window.saveState())
+
+
+def _read_and_check(path: Path, timeout: float) -> Any:
+    """Read a session file and compile its function; the loaded file, or an exception.
+
+    Runs on the compile thread. Raises :class:`SessionError` for a file that
+    cannot be read (or whose data cannot), :class:`ExpressionError` for a
+    function that does not compile: a few texts parse but do not compile,
+    e.g. ``asin(x - x + 2)``.
+    """
+    loaded = load_session(path)
+    session = loaded.session
+    if session.data is not None:
+        _check_dataset_loss(session, loaded.dataset, timeout)
+    else:
+        compile_loss(session.function, timeout=timeout)
+    return loaded
 
 
 def _check_dataset_loss(session: Session, dataset: Any, timeout: float) -> Any:
