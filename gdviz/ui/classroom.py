@@ -80,6 +80,10 @@ class Classroom(QObject):
         self._opening: tuple[int, Path] | None = None
         window.computer.called.connect(self._checked)
         window.computer.callFailed.connect(self._check_failed)
+        # The status bar (file messages go there) exists from the start: made
+        # on the first message, its arrival shrank the plots and the whole
+        # window was laid out and painted again (70 ms).
+        window.statusBar()
         try:
             self.lessons: list[Lesson] = load_lessons()
         except LessonError as exc:  # a packaging bug; the window still works
