@@ -5,15 +5,30 @@ carries the text to be compiled (on the worker thread). The window answers with
 :meth:`show_ok` (the function and gradient as Unicode mathematics) or
 :meth:`show_error` (the message, and a caret under the column it names). The
 last good function stays on screen until a new one compiles.
+
+The formulas and the one-line note under them (a preset's description) are
+packed into as few lines as the width allows (:func:`pack_lines`): every line
+the header takes is a line the plots lose, most of all at 2× text.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QFontDatabase
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+from collections.abc import Sequence
 
-__all__ = ["DEBOUNCE_MS", "FunctionEditor", "caret_line"]
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QFont, QFontDatabase, QResizeEvent
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gdviz.ui.widgets import ElidedLabel
+
+__all__ = ["DEBOUNCE_MS", "FormulaView", "FunctionEditor", "caret_line", "pack_lines"]
 
 #: Quiet time after the last keystroke before the text is compiled.
 DEBOUNCE_MS = 300
@@ -25,6 +40,216 @@ def caret_line(text: str, column: int | None) -> str:
         return ""
     column = min(column, len(text) + 1)
     return f"{text}\n{' ' * (column - 1)}^"
+
+
+def pack_lines(widths: Sequence[int], room: int, gap: int) -> list[list[int]]:
+    """Columns (lists of line indices) that show lines of ``widths`` in ``room`` pixels.
+
+    All lines side by side in one row if they fit; else two columns, the
+    first holding the first ``k`` lines (the function, say) and the second the
+    rest (its gradient), with ``k`` chosen for the fewest rows and, among
+    those, the shortest first column; else one line under the other.
+
+    >>> pack_lines([100, 120, 80], 400, 20)
+    [[0], [1], [2]]
+    >>> pack_lines([100, 120, 80], 300, 20)
+    [[0], [1, 2]]
+    >>> pack_lines([100, 120, 80], 200, 20)
+    [[0, 1, 2]]
+    """
+    n = len(widths)
+    if n <= 1:
+        return [list(range(n))]
+    if sum(widths) + gap * (n - 1) <= room:
+        return [[i] for i in range(n)]
+    best: tuple[int, int] | None = None
+    for k in range(1, n):
+        if max(widths[:k]) + gap + max(widths[k:]) <= room:
+            rows = max(k, n - k)
+            if best is None or rows < best[0]:
+                best = (rows, k)
+    if best is not None and best[0] < n:
+        k = best[1]
+        return [list(range(k)), list(range(k, n))]
+    return [list(range(n))]
+
+
+class FormulaView(QWidget):
+    """The formula lines (function, gradient) and an optional note, packed to the width.
+
+    :meth:`text` is the formulas as given (one per line). Lines that do not fit
+    even one under the other are cut with "…" (the whole line is in its
+    tooltip), so a long function never widens the window. The note goes in
+    the space left under the first column when there is some, else on its own
+    line below; it is one line, cut to fit (see :class:`ElidedLabel`).
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._text = ""
+        self._lines: list[ElidedLabel] = []
+        self._line_font: QFont | None = None
+        self._note: ElidedLabel | None = None
+        self._columns: list[list[int]] = []
+        policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
+
+    # -- content
+    def text(self) -> str:
+        """The formulas, one per line, as :meth:`setText` was given them."""
+        return self._text
+
+    def setText(self, text: str) -> None:
+        self._text = str(text)
+        raw = self._text.split("\n") if self._text else []
+        while len(self._lines) < len(raw):
+            label = ElidedLabel(parent=self)
+            label.setProperty("role", "math")
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            if self._line_font is not None:
+                label.setFont(self._line_font)
+            label.installEventFilter(self)
+            label.show()
+            self._lines.append(label)
+        for extra in self._lines[len(raw) :]:
+            extra.hide()
+        self._relayout()
+
+    def lines(self) -> list[ElidedLabel]:
+        """The labels showing the formula lines now."""
+        n = len(self._text.split("\n")) if self._text else 0
+        return self._lines[:n]
+
+    def set_line_font(self, font: QFont) -> None:
+        """The font of the formula lines (monospace; the note keeps the panel font)."""
+        self._line_font = QFont(font)
+        for label in self._lines:
+            label.setFont(self._line_font)
+        self._relayout()
+
+    def set_note(self, note: ElidedLabel) -> None:
+        """Show ``note`` with the formulas (it stays the caller's to fill and show)."""
+        self._note = note
+        note.setParent(self)
+        note.installEventFilter(self)
+        self._relayout()
+
+    # -- layout
+    def _gap(self) -> int:
+        label = self._lines[0] if self._lines else self
+        return 3 * label.fontMetrics().horizontalAdvance("M")
+
+    def _raw(self) -> list[str]:
+        return self._text.split("\n") if self._text else []
+
+    def _note_shown(self) -> bool:
+        return self._note is not None and not self._note.isHidden()
+
+    def _place(self, width: int, apply: bool) -> int:
+        """Lay the lines and note out in ``width`` pixels; returns the height used."""
+        raw = self._raw()
+        labels = self._lines[: len(raw)]
+        gap = self._gap()
+        packed_text = [t.strip() for t in raw]
+        widths = [
+            lb.fontMetrics().horizontalAdvance(t) + 4
+            for lb, t in zip(labels, packed_text, strict=True)
+        ]
+        columns = pack_lines(widths, width, gap)
+        one_column = len(columns) == 1 and len(raw) > 1
+        line_h = max((lb.sizeHint().height() for lb in labels), default=0)
+        rows = max((len(c) for c in columns), default=0)
+        # x and width of each column; a second column sits at the right edge so
+        # the note under the first one has the rest.
+        spots: list[tuple[int, int]] = []
+        if len(columns) == 2 and len(raw) > 2:
+            w0 = max(widths[i] for i in columns[0])
+            w1 = max(widths[i] for i in columns[1])
+            spots = [(0, w0), (max(width - w1, w0 + gap), w1)]
+        else:
+            x = 0
+            for col in columns:
+                w = min(max((widths[i] for i in col), default=0), width)
+                spots.append((x, w))
+                x += w + gap
+        if apply:
+            for c, col in enumerate(columns):
+                x, w = spots[c]
+                for r, i in enumerate(col):
+                    text = raw[i] if one_column else packed_text[i]
+                    if labels[i].text() != text:
+                        labels[i].setText(text)
+                    labels[i].setGeometry(x, r * line_h, w if not one_column else width, line_h)
+        self._columns = columns
+        height = rows * line_h
+        if self._note_shown():
+            note = self._note
+            assert note is not None
+            free = len(columns) == 2 and len(columns[0]) < rows
+            beside = spots[1][0] - gap if free else 0
+            if free and not note.is_expanded() and beside >= width // 3:
+                if apply:
+                    nh = note.sizeHint().height()
+                    y = len(columns[0]) * line_h + max(line_h - nh, 0) // 2
+                    note.setGeometry(0, y, beside, nh)
+            else:
+                nh = note.heightForWidth(width) if note.is_expanded() else note.sizeHint().height()
+                nh = max(nh, note.sizeHint().height())
+                if apply:
+                    note.setGeometry(0, height, width, nh)
+                height += nh
+        return height
+
+    def _relayout(self) -> None:
+        self._place(self.width(), apply=True)
+        self.updateGeometry()
+
+    def columns(self) -> list[list[int]]:
+        """How the lines are packed now (see :func:`pack_lines`)."""
+        return [list(c) for c in self._columns]
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        return self._place(width, apply=False)
+
+    def sizeHint(self) -> QSize:
+        raw = self._raw()
+        labels = self._lines[: len(raw)]
+        gap = self._gap()
+        width = sum(
+            lb.fontMetrics().horizontalAdvance(t.strip()) + 4
+            for lb, t in zip(labels, raw, strict=True)
+        )
+        width += gap * max(len(raw) - 1, 0)
+        if self._note_shown():
+            assert self._note is not None
+            width = max(width, self._note.sizeHint().width())
+        return QSize(width, self.heightForWidth(width))
+
+    def minimumSizeHint(self) -> QSize:
+        # Narrow is always possible (lines are cut); the height is then the tallest.
+        narrow = 120
+        return QSize(narrow, self.heightForWidth(narrow))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._place(self.width(), apply=True)
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.LayoutRequest:
+            self._relayout()
+            return True
+        return super().event(event)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        if kind in (QEvent.Type.Show, QEvent.Type.Hide, QEvent.Type.FontChange):
+            # The note was shown or hidden (a preset, a lesson), or a new text size.
+            QTimer.singleShot(0, self._relayout)
+        return super().eventFilter(watched, event)
 
 
 def _plain_label(role: str = "") -> QLabel:
@@ -51,6 +276,7 @@ class FunctionEditor(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        self._mono = QFont(mono)
         self.prompt = QLabel("f =")
         self.edit = QLineEdit()
         self.edit.setPlaceholderText("type a loss, e.g. (1-x)^2 + 100(y-x^2)^2")
@@ -62,14 +288,21 @@ class FunctionEditor(QWidget):
         self.error.setFont(mono)
         self.error.setWordWrap(False)
         self.error.hide()
-        self.math = _plain_label("math")
-        self.math.setFont(mono)
+        self.math = FormulaView()
+        self.math.set_line_font(mono)
+        # The note under the formulas: a preset's description or a lesson's
+        # commentary, one line cut to fit; a click unfolds the whole text.
+        self.note = ElidedLabel(expandable=True)
+        self.note.setProperty("role", "hint")
+        self.note.hide()
+        self.math.set_note(self.note)
 
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.prompt)
         row.addWidget(self.edit, 1)
         row.addWidget(self.status)
+        self._row = row
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
@@ -85,12 +318,22 @@ class FunctionEditor(QWidget):
         self.edit.returnPressed.connect(self._settle)
         self._last_good = ""
 
+    def add_to_input_row(self, widget: QWidget) -> None:
+        """Put ``widget`` (the preset box) at the end of the line the function is typed in.
+
+        The formulas under that line then have the window's whole width.
+        """
+        self._row.addWidget(widget)
+
     def set_font_scale(self, pt: float) -> None:
         """Size the monospace parts to match the theme (the style sheet sets the rest)."""
-        for w in (self.edit, self.error, self.math):
+        for w in (self.edit, self.error):
             f = QFont(w.font())
             f.setPointSizeF(pt)
             w.setFont(f)
+        f = QFont(self._mono)
+        f.setPointSizeF(pt)
+        self.math.set_line_font(f)
 
     # -------------------------------------------------------------- api
     def text(self) -> str:

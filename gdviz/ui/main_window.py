@@ -26,10 +26,8 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QComboBox,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
     QMainWindow,
-    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -50,6 +48,7 @@ from gdviz.ui.theme import THEMES, Theme, get_theme, stylesheet
 from gdviz.ui.transport import TransportBar
 from gdviz.ui.view3d import Surface3DView
 from gdviz.ui.view_panel import ViewPanel
+from gdviz.ui.widgets import SideScrollArea
 
 __all__ = ["DEFAULT_PRESET", "MainWindow"]
 
@@ -59,6 +58,8 @@ DEFAULT_PRESET = "rosenbrock"
 STATS_INTERVAL = 0.1
 #: Coalesce bursts of edits (dragging the start point) into one recompute.
 RECOMPUTE_DELAY_MS = 30
+#: The side panel's width when its content needs no more (1× text).
+SIDE_PANEL_WIDTH = 330
 
 
 def _default_domain(dim: int) -> tuple[tuple[float, float], ...]:
@@ -139,10 +140,9 @@ class MainWindow(QMainWindow):
         self.preset_box.addItem("Presets…", None)
         for p in self.presets:
             self.preset_box.addItem(p.title, p.name)
-        self.teaches = QLabel()
-        self.teaches.setTextFormat(Qt.TextFormat.PlainText)  # preset text is data
-        self.teaches.setWordWrap(True)
-        self.teaches.setProperty("role", "hint")
+        # The preset's description: one line under the formulas (plain text).
+        self.teaches = self.editor.note
+        self.editor.add_to_input_row(self.preset_box)
 
         self.scene = Scene("both", self.theme)
         self.maps = MapsDock(self, self.theme, current_run=self._selected_run_config)
@@ -162,10 +162,6 @@ class MainWindow(QMainWindow):
         self.message.setWordWrap(True)
         self.message.hide()
 
-        top = QHBoxLayout()
-        top.addWidget(self.editor, 1)
-        top.addWidget(self.preset_box, 0, Qt.AlignmentFlag.AlignTop)
-
         self.data_panel = DataPanel(self.theme)
         data_group = _section("Data", self.data_panel)
         runs_group = _section("Runs", self.runs_panel)
@@ -177,32 +173,27 @@ class MainWindow(QMainWindow):
         side_lay.addWidget(runs_group)
         side_lay.addWidget(view_group)
         side_lay.addStretch(1)
-        self.side_scroll = QScrollArea()
+        # Never narrower than its content needs at the current text size.
+        self.side_scroll = SideScrollArea()
         self.side_scroll.setWidget(side)
-        self.side_scroll.setWidgetResizable(True)
-        self.side_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.side_scroll.setMinimumWidth(300)
 
         left = QWidget()
         left_lay = QVBoxLayout(left)
         left_lay.setContentsMargins(0, 0, 0, 0)
         left_lay.addWidget(self.scene, 1)
-        left_lay.addWidget(self.stats)
-        self.stats.setMaximumHeight(150)
+        left_lay.addWidget(self.stats)  # as tall as its rows (StatsTable.sizeHint)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
         self.splitter.addWidget(self.side_scroll)
         self.splitter.setStretchFactor(0, 1)
-        self.splitter.setStretchFactor(1, 0)
-        self.splitter.setSizes([930, 330])
+        self.splitter.setStretchFactor(1, 0)  # widths: _fit_side_panel, from apply_theme
 
         central = QWidget()
         lay = QVBoxLayout(central)
         lay.setContentsMargins(8, 6, 8, 4)
         lay.setSpacing(4)
-        lay.addLayout(top)
-        lay.addWidget(self.teaches)
+        lay.addWidget(self.editor)
         lay.addWidget(self.message)
         lay.addWidget(self.splitter, 1)
         lay.addWidget(self.transport)
@@ -611,10 +602,8 @@ class MainWindow(QMainWindow):
         self.runs_panel.set_theme(theme)
         self.maps.set_theme(theme)
         self.stats.set_font_size(theme.font_pt)
-        # The side panel grows with the text (less than the text: the plots
-        # matter more; presentation mode hides the panels altogether).
-        self.side_scroll.setMinimumWidth(int(300 * max(1.0, theme.font_scale) ** 0.5))
         self.data_panel.set_theme(theme)
+        self._fit_side_panel()
         for act in self.theme_actions.actions():
             act.setChecked(act.data() == theme.name)
         for act in self.scale_actions.actions():
@@ -630,6 +619,27 @@ class MainWindow(QMainWindow):
 
     def set_font_scale(self, scale: float) -> None:
         self.apply_theme(self.theme.scaled(scale))
+
+    def _fit_side_panel(self) -> None:
+        """Split the width between the plots and the side panel for the current text size.
+
+        The panel gets the width its content prefers, from its 1× width up to
+        that times the square root of the text scale (it grows less than the
+        text: the plots matter more), as long as the plots' column keeps what
+        the numbers table needs. It never gets less than its content's
+        minimum, so every control stays reachable whatever the splitter is
+        dragged to.
+        """
+        if self.splitter.isVisible():
+            total = sum(self.splitter.sizes())
+        else:  # not laid out yet: the window's width less the margins and the handle
+            margins = self.centralWidget().layout().contentsMargins()
+            total = self.width() - margins.left() - margins.right() - self.splitter.handleWidth()
+        cap = round(SIDE_PANEL_WIDTH * max(1.0, self.theme.font_scale) ** 0.5)
+        want = max(SIDE_PANEL_WIDTH, min(self.side_scroll.sizeHint().width(), cap))
+        room = total - self.stats.needed_width()
+        side = max(self.side_scroll.minimumSizeHint().width(), min(want, room))
+        self.splitter.setSizes([max(total - side, 1), side])
 
     def export_animation(self) -> Any:
         """File → Export animation…: the export dialog for what the scene shows now.

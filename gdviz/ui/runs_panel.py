@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from gdviz.core.session import RunSpec
 from gdviz.ui.theme import DARK, Theme
+from gdviz.ui.widgets import ColumnsLayout
 
 __all__ = ["LogSlider", "RunsPanel"]
 
@@ -80,7 +81,7 @@ class LogSlider(QWidget):
     valueChanged = Signal(float)
     invalid = Signal(str)
 
-    def __init__(self, hp: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, hp: Any, parent: QWidget | None = None, box_width: int = 90) -> None:
         super().__init__(parent)
         self.hp = hp
         lo = hp.ui_low if hp.ui_low is not None else hp.low
@@ -92,7 +93,7 @@ class LogSlider(QWidget):
         self.slider.setRange(0, _SLIDER_STEPS)
         self.slider.setAccessibleName(f"{hp.name} slider")
         self.text = QLineEdit()
-        self.text.setMaximumWidth(90)
+        self.text.setMaximumWidth(box_width)
         self.text.setAccessibleName(hp.name)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -171,6 +172,9 @@ class RunsPanel(QWidget):
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.list.setMinimumHeight(int(self.list.fontMetrics().height() * 5.2) + 8)
+        # Its preferred height is its rows' (never less than the minimum), not a
+        # fixed 192 px: the side panel lays out at preferred heights.
+        self.list.setSizeAdjustPolicy(QListWidget.SizeAdjustPolicy.AdjustToContents)
         self.add_button = QPushButton("Add")
         self.dup_button = QPushButton("Duplicate")
         self.remove_button = QPushButton("Remove")
@@ -180,8 +184,10 @@ class RunsPanel(QWidget):
             (self.remove_button, "Remove the selected run"),
         ):
             b.setToolTip(tip)
-        buttons = QHBoxLayout()
-        buttons.setContentsMargins(0, 0, 0, 0)
+        # One row of three buttons while it fits; with larger text they wrap
+        # onto a second row rather than running past the panel's edge.
+        self.buttons = QWidget()
+        buttons = ColumnsLayout(max_columns=3, uniform=False, parent=self.buttons)
         for b in (self.add_button, self.dup_button, self.remove_button):
             buttons.addWidget(b)
 
@@ -191,6 +197,14 @@ class RunsPanel(QWidget):
             self.optimizer.addItem(getattr(spec, "label", name) or name, name)
         self.color = QComboBox()
         self.color.setAccessibleName("colour")
+        for combo in (self.optimizer, self.color):
+            # Sized for a short name, not the longest one: the panel stays narrow
+            # at large text, the field still grows with the panel and the
+            # drop-down list shows every name whole.
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            combo.setMinimumContentsLength(9)
         self.schedule = QLineEdit()
         self.schedule.setAccessibleName("schedule")
         self.schedule.setPlaceholderText(
@@ -207,6 +221,9 @@ class RunsPanel(QWidget):
         self.params_box = QWidget()
         self.params_form = QFormLayout(self.params_box)
         self.params_form.setContentsMargins(0, 0, 0, 0)
+        for form in (self.form, self.params_form):
+            # A field too wide to sit beside its label goes under it.
+            form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.form.addRow("optimizer", self.optimizer)
         self.form.addRow(self.params_box)
         self.form.addRow("schedule", self.schedule)
@@ -220,7 +237,7 @@ class RunsPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.list)
-        lay.addLayout(buttons)
+        lay.addWidget(self.buttons)
         lay.addWidget(self.editor)
 
         self.list.currentRowChanged.connect(self._select)
@@ -398,18 +415,30 @@ class RunsPanel(QWidget):
                 w.setValue(int(value))
                 w.valueChanged.connect(lambda v, n=hp.name: self._param_set(n, int(v)))
             elif hp.log or hp.name == "lr":
-                w = LogSlider(hp)
+                w = LogSlider(hp, box_width=self._box_width())
                 w.set_value(float(value))
                 w.valueChanged.connect(lambda v, n=hp.name: self._param_set(n, v))
                 w.invalid.connect(self._show_error)
             else:
                 w = QLineEdit(_fmt(float(value)))
-                w.setMaximumWidth(110)
+                w.setMaximumWidth(self._box_width(extra=2))
                 w.editingFinished.connect(lambda n=hp.name, e=w, h=hp: self._param_text(n, e, h))
             w.setToolTip(f"{hp.label or hp.name} ({hp.name}): {hp.range_text()}")
             w.setAccessibleName(hp.name)
             self._param_widgets[hp.name] = w
             self.params_form.addRow(hp.label or hp.name, w)
+
+    def _box_width(self, extra: int = 0) -> int:
+        """Width of a number box: a value such as 0.000125 at the theme's text size.
+
+        Never less than the 90 (110 with ``extra``) pixels it has at 1× text.
+        """
+        font = QFont(self.font())
+        font.setPointSizeF(self.theme.font_pt)
+        fm = QFontMetrics(font)
+        # The style sheet's padding and border, and the text margins of a QLineEdit.
+        need = fm.horizontalAdvance("0" * (8 + extra)) + fm.averageCharWidth() + 16
+        return max(need, 90 + 10 * extra)
 
     def param_widget(self, name: str) -> QWidget | None:
         """The widget editing hyper-parameter ``name`` of the selected run."""

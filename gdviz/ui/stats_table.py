@@ -3,6 +3,12 @@
 A table *model* computes every cell for a step at once and tells the view with
 one ``dataChanged`` signal; setting cell items one by one cost several
 milliseconds a frame.
+
+The table asks for the height of its rows (up to :data:`MAX_VISIBLE_ROWS`) and
+fits its columns to its width: the numbers keep the room their longest values
+need and the run's name (which the list beside the plots shows whole, in the
+same colour) is cut first, so the table needs no sideways scrolling at large
+text sizes.
 """
 
 from __future__ import annotations
@@ -10,13 +16,20 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSize, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QResizeEvent
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QSizePolicy, QTableView
 
-__all__ = ["COLUMNS", "StatsTable", "status_text"]
+__all__ = ["COLUMNS", "MAX_VISIBLE_ROWS", "StatsTable", "status_text"]
 
 COLUMNS = ("run", "loss", "‖∇f‖", "position", "status")
+#: The table is tall enough for this many runs; more scroll.
+MAX_VISIBLE_ROWS = 4
+#: The run column is never cut below this.
+_RUN_MIN = "8. mom"
+#: Typical widest cells (five significant digits), for the width the table asks for.
+_TYPICAL = ("", "0.0012346", "0.0012346", "(−0.12346, −0.12346)", "converged at 1000")
+_PAD = 16  # cell padding and grid line
 
 
 def status_text(status: str, stop_step: int, step: int) -> str:
@@ -109,26 +122,99 @@ class StatsTable(QTableView):
         for c in range(len(COLUMNS) - 1):
             h.setSectionResizeMode(c, QHeaderView.ResizeMode.Interactive)
         h.setStretchLastSection(True)
-        self.set_font_size(self.font().pointSizeF())
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
+        # As tall as its rows ask for (the plots take the rest), shorter if it must.
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Maximum)
         self._traj: Any = None
         self._labels: list[str] = []
         self._colors: list[str] = []
+        self._pt = self.font().pointSizeF()
+        # The widest text each column has shown for these runs: columns grow to
+        # fit what they show (never cutting a number) and do not shrink back
+        # and forth while playing.
+        self._seen = [0] * len(COLUMNS)
+        self.set_font_size(self._pt)
+
+    def _metrics(self) -> QFontMetrics:
+        font = QFont(self.font())
+        font.setPointSizeF(self._pt)
+        return QFontMetrics(font)
 
     def set_font_size(self, pt: float) -> None:
-        """Size the columns for text of ``pt`` points (the theme's size)."""
-        font = QFont(self.font())
-        font.setPointSizeF(pt)
-        fm = QFontMetrics(font)
+        """Size rows and columns for text of ``pt`` points (the theme's size)."""
+        self._pt = float(pt)
+        self.verticalHeader().setDefaultSectionSize(self._metrics().height() + 8)
+        self._seen = [0] * len(COLUMNS)
+        self._see(self.model_.rows)
+        self.fit_columns()
+        self.updateGeometry()
+
+    def _see(self, rows: list[tuple[str, ...]]) -> bool:
+        """Note the widths of ``rows``' cells; True if a column needs more room."""
+        fm = self._metrics()
+        grew = False
+        for row in rows:
+            for c, text in enumerate(row):
+                w = fm.horizontalAdvance(text)
+                if w > self._seen[c]:
+                    self._seen[c] = w
+                    grew = True
+        return grew
+
+    def fit_columns(self) -> None:
+        """Share the width out: the numbers and status first, the run's name gets the rest.
+
+        A name cut with "…" is the least loss: the runs list shows it whole,
+        in the same colour.
+        """
+        fm = self._metrics()
         h = self.horizontalHeader()
-        for c, sample in enumerate(("8. momentum  lr=0.0005", "−1.2346e+08", "1.2346e+08")):
-            h.resizeSection(c, fm.horizontalAdvance(sample) + 16)
-        h.resizeSection(3, fm.horizontalAdvance("(−1.2346, −0.12346)") + 16)
-        self.verticalHeader().setDefaultSectionSize(fm.height() + 8)
+        widths = [max(fm.horizontalAdvance(COLUMNS[c]), self._seen[c]) + _PAD for c in range(5)]
+        for c in (1, 2, 3):
+            h.resizeSection(c, widths[c])
+        names = [fm.horizontalAdvance(t) for t in self._labels]
+        run = max([*names, widths[0] - _PAD]) + _PAD
+        room = self.viewport().width() - sum(widths[1:])
+        low = fm.horizontalAdvance(_RUN_MIN) + _PAD
+        h.resizeSection(0, max(low, min(run, room)))
+
+    def needed_width(self) -> int:
+        """Pixels the table needs to show typical numbers whole, without sideways scrolling."""
+        fm = self._metrics()
+        cells = [
+            max(fm.horizontalAdvance(COLUMNS[c]), fm.horizontalAdvance(_TYPICAL[c])) + _PAD
+            for c in range(1, len(COLUMNS))
+        ]
+        run = fm.horizontalAdvance(_RUN_MIN) + _PAD
+        bar = self.verticalScrollBar().sizeHint().width()
+        return run + sum(cells) + bar + 2 * self.frameWidth()
+
+    def _row_height(self) -> int:
+        return self.verticalHeader().defaultSectionSize()
+
+    def sizeHint(self) -> QSize:
+        rows = min(max(self.model_.rowCount(), len(self._labels), 1), MAX_VISIBLE_ROWS)
+        header = self.horizontalHeader().sizeHint().height()
+        height = header + rows * self._row_height() + 2 * self.frameWidth()
+        return QSize(super().sizeHint().width(), height)
+
+    def minimumSizeHint(self) -> QSize:
+        header = self.horizontalHeader().sizeHint().height()
+        height = header + self._row_height() + 2 * self.frameWidth()
+        return QSize(super().minimumSizeHint().width(), height)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.fit_columns()
 
     def set_runs(self, trajectory: Any, colors: list[str], labels: list[str]) -> None:
         self._traj = trajectory
         self._colors = list(colors)
-        self._labels = list(labels)
+        self._seen = [0] * len(COLUMNS)  # new runs: their own numbers
+        if list(labels) != self._labels:
+            self._labels = list(labels)
+            self.updateGeometry()  # another number of runs: another height
+        self.fit_columns()
         if trajectory is None:
             self.model_.set_rows([], [])
 
@@ -164,4 +250,6 @@ class StatsTable(QTableView):
                     badge,
                 )
             )
+        if self._see(rows):
+            self.fit_columns()
         self.model_.set_rows(rows, self._colors)

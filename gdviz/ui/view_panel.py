@@ -13,7 +13,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
-    QGridLayout,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -23,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from gdviz.core.session import ViewSettings
+from gdviz.ui.widgets import ColumnsLayout
 
 __all__ = ["ViewPanel", "parse_numbers"]
 
@@ -120,14 +120,15 @@ class ViewPanel(QWidget):
         self.error.setWordWrap(True)
         self.error.hide()
         self.checks: dict[str, QCheckBox] = {}
-        grid = QGridLayout()
-        grid.setContentsMargins(0, 0, 0, 0)
-        for n, (key, label) in enumerate(_CHECKS):
+        # Two columns of check boxes while they fit, one when the text is large.
+        self.checks_box = QWidget()
+        grid = ColumnsLayout(max_columns=2, parent=self.checks_box)
+        for key, label in _CHECKS:
             cb = QCheckBox(label)
             cb.setAccessibleName(key)
             cb.toggled.connect(lambda v, k=key: self._toggled(k, v))
             self.checks[key] = cb
-            grid.addWidget(cb, n // 2, n % 2)
+            grid.addWidget(cb)
         self.n_contours = QSpinBox()
         self.n_contours.setRange(2, 60)
         self.n_contours.setKeyboardTracking(False)
@@ -135,6 +136,8 @@ class ViewPanel(QWidget):
 
         form = QFormLayout()
         form.setContentsMargins(0, 0, 0, 0)
+        # A field too wide to sit beside its label goes under it.
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.x_label = QLabel("x range")
         self.y_label = QLabel("y range")
         form.addRow(self.x_label, self.x_range)
@@ -146,7 +149,7 @@ class ViewPanel(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(form)
         lay.addWidget(self.error)
-        lay.addLayout(grid)
+        lay.addWidget(self.checks_box)
         lay.addWidget(self.reset_view)
 
     # model → widgets (emit nothing)
