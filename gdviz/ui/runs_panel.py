@@ -312,10 +312,12 @@ class RunsPanel(QWidget):
             return
         run = self._runs[i]
         self.list.blockSignals(True)
-        item.setText(f"{i + 1}. {self._describe(run)}")
+        text = f"{i + 1}. {self._describe(run)}"
+        item.setText(text)
         item.setIcon(_swatch(self.color_of(i)))
         item.setCheckState(Qt.CheckState.Checked if run.visible else Qt.CheckState.Unchecked)
-        item.setToolTip("tick to show, untick to hide this run")
+        # The whole name too: a narrow panel (large text) cuts it with "…".
+        item.setToolTip(f"{text}\ntick to show, untick to hide this run")
         self.list.blockSignals(False)
 
     @staticmethod
