@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QFontDatabase, QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -181,7 +181,7 @@ class FormulaView(QWidget):
                     if labels[i].text() != text:
                         labels[i].setText(text)
                     labels[i].setGeometry(x, r * line_h, w if not one_column else width, line_h)
-        self._columns = columns
+            self._columns = columns
         height = rows * line_h
         if self._note_shown():
             note = self._note
@@ -194,8 +194,9 @@ class FormulaView(QWidget):
                     y = len(columns[0]) * line_h + max(line_h - nh, 0) // 2
                     note.setGeometry(0, y, beside, nh)
             else:
-                nh = note.heightForWidth(width) if note.is_expanded() else note.sizeHint().height()
-                nh = max(nh, note.sizeHint().height())
+                # Unfolded, the note wraps: as tall as its lines at this width.
+                nh = note.heightForWidth(width) if note.is_expanded() else -1
+                nh = nh if nh > 0 else note.sizeHint().height()
                 if apply:
                     note.setGeometry(0, height, width, nh)
                 height += nh
@@ -247,8 +248,10 @@ class FormulaView(QWidget):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         kind = event.type()
         if kind in (QEvent.Type.Show, QEvent.Type.Hide, QEvent.Type.FontChange):
-            # The note was shown or hidden (a preset, a lesson), or a new text size.
-            QTimer.singleShot(0, self._relayout)
+            # The note was shown or hidden (a preset, a lesson), or a new text size:
+            # lay out again once the change is done (a posted event is dropped
+            # if this view is gone by then).
+            QCoreApplication.postEvent(self, QEvent(QEvent.Type.LayoutRequest))
         return super().eventFilter(watched, event)
 
 
