@@ -116,6 +116,20 @@ def test_changing_the_text_size_refits_the_side_panel(qtbot):
     assert cut_controls(w) == []
 
 
+def test_a_theme_switch_keeps_a_dragged_splitter(qtbot):
+    w = open_window(qtbot, 1.0)
+    total = sum(w.splitter.sizes())
+    w.splitter.setSizes([total - 420, 420])
+    settle(qtbot)
+    w.set_theme("light")
+    settle(qtbot)
+    assert w.splitter.sizes()[1] == 420
+    w.set_font_scale(2.0)  # a new text size splits again
+    settle(qtbot)
+    assert w.splitter.sizes()[1] != 420
+    assert cut_controls(w) == []
+
+
 def test_the_side_panel_cannot_be_dragged_over_its_controls(qtbot):
     w = open_window(qtbot, 2.0)
     total = sum(w.splitter.sizes())

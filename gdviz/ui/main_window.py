@@ -603,7 +603,11 @@ class MainWindow(QMainWindow):
         self.maps.set_theme(theme)
         self.stats.set_font_size(theme.font_pt)
         self.data_panel.set_theme(theme)
-        self._fit_side_panel()
+        if theme.font_scale != getattr(self, "_fitted_scale", None):
+            # A new text size: split the width again (a theme switch keeps
+            # where the person dragged the splitter).
+            self._fitted_scale = theme.font_scale
+            self._fit_side_panel()
         for act in self.theme_actions.actions():
             act.setChecked(act.data() == theme.name)
         for act in self.scale_actions.actions():
