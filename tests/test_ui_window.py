@@ -65,23 +65,38 @@ def test_typing_a_valid_function_recompiles_and_recomputes(qtbot, window):
 
 
 def test_an_invalid_function_shows_message_and_position_and_keeps_the_last_good(qtbot, window):
-    good_loss, good_math, good_traj = window.loss, window.editor.math.text(), window.trajectory
+    editor = window.editor
+    good_loss, good_math, good_traj = window.loss, editor.math.text(), window.trajectory
+    note = window.teaches.text()
+    scene_size = window.scene.size()
     type_function(qtbot, window, "x^2 + sine(y)")
-    qtbot.waitUntil(window.editor.has_error, timeout=WAIT)
-    err = window.editor.error.text()
+    qtbot.waitUntil(editor.has_error, timeout=WAIT)
+    err = editor.error.text()
     assert "sine" in err and "sin" in err
-    lines = err.split("\n")
-    assert lines[0] == "x^2 + sine(y)"
-    assert lines[1].index("^") == lines[0].index("sine")  # the caret marks the column
-    assert window.editor.edit.property("invalid") == "true"
+    # The column is marked in the line edit, under the first letter of "sine".
+    assert editor.edit.mark() == "x^2 + sine(y)".index("sine")
+    left, right = editor.edit.mark_span()
+    fm = editor.edit.fontMetrics()
+    assert right - left == fm.horizontalAdvance("s")
+    # The whole message, the text and a caret under the column, in the tooltip.
+    tip = editor.error.toolTip()
+    assert "<pre>x^2 + sine(y)\n      ^\n" in tip  # spaces kept: the caret is under the s
+    assert editor.edit.property("invalid") == "true"
+    # The message has the note's line: the plots did not move.
+    assert editor.error.isVisible() and not window.teaches.isVisible()
+    qtbot.wait(50)
+    assert window.scene.size() == scene_size
     assert window.loss is good_loss
     assert window.trajectory is good_traj
-    assert window.editor.math.text() == good_math
-    # Fixing the typo clears the error.
+    assert editor.math.text() == good_math
+    # Fixing the typo clears the error, the mark, and brings the note back.
     type_function(qtbot, window, "x^2 + sin(y)")
     wait_new(qtbot, window, good_traj)
-    assert not window.editor.has_error()
-    assert window.editor.edit.property("invalid") == "false"
+    assert not editor.has_error() and editor.edit.mark() is None
+    assert editor.edit.property("invalid") == "false"
+    assert window.teaches.isVisible() and not editor.error.isVisible()
+    assert window.teaches.text() != note  # the preset's description is of its own function
+    assert window.scene.size() == scene_size
 
 
 def test_hostile_text_is_an_error_not_code(qtbot, window, tmp_path):

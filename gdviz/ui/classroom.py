@@ -311,7 +311,7 @@ class Classroom(QObject):
         self.path = None
         w.load_session(replace(les.session, theme=w.session.theme))
         w.teaches.setText(f"{les.title}. {les.commentary}")
-        w.teaches.setVisible(not self.presentation.active)
+        w.editor.set_note_visible(True)  # inside the editor: presentation mode hides both
         self._show_caption()
         w.setWindowTitle(f"gdviz — lesson {les.number}: {les.title}")
 
@@ -342,7 +342,7 @@ class Classroom(QObject):
     def editing_widgets(self) -> list[QWidget]:
         """The widgets presentation mode hides (the transport bar and scene stay)."""
         w = self.window
-        names = ("editor", "preset_box", "teaches", "side_scroll", "stats")
+        names = ("editor", "preset_box", "side_scroll", "stats")  # the note is in the editor
         out = [getattr(w, n) for n in names if isinstance(getattr(w, n, None), QWidget)]
         out.append(self.dock)
         status = w.statusBar() if hasattr(w, "statusBar") else None
@@ -356,7 +356,7 @@ class Classroom(QObject):
             self.explain_card.hide()
             self._place_card()  # the loss plot gets its room back
             if self._current_lesson() is not None:
-                self.window.teaches.show()
+                self.window.editor.set_note_visible(True)
         self._show_caption()
         if not active:
             self.commentary.hide()

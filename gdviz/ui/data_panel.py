@@ -947,7 +947,7 @@ class DatasetMode:
             self.saved = w.session
             w.player.pause()
             # A preset's note describes its function, not the data.
-            w.teaches.hide()
+            w.editor.set_note_visible(False)
             w.preset_box.setCurrentIndex(0)
             # The race this mode is for: the same descent on all samples, on one
             # and on a mini-batch per step (the person's runs come back on leaving).

@@ -58,6 +58,11 @@ DEFAULT_PRESET = "rosenbrock"
 STATS_INTERVAL = 0.1
 #: Coalesce bursts of edits (dragging the start point) into one recompute.
 RECOMPUTE_DELAY_MS = 30
+#: The note under the formulas for a function that is no preset's: what to do next.
+OWN_FUNCTION_NOTE = (
+    "Your function. Click or drag on the surface to set the start; "
+    "Space plays, ← → step, R goes back to the start."
+)
 #: The side panel's width when its content needs no more (1× text).
 SIDE_PANEL_WIDTH = 330
 
@@ -321,8 +326,11 @@ class MainWindow(QMainWindow):
         self.player.seek(0)
         self._resume_step = session.step
         preset = next((p for p in self.presets if p.name == session.preset), None)
-        self.teaches.setText(preset.teaches if preset else "")
-        self.teaches.setVisible(preset is not None)
+        # The note's line is always there (a preset's description, or what to
+        # do with one's own function): a message in its place or a new note
+        # then never moves the plots.
+        self.teaches.setText(preset.teaches if preset else OWN_FUNCTION_NOTE)
+        self.editor.set_note_visible(True)
         idx = self.preset_box.findData(session.preset) if preset else 0
         self.preset_box.setCurrentIndex(max(idx, 0))
         self.editor.set_text(session.function)
@@ -374,6 +382,10 @@ class MainWindow(QMainWindow):
             session = replace(session, runs=tuple(replace(r, start=None) for r in session.runs))
             self._home_domain = dom
         session = replace(session, function=loss.text)
+        preset = next((p for p in self.presets if p.name == session.preset), None)
+        if preset is not None and self.teaches.text() == preset.teaches:
+            if loss.text != preset.session.function:
+                self.teaches.setText(OWN_FUNCTION_NOTE)  # the description is of another function
         self.session = session
         self.loss = loss
         self.editor.show_ok(loss.text, pretty, tuple(loss.variables))

@@ -59,6 +59,7 @@ class ElidedLabel(QLabel):
         self._expandable = expandable
         self._expanded = False
         self._elided = False
+        self._tip: str | None = None
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         self.setText(text)
 
@@ -71,6 +72,18 @@ class ElidedLabel(QLabel):
         self._full = str(text)
         self._refresh()
         self.updateGeometry()
+
+    def set_tip(self, tip: str | None, *, preformatted: bool = False) -> None:
+        """A tooltip to show always (plain text), instead of the whole text when cut; None: that.
+
+        ``preformatted`` keeps its spaces and line breaks (a caret under a column).
+        """
+        self._tip = (
+            None
+            if tip is None
+            else (f"<pre>{html.escape(tip)}</pre>" if preformatted else rich_tooltip(tip))
+        )
+        self._refresh()
 
     def is_elided(self) -> bool:
         """Whether the label shows less than its whole text now."""
@@ -103,7 +116,10 @@ class ElidedLabel(QLabel):
             self._elided = shown != line
         if super().text() != shown:
             super().setText(shown)
-        self.setToolTip(rich_tooltip(self._full) if self._elided or self._expanded else "")
+        if self._tip is not None:
+            self.setToolTip(self._tip)
+        else:
+            self.setToolTip(rich_tooltip(self._full) if self._elided or self._expanded else "")
         cut = self._expandable and (self._elided or self._expanded)
         if cut:
             self.setCursor(Qt.CursorShape.PointingHandCursor)
