@@ -201,6 +201,27 @@ def bench_rescale(app, w) -> None:
     wait(app, w.scene.settled)
 
 
+def bench_scrub(app, w) -> None:
+    """Longest stall of timeline jumps with 5,000-step trails (as dragging the slider does)."""
+    w.player.pause()
+    w.player.seek(STEPS)
+    _pause(app, 1.0)
+    wait(app, w.scene.settled)
+    out = []
+    for step in (0, STEPS, STEPS // 2, STEPS, 1000, STEPS):
+        start = [0.0]
+
+        def act(step=step, start=start):
+            start[0] = time.perf_counter()
+            w.transport.timeline.setValue(step)  # the timeline slider, as a drag sets it
+
+        def done(start=start):
+            return time.perf_counter() - start[0] > 0.3 and w.scene.settled()
+
+        out.append(max_stall(app, act, done))
+    print(f"longest GUI stall of a timeline jump (0 <-> {STEPS:,}, to the middle): {_summary(out)}")
+
+
 def _pause(app, seconds: float) -> None:
     """Let the window finish painting, as it does while a person reads the result."""
     t0 = time.perf_counter()
@@ -316,6 +337,7 @@ def main() -> int:
     bench_frames(app, w, args.frames)
     bench_playback(app, w)
     bench_rescale(app, w)
+    bench_scrub(app, w)
     bench_stalls(app, w)
     w.close()
     bench_startup(args.starts)

@@ -295,8 +295,9 @@ def _final_state(scene):
         assert not trail.roughing
         assert trail.rough is None or not trail.rough.isVisible()
         for line, shadow in trail.chunks:
-            assert line.isVisible() and line.opts["pen"] == trail.pen
-            assert shadow is not None and shadow.isVisible() and shadow.opts["pen"] == trail.shadow
+            assert trail.is_shown(line) and line.opts["pen"] == trail.pen
+            assert shadow is not None and trail.is_shown(shadow)
+            assert shadow.opts["pen"] == trail.shadow
         assert trail.live.xData[0] == trail.x[full * trail.CHUNK]
 
 
@@ -406,6 +407,35 @@ def test_playback_across_a_chunk_boundary_never_shows_the_stand_in(qtbot, scene)
     assert all(len(items.trail.chunks) == 2 for items in scene._run_items)
 
 
+def test_scrubbing_back_and_forth_keeps_the_cached_chunks(qtbot, scene):
+    # Qt drops the cached picture of a hidden item: chunks past the step on
+    # screen are made transparent instead, so going back to step 0 and
+    # forward again draws the same cached items (re-rendering every chunk of
+    # 8 runs x 5,000 steps in one paint took 90 ms).
+    starts = [(-2.5, 1.5), (2.0, -1.5)]
+    loss, traj = make_traj("x^2 + 10y^2 + sin(3x)", starts, [0.001, 0.0005], 2000)
+    scene.set_problem(loss, ((-3, 3), (-2, 2)))
+    scene.set_runs(traj, ["#ff0000", "#00ff00"], ["a", "b"])
+    scene.set_step(2000)
+    qtbot.waitUntil(scene.settled, timeout=10_000)
+    trail = scene._run_items[0].trail
+    chunks = list(trail.chunks)
+    assert len(chunks) == 2000 // trail.CHUNK
+
+    scene.set_step(0)
+    assert trail.chunks == chunks  # kept for the way back
+    for line, shadow in chunks:
+        assert line.isVisible() and shadow.isVisible()  # never hidden: the caches stay
+        assert not trail.is_shown(line) and not trail.is_shown(shadow)
+    scene.set_step(1100)  # two chunks on screen again, at once
+    assert [trail.is_shown(line) for line, _ in chunks] == [True, True, False]
+    assert trail.chunks == chunks and scene.settled()
+    _settle(qtbot, scene)
+    scene.set_step(2000)
+    _final_state(scene)
+    assert trail.chunks == chunks
+
+
 def test_exporter_scene_never_shows_the_stand_in(qtbot):
     from gdviz.export.render import SceneInputs, SceneRenderer
 
@@ -505,7 +535,7 @@ def test_a_recompute_keeps_the_cached_chunks_of_runs_that_did_not_change(qtbot, 
             np.testing.assert_array_equal(x, new.positions[:rows, k, 0])
             np.testing.assert_array_equal(y, new.positions[:rows, k, 1])
             # Chunks shown are never ahead of the data on screen.
-            shown = [line for line, _ in items.trail.chunks if line.isVisible()]
+            shown = [line for line, _ in items.trail.chunks if items.trail.is_shown(line)]
             assert len(shown) <= (rows - 1) // 512
         qtbot.wait(1)
     qtbot.waitUntil(scene.settled, timeout=10_000)
@@ -520,3 +550,19 @@ def test_a_recompute_keeps_the_cached_chunks_of_runs_that_did_not_change(qtbot, 
                 np.testing.assert_array_equal(item.yData, piece[:, 1])
     _settle(qtbot, scene)
     _final_state(scene)
+
+
+def test_loss_axis_does_not_shrink_when_its_labels_get_narrower(qtbot, scene):
+    # Narrower tick labels used to shrink the axis, which resized the plot and
+    # had every cached loss curve drawn again at each new function.
+    loss, wide = make_traj("1000000*(x^2 + y^2) + 123456.789", [(1.0, 1.0)], [1e-7], 50)
+    scene.set_problem(loss, ((-2, 2), (-2, 2)))
+    scene.set_runs(wide, ["#ff0000"], ["a"])
+    _settle(qtbot, scene)
+    vb = scene.loss_plot.getViewBox()
+    width = vb.width()
+    loss2, narrow = make_traj("x^2 + y^2", [(1.0, 1.0)], [0.1], 50)
+    scene.set_problem(loss2, ((-2, 2), (-2, 2)))
+    scene.set_runs(narrow, ["#ff0000"], ["a"])
+    _settle(qtbot, scene)
+    assert vb.width() == width
