@@ -437,3 +437,23 @@ def test_side_panel_titles_are_never_covered(qtbot, window, scale):
         assert header.height() >= header.fontMetrics().height()
         assert header.font().bold()
     assert titles == ["Data", "Runs", "View"]
+
+
+def test_a_shorter_function_does_not_move_the_plots(qtbot, window):
+    # Formulas that need fewer rows than the ones before keep the header's
+    # height: giving the rows back moved the plots and had the whole window
+    # laid out and every cached trail drawn again at each change of function.
+    window.resize(1280, 800)
+    beale = "(1.5 - x + x y)^2 + (2.25 - x + x y^2)^2 + (2.625 - x + x y^3)^2"
+    old = window.trajectory
+    type_function(qtbot, window, beale)
+    wait_new(qtbot, window, old)
+    qtbot.wait(50)
+    rows = len(window.editor.math.columns()[0])
+    size = window.scene.size()
+    old = window.trajectory
+    type_function(qtbot, window, "x^2 + y^2")
+    wait_new(qtbot, window, old)
+    qtbot.wait(50)
+    assert len(window.editor.math.columns()[0]) < rows  # it needs fewer rows…
+    assert window.scene.size() == size  # …and the plots stay where they were

@@ -112,6 +112,10 @@ class FormulaView(QWidget):
         self._line_font: QFont | None = None
         self._note: ElidedLabel | None = None
         self._columns: list[list[int]] = []
+        # The tallest height used at this width, font and note: a new function
+        # may need fewer rows, but giving them back would move the plots and
+        # have the whole window laid out again at every change of function.
+        self._floor: tuple[tuple, int] = ((), 0)  # (what it holds for, height)
         policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         policy.setHeightForWidth(True)
         self.setSizePolicy(policy)
@@ -145,6 +149,7 @@ class FormulaView(QWidget):
     def set_line_font(self, font: QFont) -> None:
         """The font of the formula lines (monospace; the note keeps the panel font)."""
         self._line_font = QFont(font)
+        self._floor = ((), 0)
         for label in self._lines:
             label.setFont(self._line_font)
         self._relayout()
@@ -223,8 +228,19 @@ class FormulaView(QWidget):
                 height += nh
         return height
 
+    def _height(self, width: int, apply: bool) -> int:
+        """:meth:`_place`'s height, never less than the tallest so far at this width."""
+        height = self._place(width, apply)
+        note = self._note
+        key = (width, id(note), self._note_shown(), note is not None and note.is_expanded())
+        if key == self._floor[0]:
+            height = max(height, self._floor[1])
+        if apply:
+            self._floor = (key, height)
+        return height
+
     def _relayout(self) -> None:
-        self._place(self.width(), apply=True)
+        self._height(self.width(), apply=True)
         self.updateGeometry()
 
     def columns(self) -> list[list[int]]:
@@ -235,7 +251,7 @@ class FormulaView(QWidget):
         return True
 
     def heightForWidth(self, width: int) -> int:
-        return self._place(width, apply=False)
+        return self._height(width, apply=False)
 
     def sizeHint(self) -> QSize:
         raw = self._raw()
@@ -258,7 +274,7 @@ class FormulaView(QWidget):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        self._place(self.width(), apply=True)
+        self._height(self.width(), apply=True)
 
     def event(self, event: QEvent) -> bool:
         if event.type() == QEvent.Type.LayoutRequest:
