@@ -204,6 +204,20 @@ def test_the_numbers_table_fits_its_width_and_shows_every_run(window):
             assert fm.horizontalAdvance(row[key]) < header.sectionSize(c), (key, row[key])
 
 
+def test_no_number_is_cut_after_the_text_size_changes_in_place(qtbot):
+    # The table measured its numbers again only at the next step: right after
+    # a larger text size (at step 0, paused) a gradient norm showed "16…".
+    w = open_window(qtbot, 1.0)
+    w.set_font_scale(2.0)
+    settle(qtbot)
+    table, header = w.stats, w.stats.horizontalHeader()
+    fm = table.fontMetrics()
+    for k in range(table.run_count()):
+        row = table.row_text(k)
+        for c, key in ((1, "loss"), (2, "‖∇f‖"), (3, "position")):
+            assert fm.horizontalAdvance(row[key]) < header.sectionSize(c), (key, row[key])
+
+
 def test_a_long_function_does_not_widen_the_window(window, qtbot):
     old = window.trajectory
     terms = " + ".join(f"sin({k}*x)*cos({k}*y)/{k}" for k in range(1, 16))

@@ -625,7 +625,7 @@ class MainWindow(QMainWindow):
         for act in self.scale_actions.actions():
             act.setChecked(abs(float(act.data()) - theme.font_scale) < 1e-9)
         self._redraw_runs()
-        self.scene.set_step(self.player.step)
+        self._show_step(self.player.step, force=True)  # the numbers measured in the new font
         if hasattr(self, "classroom"):  # built after the first theme is applied
             self.classroom.set_theme(theme)
 
