@@ -277,6 +277,18 @@ def bench_stalls(app, w) -> None:
     stalls = _stalls(app, w, [type_function(t) for t in (beale, rosenbrock) * 3])
     print(f"longest GUI stall while compiling a typed function and recomputing: {_summary(stalls)}")
 
+    # A typo (shown with its message and mark; nothing recomputed), then the
+    # fix (compiled and recomputed again).
+    bad, bad_stalls, fix_stalls = "(1-x)^2 + 100(y - sine(x^2))^2", [], []
+    for _ in range(3):
+        bad_stalls.append(max_stall(app, type_function(bad), w.editor.has_error))
+        _pause(app, 0.5)
+        fix_stalls += _stalls(app, w, [type_function(rosenbrock)])
+    print(
+        f"longest GUI stall while an invalid function's message is shown: {_summary(bad_stalls)}; "
+        f"when it is fixed and recomputed: {_summary(fix_stalls)}"
+    )
+
     def pick_start(point: tuple[float, float]):
         def act():
             w.scene.startPicked.emit(point)  # what a click on the surface sends

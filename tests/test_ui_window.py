@@ -1,5 +1,8 @@
 """Drive the main window as a person would: type, pick presets, edit runs, click, play."""
 
+import html
+import re
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
@@ -440,20 +443,25 @@ def test_side_panel_titles_are_never_covered(qtbot, window, scale):
 
 
 def test_a_shorter_function_does_not_move_the_plots(qtbot, window):
-    # Formulas that need fewer rows than the ones before keep the header's
-    # height: giving the rows back moved the plots and had the whole window
-    # laid out and every cached trail drawn again at each change of function.
+    # Long formulas are cut to the rows short ones take (whole in their
+    # tooltips): a header that changes height with the function moved the
+    # plots and had the whole window laid out and every cached trail drawn
+    # again at each change of function.
     window.resize(1280, 800)
     beale = "(1.5 - x + x y)^2 + (2.25 - x + x y^2)^2 + (2.625 - x + x y^3)^2"
-    old = window.trajectory
-    type_function(qtbot, window, beale)
-    wait_new(qtbot, window, old)
     qtbot.wait(50)
-    rows = len(window.editor.math.columns()[0])
-    size = window.scene.size()
-    old = window.trajectory
-    type_function(qtbot, window, "x^2 + y^2")
-    wait_new(qtbot, window, old)
-    qtbot.wait(50)
-    assert len(window.editor.math.columns()[0]) < rows  # it needs fewer rows…
-    assert window.scene.size() == size  # …and the plots stay where they were
+    sizes = [(window.editor.height(), window.scene.size())]  # Rosenbrock's
+    for text in (beale, "x^2 + y^2", beale, "x^4 - x^2", "x^2 + y^2"):
+        old = window.trajectory
+        type_function(qtbot, window, text)
+        wait_new(qtbot, window, old)
+        qtbot.wait(50)
+        sizes.append((window.editor.height(), window.scene.size()))
+        if text == beale:
+            cut = [lb for lb in window.editor.math.lines() if lb.is_elided()]
+            assert cut, "Beale's gradient does not fit in 1280 px"
+            for lb in cut:
+                assert lb.text() in html.unescape(re.sub(r"<[^>]+>", "", lb.toolTip()))
+    assert len({h for h, _ in sizes}) == 1, sizes  # the header never changed height
+    two_d = [size for (h, size), t in zip(sizes, (1, 1, 1, 1, 0, 1), strict=True) if t]
+    assert len(set(two_d)) == 1  # and the 2-D plots never moved

@@ -183,16 +183,28 @@ class FormulaView(QWidget):
             for lb, t in zip(labels, packed_text, strict=True)
         ]
         columns = pack_lines(widths, width, gap)
+        if len(raw) > 1 and len(columns) < len(raw) and columns[0] != [0]:
+            # One line under the other (or the function and a gradient line in
+            # the first column, which pushes the note to a line of its own)
+            # would make the header taller for this function than for others,
+            # and a header that changes height moves the plots and has the
+            # whole window laid out again. The function, then its gradient
+            # beside it, the lines cut to fit (each whole in its tooltip).
+            columns = [[0], list(range(1, len(raw)))]
         one_column = len(columns) == 1 and len(raw) > 1
         line_h = max((lb.sizeHint().height() for lb in labels), default=0)
         rows = max((len(c) for c in columns), default=0)
         # x and width of each column; a second column sits at the right edge so
         # the note under the first one has the rest.
         spots: list[tuple[int, int]] = []
-        if len(columns) == 2 and len(raw) > 2:
-            w0 = max(widths[i] for i in columns[0])
-            w1 = max(widths[i] for i in columns[1])
-            spots = [(0, w0), (max(width - w1, w0 + gap), w1)]
+        w0 = max((widths[i] for i in columns[0]), default=0)
+        w1 = max((widths[i] for i in columns[-1]), default=0)
+        if len(columns) == 2 and (len(raw) > 2 or w0 + gap + w1 > width):
+            # The second column at the right edge, never starting left of a
+            # third of the width (the note under the first column needs that
+            # much), cut where it does not fit; the first column cut likewise.
+            x1 = max(min(w0, width // 2) + gap, width // 3 + gap, width - w1)
+            spots = [(0, min(w0, x1 - gap)), (x1, max(width - x1, 0))]
         else:
             x = 0
             for col in columns:
