@@ -306,8 +306,11 @@ class Computer(QObject):
     def _on_compiled(self, gen: int, loss: Any, pretty: str) -> None:
         # Applied in a turn of its own: a result that comes back at once (a
         # function compiled before) otherwise lands in the same pass as the
-        # repaint the typing started, and both made one long stall.
-        QTimer.singleShot(0, self, lambda: self._apply_compiled(gen, loss, pretty))
+        # repaint the typing started, and both made one long stall. A 1 ms
+        # timer, not a posted event: Qt handles every posted event (repaints
+        # included) in one pass before it looks at timers again, so the new
+        # surface and the repaint that follows it are not one stall either.
+        QTimer.singleShot(1, self, lambda: self._apply_compiled(gen, loss, pretty))
 
     def _apply_compiled(self, gen: int, loss: Any, pretty: str) -> None:
         if gen == self.compile_gen and not self._stopped:
