@@ -22,9 +22,15 @@ def ready(w) -> bool:
 def started_window(qtbot):
     """A shown main window with its first runs computed (compile process warm, as in the app)."""
     from gdviz.core.loss import warm_up
-    from gdviz.ui.main_window import MainWindow
 
     warm_up()  # as the app does soon after opening
+    return shown_window(qtbot)
+
+
+def shown_window(qtbot):
+    """A shown main window with its first runs computed."""
+    from gdviz.ui.main_window import MainWindow
+
     w = MainWindow()
     qtbot.addWidget(w)
     w.show()

@@ -5,16 +5,11 @@ import re
 
 import numpy as np
 import pytest
+from _ui_support import WAIT, ready, shown_window
 from PySide6.QtCore import QPointF, Qt
 
 from gdviz.core.presets import load_presets
-from gdviz.ui.main_window import DEFAULT_PRESET, MainWindow
-
-WAIT = 30_000  # ms; generous: only catches hangs, never measures speed
-
-
-def ready(window):
-    return window.trajectory is not None and window.complete and not window.computer.busy
+from gdviz.ui.main_window import DEFAULT_PRESET
 
 
 def wait_new(qtbot, window, old):
@@ -24,12 +19,7 @@ def wait_new(qtbot, window, old):
 
 @pytest.fixture
 def window(qtbot):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    qtbot.waitUntil(lambda: ready(w), timeout=WAIT)
-    return w
+    return shown_window(qtbot)
 
 
 def type_function(qtbot, window, text):

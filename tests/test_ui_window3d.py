@@ -5,26 +5,15 @@ marked ``gl``) it draws.
 """
 
 import pytest
+from _ui_support import WAIT, ready, shown_window
 from PySide6.QtCore import Qt
 
 from gdviz.ui.gl import probe_gl
-from gdviz.ui.main_window import MainWindow
-
-WAIT = 30_000  # ms; generous: only catches hangs
-
-
-def ready(window):
-    return window.trajectory is not None and window.complete and not window.computer.busy
 
 
 @pytest.fixture
 def window(qtbot):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    qtbot.waitUntil(lambda: ready(w), timeout=WAIT)
-    return w
+    return shown_window(qtbot)
 
 
 def test_the_3d_tab_is_there_and_follows_the_step(qtbot, window):

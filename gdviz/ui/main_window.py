@@ -325,7 +325,7 @@ class MainWindow(QMainWindow):
         self.transport.set_speed(session.speed)
         self.player.seek(0)
         self._resume_step = session.step
-        preset = next((p for p in self.presets if p.name == session.preset), None)
+        preset = self._preset(session.preset)
         # The note's line is always there (a preset's description, or what to
         # do with one's own function): a message in its place or a new note
         # then never moves the plots.
@@ -335,9 +335,13 @@ class MainWindow(QMainWindow):
         self.preset_box.setCurrentIndex(max(idx, 0))
         self.editor.set_text(session.function)
 
+    def _preset(self, name: str | None) -> Preset | None:
+        """The shipped preset called ``name``, or None."""
+        return next((p for p in self.presets if p.name == name), None)
+
     def load_preset(self, name: str) -> None:
         """Load a shipped preset by name."""
-        preset = next((p for p in self.presets if p.name == name), None)
+        preset = self._preset(name)
         if preset is None:
             self.show_message(f"no preset named {name!r}")
             return
@@ -382,7 +386,7 @@ class MainWindow(QMainWindow):
             session = replace(session, runs=tuple(replace(r, start=None) for r in session.runs))
             self._home_domain = dom
         session = replace(session, function=loss.text)
-        preset = next((p for p in self.presets if p.name == session.preset), None)
+        preset = self._preset(session.preset)
         if preset is not None and self.teaches.text() == preset.teaches:
             if loss.text != preset.session.function:
                 self.teaches.setText(OWN_FUNCTION_NOTE)  # the description is of another function
