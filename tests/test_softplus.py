@@ -192,7 +192,7 @@ def test_logistic_gradient_is_the_mean_per_sample_gradient(point):
 
 
 def test_window_formula_line_reads_as_typed():
-    from gdviz.ui.mathtext import unicode_math  # plain text, no Qt
+    from gdviz.core.mathtext import unicode_math  # plain text, no Qt
 
     loss = compile_loss("log(1 + exp(x*y))")
     assert unicode_math(loss.expr) == "log(1 + exp(x·y))"

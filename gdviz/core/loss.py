@@ -36,6 +36,7 @@ from gdviz.core.expression import (
     normalize_kinks,
     parse_expression,
 )
+from gdviz.core.mathtext import equations_text
 
 __all__ = ["Loss", "compile_loss", "shutdown_worker", "warm_up"]
 
@@ -194,6 +195,13 @@ def _compile(text: str, variables: Sequence[str] | None) -> dict[str, Any]:
             )
     grad_latex = _latex(grads[0] if d == 1 else sympy.Matrix(grads), sum(map(_size, grads)))
     hess_latex = _latex(sympy.Matrix(hess), sum(_size(h) for h in upper))
+    try:
+        # Printed here, in the compile process: the window then shows it
+        # without unpickling the SymPy tree (up to 30 ms of Python that
+        # competed with the GUI thread for the interpreter).
+        pretty: str | None = equations_text(names, expr, grads)
+    except Exception:  # display only: never fail a compile over printing
+        pretty = None
     return {
         "text": text,
         "variables": names,
@@ -201,6 +209,7 @@ def _compile(text: str, variables: Sequence[str] | None) -> dict[str, Any]:
         "latex": _latex(expr, _size(expr)),
         "grad_latex": grad_latex,
         "hess_latex": hess_latex,
+        "pretty": pretty,
         "exprs": (expr, tuple(grads), tuple(tuple(row) for row in hess)),
     }
 
@@ -277,6 +286,9 @@ class Loss:
     latex, grad_latex, hess_latex : str
         LaTeX of the function, its gradient (a column vector; a scalar when
         ``d == 1``) and its Hessian matrix.
+    pretty : str or None
+        The function and its gradient as one-line Unicode formulas, printed
+        when it was compiled (None if they could not be printed).
 
     Notes
     -----
@@ -294,6 +306,7 @@ class Loss:
         self.latex: str = blob["latex"]
         self.grad_latex: str = blob["grad_latex"]
         self.hess_latex: str = blob["hess_latex"]
+        self.pretty: str | None = blob.get("pretty")
         funcs = _load_functions(blob["sources"])
         self._value = funcs["value"]
         self._grad = funcs["grad"]

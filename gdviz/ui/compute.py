@@ -75,7 +75,7 @@ class _Worker(QObject):
         # second, and the window can already be on screen meanwhile.
         from gdviz.core.expression import ExpressionError
         from gdviz.core.loss import compile_loss
-        from gdviz.ui.mathtext import pretty_equations
+        from gdviz.core.mathtext import pretty_equations
 
         try:
             loss = compile_loss(text, variables, timeout=timeout)  # type: ignore[arg-type]
@@ -86,6 +86,8 @@ class _Worker(QObject):
             self.compileFailed.emit(gen, f"could not compile: {exc}")
             return
         try:
+            # Printed in the compile process; the SymPy tree is only rebuilt
+            # (and printed here) for a loss that came without the text.
             pretty = pretty_equations(loss)
         except Exception:  # display only: fall back to the typed text
             pretty = f"f = {text}"

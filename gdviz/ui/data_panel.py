@@ -127,7 +127,7 @@ def dataset_pretty(loss: Any) -> str:
     """The dataset loss as plain Unicode lines: total, per-sample loss, gradient, roles."""
     import sympy
 
-    from gdviz.ui.mathtext import unicode_math
+    from gdviz.core.mathtext import unicode_math
 
     names = tuple(loss.variables)
     sub = {

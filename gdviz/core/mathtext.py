@@ -9,18 +9,21 @@ powers (``x²``), ``·`` for products, ``√``, ``π``, ``e``, a real minus sign
 The result is plain text, so nothing typed can turn into markup, and it fits
 the narrow band above the plots even on a projector.
 
-No Qt here: the strings are built on the worker thread, next to the compile.
+No Qt here: the strings are built in the compile process, next to the
+differentiation (see :func:`gdviz.core.loss.compile_loss`), so the window never
+has to rebuild a loss's SymPy tree just to print it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sympy
 from sympy.printing.precedence import precedence
 from sympy.printing.str import StrPrinter
 
-__all__ = ["pretty_equations", "unicode_math"]
+__all__ = ["equations_text", "pretty_equations", "unicode_math"]
 
 #: Longest formula shown in full; longer ones end with "…".
 MAX_CHARS = 600
@@ -61,19 +64,32 @@ def unicode_math(expr: Any) -> str:
     return s if len(s) <= MAX_CHARS else s[: MAX_CHARS - 1] + "…"
 
 
-def pretty_equations(loss: Any) -> str:
-    """The function and each gradient component of a compiled loss, one per line.
+def equations_text(variables: Sequence[str], expr: Any, grad_exprs: Sequence[Any]) -> str:
+    """The function and each gradient component, one per line.
 
-    For ``x^2 + 3y^2`` this gives::
+    For ``x^2 + 3y^2`` (variables ``x, y``) this gives::
 
         f(x, y) = x² + 3·y²
           ∂f/∂x = 2·x
           ∂f/∂y = 6·y
     """
-    names = tuple(loss.variables)
+    names = tuple(variables)
     lhs = [f"f({', '.join(names)})"] + [f"∂f/∂{n}" for n in names]
     width = max(len(s) for s in lhs)
-    exprs = [loss.expr, *loss.grad_exprs]
+    exprs = [expr, *grad_exprs]
     return "\n".join(
         f"{name.rjust(width)} = {unicode_math(e)}" for name, e in zip(lhs, exprs, strict=False)
     )
+
+
+def pretty_equations(loss: Any) -> str:
+    """:func:`equations_text` of a compiled loss.
+
+    A :class:`~gdviz.core.loss.Loss` carries this text from its compile
+    (``loss.pretty``); it is used when present, so that the SymPy tree is
+    not unpickled only to be printed.
+    """
+    pretty = getattr(loss, "pretty", None)
+    if isinstance(pretty, str):
+        return pretty
+    return equations_text(loss.variables, loss.expr, loss.grad_exprs)

@@ -3,8 +3,8 @@
 import pytest
 
 from gdviz.core.loss import compile_loss
+from gdviz.core.mathtext import equations_text, pretty_equations, unicode_math
 from gdviz.ui.function_editor import caret_line
-from gdviz.ui.mathtext import pretty_equations, unicode_math
 
 
 @pytest.mark.parametrize(
@@ -41,3 +41,15 @@ def test_caret_line_marks_the_column():
     assert caret_line("x + sine(y)", 5) == "x + sine(y)\n    ^"
     assert caret_line("abc", None) == ""
     assert caret_line("abc", 99).endswith("   ^")
+
+
+def test_formulas_come_printed_from_the_compile_process():
+    # The window shows them without rebuilding the SymPy tree: unpickling a
+    # big gradient is tens of milliseconds of Python beside the GUI thread.
+    loss = compile_loss("(1.5 - x + x y)^2 + (2.25 - x + x y^2)^2", timeout=60)
+    assert loss._exprs._value is None  # nothing unpickled yet
+    text = pretty_equations(loss)
+    assert loss._exprs._value is None  # still nothing: the text came with the loss
+    assert text.splitlines()[0] == "f(x, y) = (3/2 − x + x·y)² + (9/4 − x + x·y²)²"
+    # The same text the tree itself prints.
+    assert text == equations_text(loss.variables, loss.expr, loss.grad_exprs)
