@@ -455,3 +455,36 @@ def test_a_shorter_function_does_not_move_the_plots(qtbot, window):
     assert len({h for h, _ in sizes}) == 1, sizes  # the header never changed height
     two_d = [size for (h, size), t in zip(sizes, (1, 1, 1, 1, 0, 1), strict=True) if t]
     assert len(set(two_d)) == 1  # and the 2-D plots never moved
+
+
+def test_a_window_message_lies_over_the_plots_and_moves_nothing(qtbot, window, monkeypatch):
+    # A message line in the layout shrank the plots when it came and grew
+    # them back when it went: the whole window laid out and painted twice.
+    window.resize(1280, 800)
+    qtbot.wait(50)
+    before = (window.scene.geometry(), window.splitter.geometry(), window.editor.geometry())
+    long = "Could not open the session: " + "/very/long/folder" * 12 + "/week3.gdviz.toml"
+    window.show_message(long)
+    qtbot.wait(50)
+    banner = window.message
+    assert banner.isVisible() and banner.text() == long
+    assert (window.scene.geometry(), window.splitter.geometry(), window.editor.geometry()) == before
+    # Over the top of the plots and the panel, as wide as they are, every line of it shown.
+    top = window.splitter.geometry()
+    assert banner.geometry().topLeft() == top.topLeft() and banner.width() == top.width()
+    assert banner.height() >= 2 * banner.fontMetrics().height()  # wrapped, not cut
+    assert banner.height() >= banner.heightForWidth(banner.width())
+    # It follows the window's width.
+    window.resize(1000, 800)
+    qtbot.waitUntil(lambda: banner.width() == window.splitter.width(), timeout=WAIT)
+    # A click closes it; the plots stay where they were.
+    qtbot.mouseClick(banner, Qt.MouseButton.LeftButton)
+    assert not banner.isVisible()
+    # A note goes by itself; an error stays.
+    monkeypatch.setattr("gdviz.ui.main_window.NOTE_SHOWN_MS", 50)
+    window.show_message("Saved the animation to out.gif", error=False)
+    assert banner.isVisible()
+    qtbot.waitUntil(lambda: not banner.isVisible(), timeout=WAIT)
+    window.show_message("could not compute the runs")
+    qtbot.wait(200)
+    assert banner.isVisible()

@@ -48,7 +48,7 @@ from gdviz.ui.theme import THEMES, Theme, get_theme, stylesheet
 from gdviz.ui.transport import TransportBar
 from gdviz.ui.view3d import Surface3DView
 from gdviz.ui.view_panel import ViewPanel
-from gdviz.ui.widgets import SideScrollArea
+from gdviz.ui.widgets import Banner, SideScrollArea
 
 __all__ = ["DEFAULT_PRESET", "MainWindow"]
 
@@ -65,6 +65,8 @@ OWN_FUNCTION_NOTE = (
 )
 #: The side panel's width when its content needs no more (1× text).
 SIDE_PANEL_WIDTH = 330
+#: How long a note over the plots ("Saved the animation to …") stays (errors stay).
+NOTE_SHOWN_MS = 8000
 
 
 def _default_domain(dim: int) -> tuple[tuple[float, float], ...]:
@@ -161,11 +163,6 @@ class MainWindow(QMainWindow):
         self.view_panel = ViewPanel()
         self.stats = StatsTable()
         self.transport = TransportBar(self.player)
-        self.message = QLabel()
-        self.message.setTextFormat(Qt.TextFormat.PlainText)
-        self.message.setProperty("role", "error")
-        self.message.setWordWrap(True)
-        self.message.hide()
 
         self.data_panel = DataPanel(self.theme)
         data_group = _section("Data", self.data_panel)
@@ -199,10 +196,14 @@ class MainWindow(QMainWindow):
         lay.setContentsMargins(8, 6, 8, 4)
         lay.setSpacing(4)
         lay.addWidget(self.editor)
-        lay.addWidget(self.message)
         lay.addWidget(self.splitter, 1)
         lay.addWidget(self.transport)
         self.setCentralWidget(central)
+        # Messages that belong to no single field (a file that did not open,
+        # runs that could not be computed, an export saved) lie over the top
+        # of the plots: they never move them.
+        self.message = Banner(self.splitter)
+        self.message.setProperty("role", "error")
         self._build_menus()
 
         self._recompute_timer = QTimer(self)
@@ -692,11 +693,16 @@ class MainWindow(QMainWindow):
         return dialog
 
     def show_message(self, text: str, error: bool = True) -> None:
+        """Show ``text`` over the top of the plots, moving nothing.
+
+        An error stays until the next change or a click; a note
+        (``error=False``) also goes after :data:`NOTE_SHOWN_MS`.
+        """
         self.message.setProperty("role", "error" if error else "hint")
         self.message.style().unpolish(self.message)
         self.message.style().polish(self.message)
         self.message.setText(text)
-        self.message.show()
+        self.message.show_for(None if error else NOTE_SHOWN_MS)
 
     def hide_message(self) -> None:
         self.message.hide()

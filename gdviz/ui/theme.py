@@ -233,6 +233,10 @@ def stylesheet(theme: Theme) -> str:
     QLabel[role="error"] {{ color: {theme.error}; }}
     QLabel[role="hint"] {{ color: {hint}; }}
     QLabel[role="math"] {{ font-family: "DejaVu Sans Mono", monospace; }}
+    QLabel[banner="true"] {{ border: 2px solid {strong}; border-radius: 4px;
+        padding: {round(4 * theme.font_scale)}px {round(10 * theme.font_scale)}px; }}
+    QLabel[banner="true"][role="error"] {{ border-color: {theme.error}; }}
+    QLabel[banner="true"][role="hint"] {{ color: {theme.panel_text}; }}
     QPushButton, QToolButton {{
         background: {theme.background}; border: 1px solid {strong};
         border-radius: 3px; padding: 3px 8px;
