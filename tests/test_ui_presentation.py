@@ -326,9 +326,9 @@ def test_bad_session_file_says_so_and_changes_nothing(qtbot, window, tmp_path, c
     # The file is read and its function compiled on the compile thread; the
     # refusal comes from there, and until then nothing changes either.
     assert window.classroom.open_session(path)
-    assert not window.message.isVisible() and window.session == before
+    assert not window.has_error_message() and window.session == before
     qtbot.waitUntil(lambda: not window.computer.busy, timeout=WAIT)
-    assert window.message.isVisible()
+    assert window.has_error_message()
     assert "bad.gdviz.toml" in window.message.text()
     assert window.message.textFormat() == Qt.TextFormat.PlainText
     assert window.session == before

@@ -80,10 +80,6 @@ class Classroom(QObject):
         self._opening: tuple[int, Path] | None = None
         window.computer.called.connect(self._checked)
         window.computer.callFailed.connect(self._check_failed)
-        # The status bar (file messages go there) exists from the start: made
-        # on the first message, its arrival shrank the plots and the whole
-        # window was laid out and painted again (70 ms).
-        window.statusBar()
         try:
             self.lessons: list[Lesson] = load_lessons()
         except LessonError as exc:  # a packaging bug; the window still works
@@ -345,9 +341,6 @@ class Classroom(QObject):
         names = ("editor", "preset_box", "side_scroll", "stats")  # the note is in the editor
         out = [getattr(w, n) for n in names if isinstance(getattr(w, n, None), QWidget)]
         out.append(self.dock)
-        status = w.statusBar() if hasattr(w, "statusBar") else None
-        if status is not None:
-            out.append(status)
         return out
 
     def _presenting(self, active: bool) -> None:
@@ -427,7 +420,7 @@ class Classroom(QObject):
         check = partial(_read_and_check, Path(path), compute.COMPILE_TIMEOUT)
         gen = w.computer.request_call(check, compile=False)
         self._opening = (gen, Path(path))
-        w.statusBar().showMessage(f"Opening {Path(path).name}…")
+        w.show_message(f"Opening {Path(path).name}…", error=False)
         return True
 
     def _checked(self, gen: int, loaded: Any) -> None:
@@ -455,11 +448,13 @@ class Classroom(QObject):
         self._remember(self.path)
         w.setWindowTitle(f"gdviz — {self.path.name}")
         if loaded.warnings:
-            w.statusBar().showMessage(
-                f"Opened {self.path.name} with warnings: " + "; ".join(loaded.warnings), 15000
+            w.show_message(
+                f"Opened {self.path.name} with warnings: " + "; ".join(loaded.warnings),
+                error=False,
+                shown_ms=15000,
             )
         else:
-            w.statusBar().showMessage(f"Opened {self.path.name}", 5000)
+            w.show_message(f"Opened {self.path.name}", error=False, shown_ms=5000)
 
     def _check_failed(self, gen: int, exc: object) -> None:
         opening = self._take_opening(gen)
@@ -467,7 +462,6 @@ class Classroom(QObject):
             return
         path = opening[1]
         w = self.window
-        w.statusBar().clearMessage()
         if isinstance(exc, SessionError):  # its message names the file and the place
             w.show_message(f"Could not open the session: {exc}")
         elif isinstance(exc, ExpressionError):
@@ -513,7 +507,7 @@ class Classroom(QObject):
         self.path = p
         self._remember(p)
         w.setWindowTitle(f"gdviz — {p.name}")
-        w.statusBar().showMessage(f"Saved {p}", 5000)
+        w.show_message(f"Saved {p}", error=False, shown_ms=5000)
         return True
 
     def open_dialog(self) -> bool:

@@ -400,7 +400,8 @@ class MainWindow(QMainWindow):
         self.scene.set_problem(loss, session.domain)
         self.scene.set_start(session.start)
         self._maps_problem()
-        self.hide_message()
+        if self.has_error_message():
+            self.hide_message()  # what went wrong before; a note ("Opened …") stays
         self.recompute()
 
     def _on_compile_failed(self, _gen: int, err: Any) -> None:
@@ -692,17 +693,22 @@ class MainWindow(QMainWindow):
         )
         return dialog
 
-    def show_message(self, text: str, error: bool = True) -> None:
+    def show_message(self, text: str, error: bool = True, *, shown_ms: int | None = None) -> None:
         """Show ``text`` over the top of the plots, moving nothing.
 
-        An error stays until the next change or a click; a note
-        (``error=False``) also goes after :data:`NOTE_SHOWN_MS`.
+        An error stays until a click or the next function that compiles; a
+        note (``error=False``) also goes after ``shown_ms`` milliseconds
+        (:data:`NOTE_SHOWN_MS` by default). Each message replaces the last.
         """
         self.message.setProperty("role", "error" if error else "hint")
         self.message.style().unpolish(self.message)
         self.message.style().polish(self.message)
         self.message.setText(text)
-        self.message.show_for(None if error else NOTE_SHOWN_MS)
+        self.message.show_for(None if error else (shown_ms or NOTE_SHOWN_MS))
+
+    def has_error_message(self) -> bool:
+        """Whether an error is shown over the plots (notes do not count)."""
+        return self.message.isVisible() and self.message.property("role") == "error"
 
     def hide_message(self) -> None:
         self.message.hide()
