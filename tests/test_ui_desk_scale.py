@@ -187,6 +187,31 @@ def test_the_description_is_one_line_and_whole_in_its_tooltip(window, qtbot):
         assert not note.is_expanded() and window.editor.math.height() == before
 
 
+def test_a_typo_message_is_whole_at_every_text_size(window, qtbot):
+    editor, view = window.editor, window.editor.math
+    height, plots = view.height(), window.scene.size()
+    editor.edit.setText("(1-x)^2 + 100(y - sine(x^2))^2")
+    editor._settle()
+    qtbot.waitUntil(editor.has_error, timeout=WAIT)
+    settle(qtbot)
+    err = editor.error
+    assert "did you mean sin" in err.text()
+    assert err.isVisible() and not err.is_elided(), err.text()
+    assert view.rect().contains(err.geometry())
+    # Where it needs the room, the gradient lines beside it make way (they
+    # come back with the next good function); nothing overlaps it.
+    for label in view.lines():
+        if label.isVisible():
+            assert not label.geometry().intersects(err.geometry()), label.text()
+    assert (view.height(), window.scene.size()) == (height, plots)  # nothing moved
+    editor.edit.setText("(1-x)^2 + 100(y - sin(x^2))^2")
+    editor._settle()
+    qtbot.waitUntil(lambda: not editor.has_error(), timeout=WAIT)
+    settle(qtbot)
+    assert all(label.isVisible() for label in view.lines())
+    assert (view.height(), window.scene.size()) == (height, plots)
+
+
 def test_the_numbers_table_fits_its_width_and_shows_every_run(window):
     table = window.stats
     n = table.run_count()

@@ -111,6 +111,7 @@ class FormulaView(QWidget):
         self._lines: list[ElidedLabel] = []
         self._line_font: QFont | None = None
         self._note: ElidedLabel | None = None
+        self._cover = False  # the note may cover the second column (see set_note)
         self._columns: list[list[int]] = []
         # The tallest height used at this width, font and note: a new function
         # may need fewer rows, but giving them back would move the plots and
@@ -154,9 +155,16 @@ class FormulaView(QWidget):
             label.setFont(self._line_font)
         self._relayout()
 
-    def set_note(self, note: ElidedLabel) -> None:
-        """Show ``note`` with the formulas (it stays the caller's to fill and show)."""
+    def set_note(self, note: ElidedLabel, *, cover: bool = False) -> None:
+        """Show ``note`` with the formulas (it stays the caller's to fill and show).
+
+        With ``cover``, a note that does not fit beside the second column
+        takes the whole width of its line, and the formula lines it would
+        overlap are hidden while it shows: an error message is read whole,
+        even at large text sizes, and the header keeps its height.
+        """
         self._note = note
+        self._cover = bool(cover)
         note.setParent(self)
         note.installEventFilter(self)
         self._relayout()
@@ -211,6 +219,18 @@ class FormulaView(QWidget):
                 w = min(max((widths[i] for i in col), default=0), width)
                 spots.append((x, w))
                 x += w + gap
+        note = self._note if self._note_shown() else None
+        free = len(columns) == 2 and len(columns[0]) < rows
+        beside = spots[1][0] - gap if free else 0
+        # A covering note that does not fit beside the second column takes its
+        # line's whole width; the lines of that column from there down hide.
+        covered = (
+            note is not None
+            and self._cover
+            and free
+            and not note.is_expanded()
+            and note.sizeHint().width() > beside
+        )
         if apply:
             for c, col in enumerate(columns):
                 x, w = spots[c]
@@ -219,18 +239,17 @@ class FormulaView(QWidget):
                     if labels[i].text() != text:
                         labels[i].setText(text)
                     labels[i].setGeometry(x, r * line_h, w if not one_column else width, line_h)
+                    hidden = covered and c == 1 and r >= len(columns[0])
+                    if labels[i].isHidden() != hidden:
+                        labels[i].setVisible(not hidden)
             self._columns = columns
         height = rows * line_h
-        if self._note_shown():
-            note = self._note
-            assert note is not None
-            free = len(columns) == 2 and len(columns[0]) < rows
-            beside = spots[1][0] - gap if free else 0
-            if free and not note.is_expanded() and beside >= width // 3:
+        if note is not None:
+            if free and not note.is_expanded() and (covered or beside >= width // 3):
                 if apply:
                     nh = note.sizeHint().height()
                     y = len(columns[0]) * line_h + max(line_h - nh, 0) // 2
-                    note.setGeometry(0, y, beside, nh)
+                    note.setGeometry(0, y, width if covered else beside, nh)
             else:
                 # Unfolded, the note wraps: as tall as its lines at this width.
                 nh = note.heightForWidth(width) if note.is_expanded() else -1
@@ -495,7 +514,7 @@ class FunctionEditor(QWidget):
             self._error_shown = True
             self._note_was_shown = not self.note.isHidden()
             self.note.hide()
-            self.math.set_note(self.error)
+            self.math.set_note(self.error, cover=True)
             self.error.show()
         self.error.ensurePolished()
         color = self.error.palette().color(QPalette.ColorRole.WindowText)
