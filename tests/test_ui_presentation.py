@@ -230,6 +230,35 @@ def test_number_keys_open_lessons(qtbot, window) -> None:
         assert window.classroom.lesson.number == 3
 
 
+def test_a_lesson_leaves_with_its_function(qtbot, window) -> None:
+    # Its commentary and title described the lesson's function: over another
+    # function they would tell the class something false.
+    from gdviz.ui.main_window import OWN_FUNCTION_NOTE
+
+    les = next(x for x in load_lessons() if x.number == 1)
+    old = window.trajectory
+    window.classroom.open_lesson(1)
+    wait_new(qtbot, window, old)
+    assert les.title in window.teaches.text() and les.title in window.windowTitle()
+    window.classroom.presentation.toggle()
+    assert window.classroom.caption.text().startswith("1. ")
+    old = window.trajectory
+    window.editor.edit.setText("x^4 + y^4")
+    window.editor._settle()
+    wait_new(qtbot, window, old)
+    assert window.classroom.lesson is None
+    assert window.teaches.text() == OWN_FUNCTION_NOTE
+    assert window.windowTitle() == "gdviz"
+    # The caption shows the function as the formulas print it.
+    assert window.classroom.caption.text() == "f(x, y) = x⁴ + y⁴"
+    window.classroom.presentation.toggle()
+    # A lesson opened again is current again.
+    old = window.trajectory
+    window.classroom.open_lesson(1)
+    wait_new(qtbot, window, old)
+    assert les.title in window.teaches.text() and les.title in window.windowTitle()
+
+
 @pytest.mark.parametrize("number", [les.number for les in load_lessons()])
 def test_each_lesson_plays_in_the_window(qtbot, window, number: int) -> None:
     old = window.trajectory

@@ -306,10 +306,38 @@ class Classroom(QObject):
         self.lesson = les
         self.path = None
         w.load_session(replace(les.session, theme=w.session.theme))
-        w.teaches.setText(f"{les.title}. {les.commentary}")
+        w.teaches.setText(self._lesson_note(les))
         w.editor.set_note_visible(True)  # inside the editor: presentation mode hides both
         self._show_caption()
-        w.setWindowTitle(f"gdviz — lesson {les.number}: {les.title}")
+        w.setWindowTitle(self._lesson_title(les))
+
+    def lesson_left(self) -> bool:
+        """Forget the lesson if the window's function is no longer its; say whether it was shown.
+
+        Called when a function compiles. A lesson stays current until another
+        function is typed or loaded; then its title leaves the window's title
+        and the caption, and True tells the window that the note under the
+        formulas (the lesson's commentary) is about another function.
+        """
+        les = self.lesson
+        if les is None or self._current_lesson() is not None:
+            self._show_caption()  # a preset loaded while presenting gets its caption
+            return False
+        self.lesson = None
+        w = self.window
+        shown = w.teaches.text() == self._lesson_note(les)
+        if w.windowTitle() == self._lesson_title(les):
+            w.setWindowTitle("gdviz")
+        self._show_caption()
+        return shown
+
+    @staticmethod
+    def _lesson_note(les: Lesson) -> str:
+        return f"{les.title}. {les.commentary}"
+
+    @staticmethod
+    def _lesson_title(les: Lesson) -> str:
+        return f"gdviz — lesson {les.number}: {les.title}"
 
     def toggle_commentary(self) -> None:
         """Show or hide the lesson's commentary (presentation mode)."""
@@ -329,7 +357,9 @@ class Classroom(QObject):
             self.caption.setText(f"{les.number}. {les.title}")
             self.commentary.setText(les.commentary)
         else:
-            self.caption.setText(f"f = {self.window.session.function}")
+            # The function as the formulas show it (f(x, y) = x² + y²).
+            shown = self.window.editor.math.text().split("\n")[0]
+            self.caption.setText(shown or f"f = {self.window.session.function}")
             self.commentary.setText("")
             self.commentary.hide()
         self.caption.setVisible(self.presentation.active)

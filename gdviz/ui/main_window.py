@@ -394,6 +394,9 @@ class MainWindow(QMainWindow):
         self.session = session
         self.loss = loss
         self.editor.show_ok(loss.text, pretty, tuple(loss.variables))
+        if self.classroom.lesson_left():
+            # The lesson's commentary and title were about another function.
+            self.teaches.setText(OWN_FUNCTION_NOTE)
         self.view_panel.set_values(
             session.domain, session.start, session.steps, session.view, tuple(loss.variables)
         )
