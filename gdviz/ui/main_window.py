@@ -410,11 +410,15 @@ class MainWindow(QMainWindow):
     def _on_compile_failed(self, _gen: int, err: Any) -> None:
         self._pending = None
         message = getattr(err, "message", None) or str(err)
+        problem = getattr(err, "problem", None) or message
         hint = getattr(err, "hint", None)
-        text = str(err) if hasattr(err, "column") else message
+        column = getattr(err, "column", None)
+        # "unknown function 'sine' (column 10) — did you mean sin?": the column
+        # in brackets after the problem, not run on after its last word.
+        text = f"{problem} (column {column})" if column is not None else problem
         if hint and hint not in text:
             text = f"{text} — {hint}"
-        self.editor.show_error(text, getattr(err, "column", None))
+        self.editor.show_error(text, column)
 
     # -------------------------------------------------------------- compute
     def _configs(self) -> list[Any] | None:
