@@ -108,6 +108,15 @@ def test_presentation_mode_at_1024x768(qtbot, window, scale: float) -> None:
         or window.transport.step_label.fontInfo().pointSizeF() >= base_pt * scale * 0.9
     )
     _check_fits(window, 1024, 768)
+    # "step N / M" and "S steps/s" stay apart with the speed slider hidden.
+    t = window.transport
+    window.player.seek(window.player.limit)
+    QCoreApplication.processEvents()
+    step_end = t.step_label.x() + t.step_label.fontMetrics().horizontalAdvance(
+        t.step_label.text()
+    )
+    speed_start = t.speed_label.x() + t.speed_label.contentsRect().left()
+    assert speed_start - step_end >= t.speed_label.fontMetrics().horizontalAdvance("  ")
     # The timeline is still long enough to scrub with.
     assert window.transport.timeline.width() >= 100
     # With the explain card open everything still fits, the card included.

@@ -55,6 +55,9 @@ class TransportBar(QWidget):
         self.speed.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.speed_label = QLabel()
         self.speed_label.setMinimumWidth(90)
+        # Its own gap: presentation mode hides the caption and slider before
+        # it, and "step N / M" then ran into "200 steps/s".
+        self.speed_label.setStyleSheet("margin-left: 0.6em;")
 
         lay = QHBoxLayout(self)
         lay.setContentsMargins(6, 2, 6, 2)
