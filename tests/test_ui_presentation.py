@@ -112,9 +112,7 @@ def test_presentation_mode_at_1024x768(qtbot, window, scale: float) -> None:
     t = window.transport
     window.player.seek(window.player.limit)
     QCoreApplication.processEvents()
-    step_end = t.step_label.x() + t.step_label.fontMetrics().horizontalAdvance(
-        t.step_label.text()
-    )
+    step_end = t.step_label.x() + t.step_label.fontMetrics().horizontalAdvance(t.step_label.text())
     speed_start = t.speed_label.x() + t.speed_label.contentsRect().left()
     assert speed_start - step_end >= t.speed_label.fontMetrics().horizontalAdvance("  ")
     # The timeline is still long enough to scrub with.
