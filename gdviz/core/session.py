@@ -8,10 +8,10 @@ safe expression parser when the session is used, never anywhere else.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-__all__ = ["HEIGHT_MODES_3D", "DataSpec", "RunSpec", "Session", "ViewSettings"]
+__all__ = ["HEIGHT_MODES_3D", "DataSpec", "RunSpec", "Session", "ViewSettings", "run_labels"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,49 @@ class RunSpec:
         """Short human label, e.g. ``"adam  lr=0.05"``."""
         lr = self.params.get("lr")
         return f"{self.optimizer}  lr={lr:g}" if isinstance(lr, int | float) else self.optimizer
+
+
+def _value(v: object) -> str:
+    return f"{v:g}" if isinstance(v, float | int) and not isinstance(v, bool) else str(v)
+
+
+def run_labels(
+    runs: Sequence[RunSpec],
+    batch_sizes: Sequence[int | None] | None = None,
+) -> list[str]:
+    """Numbered labels, ``"1. gd  lr=0.1"``, that tell every run apart.
+
+    :meth:`RunSpec.label` names the optimizer and learning rate only. Runs
+    that share it also get what differs between them: other hyper-parameters,
+    the schedule, the start, the batch size (``batch_sizes`` gives each run's,
+    ``None`` for all samples), e.g. ``"gd  lr=0.1 · inverse_time:k=0.05"``
+    beside ``"gd  lr=0.1 · constant"``.
+    """
+    base = [r.label() for r in runs]
+    sizes = list(batch_sizes) if batch_sizes is not None else [None] * len(runs)
+    sizes += [sizes[-1] if sizes else None] * (len(runs) - len(sizes))
+    out = []
+    for i, run in enumerate(runs):
+        twins = [j for j, b in enumerate(base) if b == base[i]]
+        extra: list[str] = []
+        if len(twins) > 1:
+            names = sorted({k for j in twins for k in runs[j].params if k != "lr"})
+            for k in names:
+                values = {_value(runs[j].params.get(k, "default")) for j in twins}
+                if len(values) > 1:
+                    extra.append(f"{k}={_value(run.params.get(k, 'default'))}")
+            if len({runs[j].schedule for j in twins}) > 1:
+                extra.append(run.schedule)
+            if len({runs[j].start for j in twins}) > 1:
+                start = run.start
+                extra.append(
+                    "from the start" if start is None else f"from ({', '.join(map(_value, start))})"
+                )
+            if len({sizes[j] for j in twins}) > 1:
+                b = sizes[i]
+                extra.append("full batch" if b is None else f"batch {b}")
+        out.append(" · ".join([f"{i + 1}. {base[i]}", *extra]))
+    return out
 
 
 #: How the 3-D view turns loss values into heights: clamped at a high

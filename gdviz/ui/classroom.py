@@ -220,7 +220,7 @@ class Classroom(QObject):
         runs = w.session.runs
         if traj is None or traj.n_runs != len(runs):
             return
-        labels = [f"{i + 1}. {r.label()}" for i, r in enumerate(runs)]
+        labels = w.run_labels()
         dataset = getattr(w, "dataset_mode", None)
         # In dataset mode each step may see only a mini-batch of the samples.
         grad = "∇f_batch" if dataset is not None and getattr(dataset, "enabled", False) else "∇f"

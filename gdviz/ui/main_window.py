@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from gdviz.core.presets import Preset, load_presets
-from gdviz.core.session import RunSpec, Session, ViewSettings
+from gdviz.core.session import RunSpec, Session, ViewSettings, run_labels
 from gdviz.ui.classroom import Classroom
 from gdviz.ui.compute import COMPILE_TIMEOUT, Computer, RunRequest
 from gdviz.ui.data_panel import DataPanel, DatasetMode
@@ -500,8 +500,18 @@ class MainWindow(QMainWindow):
         if k != len(runs):
             return None  # a recompute for the new run list is on its way
         colors = [self.runs_panel.color_of(i) for i in range(k)]
-        labels = [f"{i + 1}. {r.label()}" for i, r in enumerate(runs)]
-        return colors, labels, [r.visible for r in runs]
+        return colors, self.run_labels(), [r.visible for r in runs]
+
+    def run_labels(self) -> list[str]:
+        """``"1. gd  lr=0.1"`` per run, with what tells apart runs that share it."""
+        runs = self.session.runs
+        sizes = None
+        if self.dataset_mode.enabled:
+            try:
+                sizes = self.dataset_mode.panel.batch_sizes(len(runs))
+            except ValueError:
+                sizes = None  # the panel shows what is wrong with them
+        return run_labels(runs, sizes)
 
     def _redraw_runs(self) -> None:
         styles = self._run_styles()
