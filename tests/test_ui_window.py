@@ -339,6 +339,9 @@ def test_one_variable_function_gets_the_curve_view(qtbot, window):
     assert window.loss.dim == 1
     assert len(window.session.domain) == 1 and len(window.session.start) == 1
     assert window.scene.curve.isVisible() and not window.scene.image.isVisible()
+    # Surface-only settings are greyed out for a curve, the number of contour lines too.
+    vp = window.view_panel
+    assert not vp.checks["contours"].isEnabled() and not vp.n_contours.isEnabled()
     window.player.seek(10)
     # The ball sits on the curve: its height is the loss at its position.
     x = window.trajectory.positions[10, 0, 0]

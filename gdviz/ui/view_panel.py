@@ -184,6 +184,7 @@ class ViewPanel(QWidget):
         self.y_label.setVisible(two)
         for key in ("heatmap", "contours", "log_levels", "gradient_field", "grad_arrows"):
             self.checks[key].setEnabled(two)
+        self.n_contours.setEnabled(two)  # a curve has no contour lines either
 
     def set_domain(self, domain: tuple[tuple[float, float], ...]) -> None:
         self.x_range.setText(f"{domain[0][0]:.4g}, {domain[0][1]:.4g}")
