@@ -77,6 +77,26 @@ PROBE_SAMPLES = 12
 #: sampling it may take (the picture also has to be drawn in the same turn).
 COARSE_SAMPLES = 50
 COARSE_SECONDS = 0.008
+#: Smallest span of a linear value axis, as a share of the largest magnitude
+#: on it. pyqtgraph writes ticks at or above 10⁴ (and below 10⁻³) with six
+#: significant digits, so a loss stuck at 1.205e+06 over a span of 1 labelled
+#: every tick "1.205e+06". Labels differed on spans down to 1e-4 of the value
+#: (magnitudes 2e-8 … 5e12, axes 250–1400 px tall, text at 0.7–2×) and
+#: repeated from 3e-5 on; a thousandth leaves a margin for taller axes.
+MIN_RELATIVE_SPAN = 1e-3
+#: Smallest span of a log value axis, in decades: pyqtgraph labels a log axis
+#: at 1…9 × 10ⁿ only, and a narrower window can hold none of them.
+MIN_DECADES = 1.0
+#: Samples between the neighbours of a 1-D curve's highest sample, and the
+#: share of the curve's height they may rise above it before the top counts as
+#: unbounded (see :func:`_top_is_bounded`).
+TOP_SAMPLES = 65
+TOP_RISE = 0.05
+#: Room between the surface view and the loss view (when both are shown), in
+#: lines of the axis-title font: the colour bar's title and the loss plot's
+#: title are both drawn rotated at that border, and closer together they read
+#: as one label ("f loss").
+PANEL_GAP_LINES = 1.5
 
 
 class _Surface:
@@ -147,11 +167,78 @@ def _pen(c: str, width: float, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QP
     return pen
 
 
+def _plain_ticks(axis: pg.AxisItem) -> None:
+    """Make ``axis`` label its ticks with the values themselves, never SI-scaled.
+
+    By default pyqtgraph divides the ticks of an axis whose values lie within
+    ±1 (or beyond 10⁹) by a power of 1000 and adds "(x0.001)" to its title:
+    the loss axis then read −200 … 500 while the numbers table beside it said
+    −0.215. Turning it off in pyqtgraph 0.14 still sets the scale once from the
+    axis's current range (and never resets it after), so it is set back here.
+    """
+    axis.enableAutoSIPrefix(False)
+    if axis.autoSIPrefixScale != 1.0 or axis.labelUnitPrefix:
+        axis.autoSIPrefixScale = 1.0
+        axis.labelUnitPrefix = ""
+        axis.label.setHtml(axis.labelString())
+        axis.picture = None
+        axis.update()
+
+
+def _readable_range(lo: float, hi: float, *, log: bool = False) -> tuple[float, float]:
+    """``(lo, hi)``, widened about its middle where it is too narrow to label.
+
+    A nearly flat curve gets a span of :data:`MIN_RELATIVE_SPAN` of its
+    magnitude (:data:`MIN_DECADES` on a log axis, where ``lo`` and ``hi`` are
+    base-10 logarithms), so its tick labels differ; a wider range is returned
+    unchanged.
+    """
+    if log:
+        need = MIN_DECADES
+    else:
+        need = MIN_RELATIVE_SPAN * max(abs(lo), abs(hi))
+        if not (need > 0 and math.isfinite(need)):
+            need = 1.0  # all zeros (or too small to scale): a unit span, as before
+    if hi - lo >= need:
+        return lo, hi
+    mid = 0.5 * (lo + hi)
+    return mid - 0.5 * need, mid + 0.5 * need
+
+
+def _top_is_bounded(loss: Any, curve: Any) -> bool:
+    """Whether the highest sample of a 1-D ``curve`` is the top of the function there.
+
+    Near a smooth maximum, or a steep but finite climb to the edge of the
+    view, neighbouring samples differ by a small share of the curve's height
+    (it is sampled finely), and sampling between them does not climb much
+    higher. Near a pole (``1/x``, ``tan x``, ``-log x``) the highest sample
+    stands far above its neighbours, or finer samples between them
+    (:data:`TOP_SAMPLES` of them) climb far higher or reach infinity.
+    """
+    z = curve.z
+    finite = np.isfinite(z)
+    i = int(np.argmax(np.where(finite, z, -np.inf)))
+    lo, top = float(z[finite].min()), float(z[i])
+    height = top - lo
+    if not height > 0:
+        return True
+    near = [j for j in (i - 1, i + 1) if 0 <= j < len(z) and finite[j]]
+    if not near or any(top - float(z[j]) > TOP_RISE * height for j in near):
+        return False  # alone among non-finite samples, or a spike
+    a, b = curve.xs[max(i - 1, 0)], curve.xs[min(i + 1, len(z) - 1)]
+    fine = sample_curve(loss, ((float(a), float(b)),), TOP_SAMPLES).z
+    if np.any(fine == np.inf):
+        return False
+    fine = fine[np.isfinite(fine)]
+    return not fine.size or float(fine.max()) - lo <= (1.0 + TOP_RISE) * height
+
+
 def _style_plot(plot: pg.PlotItem, theme: Theme) -> None:
     font = QFont()
     font.setPointSizeF(theme.font_pt * 0.9)
     for name in ("left", "bottom", "right", "top"):
         axis = plot.getAxis(name)
+        _plain_ticks(axis)
         axis.setPen(_color(theme.foreground))
         axis.setTextPen(_color(theme.foreground))
         axis.setTickFont(font)
@@ -950,6 +1037,8 @@ class Scene(QWidget):
         font = QFont()
         font.setPointSizeF(theme.font_pt * 0.85)
         self.colorbar.axis.setTickFont(font)
+        _plain_ticks(self.colorbar.axis)
+        self._space_panels()
         # End the colour bar where the plot area ends, not below the x axis.
         bottom = self.surface.getAxis("bottom")
         self.colorbar.setContentsMargins(0, 0, 0, bottom.height() + 2)
@@ -965,6 +1054,22 @@ class Scene(QWidget):
         self._redraw_problem()
         self._restyle_runs()
         self.set_step(self._step)
+
+    def _space_panels(self) -> None:
+        """Leave :data:`PANEL_GAP_LINES` of the title font between the two views.
+
+        Half of it on each side of their border, inside each view (so the gap
+        has the plots' background, also in an exported picture). It depends
+        on the theme alone: the surface never resizes when the function
+        changes.
+        """
+        gap = 0
+        if self.panels == "both":
+            font = QFont()
+            font.setPointSizeF(self.theme.font_pt)  # the titles' size (see _set_labels)
+            gap = math.ceil(0.5 * PANEL_GAP_LINES * QFontMetricsF(font).height())
+        self.surface_view.ci.setContentsMargins(4, 4, 4 + gap, 4)
+        self.loss_view.ci.setContentsMargins(4 + gap, 4, 4, 4)
 
     def _label_axes(self) -> None:
         t = self.theme
@@ -1180,8 +1285,14 @@ class Scene(QWidget):
             lo, hi = rng
             f = c.z[np.isfinite(c.z)]
             if f.size > 20:
-                hi = min(hi, float(np.quantile(f, 0.98)))
-            pad = 0.08 * (hi - lo if hi > lo else 1.0)
+                # The whole curve fits, unless it climbs without bound (a
+                # pole): then the top 2 % of the samples leave the plot, and
+                # the rest of the curve is not squashed flat by them.
+                cap = float(np.quantile(f, 0.98))
+                if hi > cap and not _top_is_bounded(loss, c):
+                    hi = cap
+            lo, hi = _readable_range(lo, hi)
+            pad = 0.08 * (hi - lo)
             self._cache["curve_yrange"] = (lo - pad, hi + pad)
             return
         self.curve.hide()
@@ -1416,8 +1527,7 @@ class Scene(QWidget):
                     lo = max(lo, float(first.max()) - LOSS_DECADES)
                 else:
                     hi = min(hi, float(first.max()) + 9 * abs(float(first.max()) - lo))
-            if not hi > lo:
-                hi = lo + 1.0
+            lo, hi = _readable_range(lo, hi, log=self.view.log_loss)
             vb.setYRange(lo, hi, padding=0.05)
         gfin = gn_log[np.isfinite(gn_log)]
         if gfin.size:
