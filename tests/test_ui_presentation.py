@@ -286,6 +286,25 @@ def test_lessons_menu_lists_every_lesson(window) -> None:
     assert texts[0].startswith("1  ")
 
 
+def test_the_explain_dock_leaves_the_surface_its_width(qtbot, window) -> None:
+    # Beside the plots it took 380 px of the width and left the surface a
+    # sliver; below them it takes the height the explanation needs.
+    c = window.classroom
+    window.player.seek(7)
+    qtbot.wait(50)
+    width = window.scene.surface_view.width()
+    c.toggle_explain()
+    qtbot.waitUntil(lambda: c.explain.explanation is not None, timeout=WAIT)
+    qtbot.wait(100)
+    assert c.dock.isVisible()
+    assert window.dockWidgetArea(c.dock) == Qt.DockWidgetArea.BottomDockWidgetArea
+    assert window.scene.surface_view.width() == width
+    assert c.dock.height() <= window.height() // 3 + 1
+    assert window.scene.surface_view.height() >= 200
+    c.toggle_explain()
+    assert not c.dock.isVisible()
+
+
 def test_explain_panel_shows_the_trajectorys_numbers(qtbot, window) -> None:
     c = window.classroom
     c.toggle_explain()

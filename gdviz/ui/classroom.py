@@ -109,7 +109,10 @@ class Classroom(QObject):
         self.dock.setAllowedAreas(
             Qt.DockWidgetArea.RightDockWidgetArea | Qt.DockWidgetArea.BottomDockWidgetArea
         )
-        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+        # Below the plots, as tall as the explanation: beside them on the
+        # right it took 380 px of a 1280 px window's width and left the
+        # surface 190 px wide, with most of the dock's height empty.
+        window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
         self.dock.hide()
         # Presenting, the panel is a card over the right of the scene instead:
         # a dock beside it would squeeze the plots and the transport bar off a
@@ -245,10 +248,19 @@ class Classroom(QObject):
                 card.raise_()
             self._place_card()  # or give the loss plot its room back
             return
-        self.dock.setVisible(not self.dock.isVisible())
-        if self.dock.isVisible() and not self.dock.isFloating() and self.dock.width() < 320:
+        dock = self.dock
+        dock.setVisible(not dock.isVisible())
+        if not dock.isVisible() or dock.isFloating():
+            return
+        w = self.window
+        if w.dockWidgetArea(dock) == Qt.DockWidgetArea.BottomDockWidgetArea:
+            # As tall as the explanation needs, at most a third of the window.
+            need = self.explain.preferred_height(max(dock.width(), 300))
+            need += dock.height() - self.explain.height()  # the dock's title bar
+            w.resizeDocks([dock], [min(need, w.height() // 3)], Qt.Orientation.Vertical)
+        elif dock.width() < 320:
             # Wide enough for a two-number vector per line at the normal font.
-            self.window.resizeDocks([self.dock], [380], Qt.Orientation.Horizontal)
+            w.resizeDocks([dock], [380], Qt.Orientation.Horizontal)
 
     def _place_card(self) -> None:
         """Put the card at the top of the loss column and move the loss plot below it.
