@@ -9,6 +9,7 @@ import html
 import re
 
 import pytest
+from _ui_support import enter_dataset_mode
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -227,6 +228,47 @@ def test_the_numbers_table_fits_its_width_and_shows_every_run(window):
         row = table.row_text(k)
         for c, key in ((1, "loss"), (2, "‖∇f‖"), (3, "position")):
             assert fm.horizontalAdvance(row[key]) < header.sectionSize(c), (key, row[key])
+
+
+def table_cuts(table):
+    """Cells of the numbers table whose text is wider than its column (hidden columns aside)."""
+    header, fm = table.horizontalHeader(), table.fontMetrics()
+    bad = []
+    for k in range(table.run_count()):
+        for c, (key, text) in enumerate(table.row_text(k).items()):
+            if not table.isColumnHidden(c) and fm.horizontalAdvance(text) >= header.sectionSize(c):
+                bad.append((key, text, header.sectionSize(c)))
+    return bad
+
+
+def test_at_the_last_step_names_status_and_numbers_are_whole(window):
+    # At 2× the names read "2. …" and the status "stopped at …" while the
+    # position kept its room: names and status come first now.
+    window.player.seek(window.player.limit)
+    table = window.stats
+    assert table.row_text(0)["status"].startswith("stopped at ")
+    assert table_cuts(table) == []
+    assert not table.horizontalScrollBar().isVisible()
+    assert table.horizontalHeader().length() <= table.viewport().width()
+    # The loss and ‖∇f‖ are always shown; only the position may go, at large text.
+    assert not table.isColumnHidden(1) and not table.isColumnHidden(2)
+    if window.theme.font_scale == 1.0:
+        assert table.position_shown() and table.digits() == (5, 5)
+
+
+def test_dataset_mode_table_at_2x_shows_every_row_whole(qtbot):
+    w = open_window(qtbot, 2.0)
+    enter_dataset_mode(qtbot, w)
+    settle(qtbot)
+    w.player.seek(w.player.limit)
+    settle(qtbot)
+    table = w.stats
+    n = table.run_count()
+    assert n == len(w.session.runs) >= 3
+    assert not table.horizontalScrollBar().isVisible()
+    assert table_cuts(table) == []
+    last = table.rowViewportPosition(n - 1) + table.rowHeight(n - 1)
+    assert last <= table.viewport().height(), (last, table.viewport().height())
 
 
 def test_no_number_is_cut_after_the_text_size_changes_in_place(qtbot):

@@ -5,12 +5,13 @@ one ``dataChanged`` signal; setting cell items one by one cost several
 milliseconds a frame.
 
 The table asks for the height of its rows (up to :data:`MAX_VISIBLE_ROWS`) and
-fits its columns to its width by priority: the run's name and its status are
-always whole (they are what a person reads first); when the width runs short
+fits its columns to its width by priority: the run's name and its status come
+first (they are what a person reads first, and say what tells runs apart);
+when the width runs short
 the numbers show fewer significant digits, the position first, and when even
-three digits do not fit the position column goes (the plot shows where each
-run is, and every cell's tooltip gives the position in full). The table never
-scrolls sideways.
+three digits do not fit the position column goes, then the gradient norm's
+(the plot shows where each run is, and every cell's tooltip gives all the
+numbers in full). The table never scrolls sideways.
 
 Text stays readable in either theme: a run's colour used as text is darkened
 (light background) or lightened (dark background), keeping its hue, until it
@@ -63,6 +64,8 @@ _PAD = 16  # cell padding and grid line
 #: a narrow window cuts the name, whole in the runs list, before a number).
 DIGITS: tuple[tuple[int, int], ...] = ((5, 5), (5, 4), (5, 3), (4, 3), (3, 3))
 _BASE_PT = DARK.font_size
+#: Columns hidden, in this order, when the width is too short for them whole.
+_DROP_ORDER = (3, 2)
 #: WCAG 2 contrast every text in the table has against what is behind it (AA).
 MIN_CONTRAST = 4.5
 
@@ -105,7 +108,7 @@ def is_growing(losses: np.ndarray) -> bool:
     2. at its worst now: ``P`` is higher than every loss before the last
        tenth, so the loss is still rising at the end, not a spike that
        settled again;
-    3. sustained: ``P − L₀`` is more than twice the largest rise in the
+    3. sustained: ``P − L₀`` is more than four times the largest rise in the
        first half of the steps, so a loss that only wanders (noise around a
        minimum it started at) is not called growing. A loss that grows
        geometrically from the start meets this whenever it meets 1.
@@ -335,6 +338,10 @@ class StatsTable(QTableView):
         """False when the table is too narrow for the position (it is in the tooltips)."""
         return not self.isColumnHidden(3)
 
+    def shown_columns(self) -> list[str]:
+        """The columns on screen now, by name."""
+        return [name for c, name in enumerate(COLUMNS) if not self.isColumnHidden(c)]
+
     def _last_level(self) -> int:
         """The fewest digits allowed (an index into DIGITS) at this text size."""
         if self._pt > 1.05 * _BASE_PT:
@@ -367,10 +374,11 @@ class StatsTable(QTableView):
 
         The run's name and the status get what they need to be whole; the
         numbers get the most significant digits (5, then fewer: the position
-        first, then the loss and ‖∇f‖, down to 3) that fit in the rest; when
-        not even three digits of the position fit, its column is hidden. Only
-        when not even the status fits beside three-digit numbers is the name
-        cut (to no less than a few letters).
+        first, then the loss and ‖∇f‖, down to 3) that fit in the rest. When
+        not even three digits fit, the position's column goes, then the
+        gradient norm's (a hidden number is in the row's tooltip; a number is
+        never cut). Only when the name, the status and the loss cannot all be
+        whole is the name cut (to no less than a few letters).
         """
         fm = self._metrics()
         avail = self.viewport().width()
@@ -390,14 +398,18 @@ class StatsTable(QTableView):
         h = self.horizontalHeader()
         avail = self.viewport().width()
         run, status = self._fixed(fm)
-        loss, grad, pos = (seen[c] + _PAD for c in (1, 2, 3))
-        show_pos = run + status + loss + grad + pos <= avail
-        self.setColumnHidden(3, not show_pos)
-        h.resizeSection(1, loss)
-        h.resizeSection(2, grad)
-        if show_pos:
-            h.resizeSection(3, pos)
-        rest = avail - loss - grad - (pos if show_pos else 0)
+        width = {c: seen[c] + _PAD for c in (1, 2, 3)}
+        # Columns go whole, least needed first: the position, then ‖∇f‖.
+        hidden: set[int] = set()
+        for c in _DROP_ORDER:
+            if run + status + sum(w for k, w in width.items() if k not in hidden) <= avail:
+                break
+            hidden.add(c)
+        for c, w in width.items():
+            self.setColumnHidden(c, c in hidden)
+            if c not in hidden:
+                h.resizeSection(c, w)
+        rest = avail - sum(w for k, w in width.items() if k not in hidden)
         # The status stretches into what is left after the name (last section).
         low = fm.horizontalAdvance(_RUN_MIN) + _PAD
         h.resizeSection(0, max(low, min(run, rest - status)))
