@@ -262,3 +262,25 @@ def test_a_pole_does_not_squash_the_curve(qtbot, text, domain):
     assert (y0, y1) == pytest.approx(
         (f.min() - 0.08 * (cap - f.min()), cap + 0.08 * (cap - f.min()))
     )
+
+
+def test_a_nearly_flat_surface_gets_distinct_colour_bar_labels(qtbot):
+    # The heat-map keeps its colours (the levels are the surface's own range);
+    # the labels get the digits that tell them apart instead of "1e+06" each.
+    s = make_scene(qtbot)
+    s.set_problem(compile_loss("1000000 + 0.001(x^2 + y^2)"), ((-3, 3), (-3, 3)))
+    settle(qtbot, s)
+    axis = s.colorbar.axis
+    lo, hi = (float(v) for v in s.colorbar.levels())
+    assert hi - lo < 1e-7 * hi  # not widened
+    for text in distinct_labels(axis):
+        assert lo - 1e-9 <= float(text) <= hi + 1e-9, text
+    assert_real_values("colour bar", axis)
+
+
+def test_a_view_window_far_from_zero_gets_distinct_labels(qtbot):
+    s = make_scene(qtbot)
+    s.set_problem(compile_loss("x + y"), ((1000000, 1000000.01), (-1, 1)))
+    settle(qtbot, s)
+    distinct_labels(s.surface.getAxis("bottom"))
+    assert_real_values("x", s.surface.getAxis("bottom"))

@@ -183,6 +183,35 @@ def _plain_ticks(axis: pg.AxisItem) -> None:
         axis.label.setHtml(axis.labelString())
         axis.picture = None
         axis.update()
+    if "tickStrings" not in vars(axis):
+        # Per axis, not a subclass: the colour bar makes its own axis.
+        axis.tickStrings = lambda values, scale, spacing: _distinct_tick_strings(
+            axis, values, scale, spacing
+        )
+
+
+def _distinct_tick_strings(
+    axis: pg.AxisItem, values: Sequence[float], scale: float, spacing: float
+) -> list[str]:
+    """pyqtgraph's tick labels, with more digits where they would repeat.
+
+    pyqtgraph writes values at or above 10⁴ (and below 10⁻³) with six
+    significant digits, so ticks that differ further down all read the same
+    ("1e+06" down a colour bar over 1e6 + 0.001·(x² + y²)). Those get as many
+    significant digits as the tick spacing needs; labels that already differ
+    are left alone (value ranges are kept wide enough for that where they can
+    be, see :func:`_readable_range`).
+    """
+    strings = pg.AxisItem.tickStrings(axis, values, scale, spacing)
+    if axis.logMode or len(set(strings)) == len(strings):
+        return strings
+    scaled = [float(v) * scale for v in values]
+    top = max((abs(v) for v in scaled if math.isfinite(v)), default=0.0)
+    step = abs(spacing * scale)
+    if not (top > 0 and step > 0 and math.isfinite(top) and math.isfinite(step)):
+        return strings
+    digits = math.floor(math.log10(top)) - math.floor(math.log10(step)) + 1
+    return [f"{v:.{min(max(digits, 1), 17)}g}" for v in scaled]
 
 
 def _readable_range(lo: float, hi: float, *, log: bool = False) -> tuple[float, float]:
