@@ -284,3 +284,16 @@ def test_a_view_window_far_from_zero_gets_distinct_labels(qtbot):
     settle(qtbot, s)
     distinct_labels(s.surface.getAxis("bottom"))
     assert_real_values("x", s.surface.getAxis("bottom"))
+
+
+@pytest.mark.parametrize("scale", [1.0, 2.0])
+def test_colour_bar_ends_where_the_plot_area_ends(qtbot, scale):
+    # The x axis grows once its title is set and its labels measured; the bar
+    # used to keep the margin of the bare axis and reach below the plot.
+    s = make_scene(qtbot, DARK.scaled(scale))
+    s.set_problem(compile_loss("x^2 + y^2"), ((-2, 2), (-2, 2)))
+    settle(qtbot, s)
+    bar = s.colorbar.vb.sceneBoundingRect()
+    plot = s.surface.getViewBox().sceneBoundingRect()
+    assert bar.bottom() == pytest.approx(plot.bottom(), abs=1.0)
+    assert bar.top() == pytest.approx(plot.top(), abs=1.0)

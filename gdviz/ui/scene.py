@@ -989,6 +989,7 @@ class Scene(QWidget):
             item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
         self._layout_panels()
+        self.surface.getAxis("bottom").geometryChanged.connect(self._fit_colorbar_bottom)
         self.surface_view.scene().sigMouseClicked.connect(self._clicked)
         # Arrows are measured in pixels: redraw them once the view has its
         # size (it may have none when the first step is drawn) and after a
@@ -1068,9 +1069,7 @@ class Scene(QWidget):
         self.colorbar.axis.setTickFont(font)
         _plain_ticks(self.colorbar.axis)
         self._space_panels()
-        # End the colour bar where the plot area ends, not below the x axis.
-        bottom = self.surface.getAxis("bottom")
-        self.colorbar.setContentsMargins(0, 0, 0, bottom.height() + 2)
+        self._fit_colorbar_bottom()
         self.contours.setPen(_pen(theme.contour, 1.0 * theme.font_scale))
         self.field.setPen(_pen(theme.field, 1.2 * theme.font_scale))
         self.curve.setPen(_pen(theme.foreground, 2.0 * theme.font_scale))
@@ -1083,6 +1082,17 @@ class Scene(QWidget):
         self._redraw_problem()
         self._restyle_runs()
         self.set_step(self._step)
+
+    def _fit_colorbar_bottom(self) -> None:
+        """End the colour bar where the plot area ends, not below the x axis.
+
+        Called again whenever the x axis changes height: it grows when its
+        title is set and when it first measures its tick labels, after the
+        theme is applied.
+        """
+        margin = self.surface.getAxis("bottom").height()
+        if self.colorbar.getContentsMargins()[3] != margin:
+            self.colorbar.setContentsMargins(0, 0, 0, margin)
 
     def _space_panels(self) -> None:
         """Leave :data:`PANEL_GAP_LINES` of the title font between the two views.
