@@ -10,7 +10,7 @@ import re
 
 import pytest
 from _ui_support import enter_dataset_mode
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractSpinBox,
@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
     QListWidget,
     QPushButton,
     QSlider,
+    QStyle,
+    QStyleOptionViewItem,
     QWidget,
 )
 
@@ -101,6 +103,57 @@ def test_every_optimizer_and_dataset_mode_fit_at_2x(qtbot):
     qtbot.waitUntil(lambda: w.dataset_mode.enabled and ready(w), timeout=WAIT)
     settle(qtbot)
     assert cut_controls(w) == []
+
+
+def list_text_room(lst, row):
+    """Pixels the style gives row ``row``'s text in a list (measured as the delegate does)."""
+    item = lst.item(row)
+    opt = QStyleOptionViewItem()
+    lst.initViewItemOption(opt)  # the view's part: icon size, font
+    lst.itemDelegate().initStyleOption(opt, lst.indexFromItem(item))
+    opt.rect = QRect(0, 0, lst.viewport().width(), lst.visualItemRect(item).height())
+    rect = lst.style().subElementRect(QStyle.SubElement.SE_ItemViewItemText, opt, lst)
+    margin = lst.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, lst) + 1
+    return rect.width() - 2 * margin
+
+
+def test_every_run_line_shows_its_rate_whole(window):
+    # At 2× the list read "1. Gradient …": the learning rates were cut off.
+    panel = window.runs_panel
+    lst = panel.list
+    fm = lst.fontMetrics()
+    for row, run in enumerate(window.session.runs):
+        text = lst.item(row).text()
+        assert f"lr={run.params['lr']:g}" in text, text
+        assert text.startswith(f"{row + 1}. ")
+        room = list_text_room(lst, row)
+        for line in text.split("\n"):
+            assert fm.horizontalAdvance(line) <= room, (line, room)
+        # Each optimizer is named (short or long) and the tooltip has the whole line.
+        assert run.optimizer in text or panel.line_forms(row)[0] == text
+        assert panel.line_forms(row)[0] in lst.item(row).toolTip()
+    if window.theme.font_scale == 1.0:
+        assert panel.line_form() <= 1  # one line per run at desk text
+    # All runs take the same form.
+    assert len({lst.item(r).text().count("\n") for r in range(lst.count())}) == 1
+
+
+def test_a_longer_rate_rewords_every_line(qtbot):
+    w = open_window(qtbot, 1.5)
+    panel = w.runs_panel
+    before = panel.line_form()
+    panel.list.setCurrentRow(0)
+    rate = panel.param_widget("lr")
+    rate.text.setText("0.000123456")
+    rate.text.editingFinished.emit()
+    settle(qtbot)
+    assert w.session.runs[0].params["lr"] == 0.000123456
+    assert panel.line_form() >= before
+    lst, fm = panel.list, panel.list.fontMetrics()
+    for row in range(lst.count()):
+        for line in lst.item(row).text().split("\n"):
+            assert fm.horizontalAdvance(line) <= list_text_room(lst, row), line
+    assert "lr=0.000123456" in lst.item(0).text()
 
 
 def test_changing_the_text_size_refits_the_side_panel(qtbot):

@@ -9,6 +9,12 @@ the field and says why next to it.
 
 The panel emits the whole list of :class:`RunSpec` on every change (one value,
 not field-by-field mutation), so the window can decide what to recompute.
+
+Each run's line in the list says what tells it apart: its optimizer and its
+learning rate. When the list is too narrow for the optimizers' full names
+(large text), the lines use their short names (``gd``, ``momentum`` …, as the
+legend does) and, narrower still, put the rate on a second line, so it is
+never cut; the whole line is in the tooltip.
 """
 
 from __future__ import annotations
@@ -17,8 +23,8 @@ import math
 from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QIcon, QPixmap
+from PySide6.QtCore import QRect, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QIcon, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -31,6 +37,8 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSlider,
     QSpinBox,
+    QStyle,
+    QStyleOptionViewItem,
     QVBoxLayout,
     QWidget,
 )
@@ -148,6 +156,35 @@ class LogSlider(QWidget):
         self.valueChanged.emit(v)
 
 
+class _RunList(QListWidget):
+    """The list of runs: tells its panel when its width changes (lines are re-worded).
+
+    Its preferred width is that of the runs' full lines, whatever form they
+    are shown in, so re-wording a line never changes how the side panel is
+    laid out.
+    """
+
+    def __init__(self, on_width: Any) -> None:
+        super().__init__()
+        self._on_width = on_width
+        self._width = -1
+        self.full_width = 0  # pixels the longest full line needs (set by the panel)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.viewport().width() != self._width:
+            self._width = self.viewport().width()
+            self._on_width()
+
+    def sizeHint(self) -> Any:
+        hint = super().sizeHint()
+        if self.full_width:
+            bar = self.verticalScrollBar()
+            extra = bar.sizeHint().width() if bar.isVisible() else 0
+            hint.setWidth(self.full_width + 2 * self.frameWidth() + extra)
+        return hint
+
+
 class RunsPanel(QWidget):
     """List of runs plus an editor for the selected one.
 
@@ -164,8 +201,9 @@ class RunsPanel(QWidget):
         self.theme = theme
         self._runs: list[RunSpec] = []
         self._param_widgets: dict[str, QWidget] = {}
+        self._form = 0  # which of line_forms() the list shows
 
-        self.list = QListWidget()
+        self.list = _RunList(self._reword)
         self.list.setAccessibleName("runs")
         # Long labels are cut with "…" rather than scrolled sideways, and the
         # list always shows at least four runs.
@@ -282,13 +320,15 @@ class RunsPanel(QWidget):
 
     def _replace(self, index: int, run: RunSpec) -> None:
         self._runs[index] = run
-        self._refresh_item(index)
+        self._reword()  # a longer rate may need a shorter form for every run
         self._emit()
 
     # ------------------------------------------------------------ list
     def _rebuild_list(self, select: int) -> None:
         self.list.blockSignals(True)
         self.list.clear()
+        self._note_full_width()
+        self._choose_form()
         for i in range(len(self._runs)):
             item = QListWidgetItem()
             item.setFlags(
@@ -312,23 +352,105 @@ class RunsPanel(QWidget):
             return
         run = self._runs[i]
         self.list.blockSignals(True)
-        text = f"{i + 1}. {self._describe(run)}"
-        item.setText(text)
+        forms = self.line_forms(i)
+        item.setText(forms[min(self._form, len(forms) - 1)])
         item.setIcon(_swatch(self.color_of(i)))
         item.setCheckState(Qt.CheckState.Checked if run.visible else Qt.CheckState.Unchecked)
-        # The whole name too: a narrow panel (large text) cuts it with "…".
-        item.setToolTip(f"{text}\ntick to show, untick to hide this run")
+        # The whole line too: a narrow panel (large text) shortens or cuts it.
+        item.setToolTip(f"{forms[0]}\ntick to show, untick to hide this run")
         self.list.blockSignals(False)
 
-    @staticmethod
-    def _describe(run: RunSpec) -> str:
+    def line_forms(self, i: int) -> list[str]:
+        """Run ``i``'s line in the list in every form, longest first.
+
+        The optimizer's full name, then its short name (as in the legend and
+        the numbers table), then single spaces, and last two lines: the
+        number and short name above the rate (and schedule). Every run uses
+        the same form: the first in which every run's text fits the list.
+        """
+        run = self._runs[i]
         spec = _registry().get(run.optimizer)
         label = (getattr(spec, "label", None) or run.optimizer) if spec else run.optimizer
         lr = run.params.get("lr")
-        text = f"{label}  lr={_fmt(lr)}" if isinstance(lr, int | float) else label
-        if run.schedule and run.schedule != "constant":
-            text += f"  ({run.schedule.split(':')[0]})"
-        return text
+        rate = f"lr={_fmt(lr)}" if isinstance(lr, int | float) else ""
+        sched = run.schedule.split(":")[0] if run.schedule and run.schedule != "constant" else ""
+        forms = []
+        for name, gap in ((label, "  "), (run.optimizer, "  "), (run.optimizer, " ")):
+            parts = [f"{i + 1}. {name}", rate, f"({sched})" if sched else ""]
+            forms.append(gap.join(p for p in parts if p))
+        second = " ".join(p for p in (rate, f"({sched})" if sched else "") if p)
+        forms.append(f"{i + 1}. {run.optimizer}" + (f"\n{second}" if second else ""))
+        return forms
+
+    def line_form(self) -> int:
+        """Which of :meth:`line_forms` the list shows now (0: the full one)."""
+        return self._form
+
+    def _choose_form(self) -> None:
+        """The first form in which every run's line fits (each line of it)."""
+        room, fm = self.text_room(), self._list_metrics()
+        forms = [self.line_forms(i) for i in range(len(self._runs))]
+        n = len(forms[0]) if forms else 1
+        self._form = next(
+            (
+                level
+                for level in range(n)
+                if all(
+                    fm.horizontalAdvance(line) <= room
+                    for f in forms
+                    for line in f[level].split("\n")
+                )
+            ),
+            n - 1,
+        )
+
+    def _list_metrics(self) -> QFontMetrics:
+        font = QFont(self.list.font())
+        font.setPointSizeF(self.theme.font_pt)  # the size the style sheet gives the list
+        return QFontMetrics(font)
+
+    def _text_span(self) -> tuple[int, int]:
+        """Where a line's text starts in the list and the pixels it has (style-measured)."""
+        opt = QStyleOptionViewItem()
+        opt.features = (
+            QStyleOptionViewItem.ViewItemFeature.HasCheckIndicator
+            | QStyleOptionViewItem.ViewItemFeature.HasDecoration
+            | QStyleOptionViewItem.ViewItemFeature.HasDisplay
+        )
+        opt.decorationSize = self.list.iconSize()
+        if not opt.decorationSize.isValid():
+            side = self.list.style().pixelMetric(QStyle.PixelMetric.PM_SmallIconSize)
+            opt.decorationSize.setWidth(side)
+            opt.decorationSize.setHeight(side)
+        opt.font = self.list.font()
+        opt.fontMetrics = self._list_metrics()
+        opt.rect = QRect(0, 0, self.list.viewport().width(), opt.fontMetrics.height() + 4)
+        style = self.list.style()
+        text = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, opt, self.list)
+        # The item delegate keeps a margin each side of the text.
+        margin = style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, self.list) + 1
+        return text.left() + margin, text.width() - 2 * margin
+
+    def text_room(self) -> int:
+        """Pixels a line's text has in the list (after the tick box and the swatch)."""
+        return self._text_span()[1]
+
+    def _note_full_width(self) -> None:
+        # The list asks for the width of its longest full line (see _RunList).
+        left, _room = self._text_span()
+        fm = self._list_metrics()
+        longest = max(
+            (fm.horizontalAdvance(self.line_forms(i)[0]) for i in range(len(self._runs))), default=0
+        )
+        self.list.full_width = left + longest + 4 if self._runs else 0
+        self.list.updateGeometry()
+
+    def _reword(self) -> None:
+        """The runs, the list's width or the text size changed: choose the lines' form again."""
+        self._note_full_width()
+        self._choose_form()
+        for i in range(min(self.list.count(), len(self._runs))):
+            self._refresh_item(i)
 
     def _item_changed(self, item: QListWidgetItem) -> None:
         i = self.list.row(item)
