@@ -122,10 +122,7 @@ class Classroom(QObject):
         self.explain_card.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.explain_card.hide()
         self.explain_card.rendered.connect(self._place_card)
-        # The loss view's own margins, restored when the card closes.
-        self._base_margins = tuple(window.scene.loss_view.ci.layout.getContentsMargins())
-        self._loss_margins = self._base_margins
-        window.scene.installEventFilter(self)
+        window.scene.installEventFilter(self)  # the card follows the scene's size
 
         settings = _settings()
         scale = _float(settings.value("presentation/scale", 1.5), 1.5)
@@ -292,13 +289,9 @@ class Classroom(QObject):
 
     def _reserve_loss_top(self, pixels: int) -> None:
         """Keep the top ``pixels`` of the loss view free (0: the usual margins)."""
-        loss_view = self.window.scene.loss_view
-        top = max(0, pixels - loss_view.mapTo(self.window.scene, QPoint(0, 0)).y())
-        left, base_top, right, bottom = self._base_margins
-        margins = (left, base_top + top, right, bottom)
-        if self._loss_margins != margins:
-            self._loss_margins = margins
-            loss_view.ci.setContentsMargins(*margins)
+        scene = self.window.scene
+        top = max(0, pixels - scene.loss_view.mapTo(scene, QPoint(0, 0)).y())
+        scene.reserve_loss_top(top)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         if obj is self.window.scene and event.type() == QEvent.Type.Resize:

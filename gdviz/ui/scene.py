@@ -895,6 +895,9 @@ class Scene(QWidget):
         self._start: tuple[float, ...] | None = None
         self.view3d: Any = None  # a Surface3DView once attach_3d is called
         self.surface_tabs: QTabWidget | None = None
+        self._panel_gap = 0  # room between the two views (see _space_panels)
+        self._loss_top = 0  # room kept free above the loss plot (reserve_loss_top)
+        self._loss_margins: tuple[int, int, int, int] | None = None
         self._run_items: list[_RunItems] = []
         self._brushes: list[QBrush] = []
         self._point_pen = QPen()
@@ -1107,8 +1110,22 @@ class Scene(QWidget):
             font = QFont()
             font.setPointSizeF(self.theme.font_pt)  # the titles' size (see _set_labels)
             gap = math.ceil(0.5 * PANEL_GAP_LINES * QFontMetricsF(font).height())
+        self._panel_gap = gap
         self.surface_view.ci.setContentsMargins(4, 4, 4 + gap, 4)
-        self.loss_view.ci.setContentsMargins(4 + gap, 4, 4, 4)
+        self._set_loss_margins()
+
+    def reserve_loss_top(self, pixels: int) -> None:
+        """Keep the top ``pixels`` of the loss view free (0: none), e.g. for a card over it."""
+        pixels = max(0, int(pixels))
+        if pixels != self._loss_top:
+            self._loss_top = pixels
+            self._set_loss_margins()
+
+    def _set_loss_margins(self) -> None:
+        margins = (4 + self._panel_gap, 4 + self._loss_top, 4, 4)
+        if margins != self._loss_margins:
+            self._loss_margins = margins
+            self.loss_view.ci.setContentsMargins(*margins)
 
     def _label_axes(self) -> None:
         t = self.theme
