@@ -158,6 +158,8 @@ def test_window_switches_to_dataset_mode_and_back(qtbot, window):
     assert isinstance(loss, DatasetLoss) and loss.variables == ("w", "b")
     assert window.editor.text() == "(w*x + b - y)^2"
     assert "ℓᵢ = " in window.editor.math.text() and "data: x, y" in window.editor.math.text()
+    # The surface is L(w, b), the mean over the data, not the per-sample f typed.
+    assert window.scene.colorbar.axis.labelText in ("L", "log₁₀(L − min)")
     traj = window.trajectory
     k = len(window.session.runs)
     assert traj.positions.shape[1:] == (k, 2)
@@ -199,6 +201,7 @@ def test_window_switches_to_dataset_mode_and_back(qtbot, window):
     assert window.session.runs == plain_runs
     assert not any(item in window.scene.loss_plot.items for item in full_items)
     assert window.data_panel.controls.isHidden()
+    assert window.scene.colorbar.axis.labelText in ("f", "log₁₀(f − min)")
 
 
 def test_window_dataset_settings_recompute(qtbot, window):

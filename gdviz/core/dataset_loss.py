@@ -554,6 +554,10 @@ class DatasetLoss:
         full-data loss forms u with a matrix product (value only).
     """
 
+    #: The name its values go by in plots and captions: the full-data loss
+    #: L(θ), not the per-sample ℓ that was typed (a plain loss is ``f``).
+    value_name = "L"
+
     def __init__(self, blob: dict[str, Any], dataset: Dataset, penalty: Penalty):
         self._blob = blob
         self.text: str = blob["text"]

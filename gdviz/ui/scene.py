@@ -1127,12 +1127,18 @@ class Scene(QWidget):
             self._loss_margins = margins
             self.loss_view.ci.setContentsMargins(*margins)
 
+    def _value_name(self) -> str:
+        """What the function's values are called: ``f``, or ``L`` for a loss over data."""
+        name = getattr(self._loss, "value_name", "f")
+        return name if isinstance(name, str) and name else "f"
+
     def _label_axes(self) -> None:
         t = self.theme
         names = tuple(self._loss.variables) if self._loss is not None else ("x", "y")
         key = (
             t,
             names,
+            self._value_name(),
             self.view.log_loss,
             self._cache.get("loss_label"),
             self._cache.get("bar_label"),
@@ -1141,7 +1147,7 @@ class Scene(QWidget):
             return  # unchanged: setting axis labels re-lays out the plots
         self._cache["labels_key"] = key
         if len(names) == 1:
-            _set_labels(self.surface, t, bottom=names[0], left=f"f({names[0]})")
+            _set_labels(self.surface, t, bottom=names[0], left=f"{self._value_name()}({names[0]})")
         else:
             _set_labels(self.surface, t, bottom=names[0], left=names[1] if len(names) > 1 else "")
         log = self.view.log_loss
@@ -1468,10 +1474,10 @@ class Scene(QWidget):
         if v.log_levels:
             span = max(zmax - zmin, 1e-300)
             disp = np.log10(z - zmin + span * 1e-4)
-            self._cache["bar_label"] = "log₁₀(f − min)"
+            self._cache["bar_label"] = f"log₁₀({self._value_name()} − min)"
         else:
             disp = z
-            self._cache["bar_label"] = "f"
+            self._cache["bar_label"] = self._value_name()
         finite = np.isfinite(disp)
         dlo = float(disp[finite].min())
         dhi = (
