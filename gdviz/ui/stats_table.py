@@ -217,8 +217,10 @@ class _StatsModel(QAbstractTableModel):
         super().__init__()
         self.rows: list[tuple[str, ...]] = []
         self.colors: list[str] = []
-        #: Each row's tooltip: the cells in full (a narrow table drops the position).
-        self.tips: list[str] = []
+        #: The values behind each row (label, loss, ‖∇f‖, position, badge): the
+        #: tooltip gives them in full (a narrow table drops columns), made
+        #: only when asked for.
+        self.values: list[tuple[str, float, float, np.ndarray, str]] = []
         #: What the cells are drawn on: run colours are made readable against it.
         self.background = "#202329"
 
@@ -249,7 +251,13 @@ class _StatsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return text
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self.tips[r] if r < len(self.tips) else None
+            if r >= len(self.values):
+                return None
+            label, loss, g, pos, badge = self.values[r]
+            return (
+                f"{label}\nloss {_num(loss, 8)}  ‖∇f‖ {_num(g, 8)}\n"
+                f"position {_position(pos, 8)}\n{badge}"
+            )
         if role == Qt.ItemDataRole.ForegroundRole:
             if c == 0 and r < len(self.colors):
                 return QBrush(QColor(self.text_color(r)))
@@ -266,9 +274,9 @@ class _StatsModel(QAbstractTableModel):
             if self.rows:
                 self.dataChanged.emit(self.index(0, 0), self.index(len(self.rows) - 1, 0))
 
-    def set_rows(self, rows: list[tuple[str, ...]], colors: list[str], tips: list[str]) -> None:
+    def set_rows(self, rows: list[tuple[str, ...]], colors: list[str], values: list[Any]) -> None:
         self.colors = colors
-        self.tips = tips
+        self.values = values
         if len(rows) != len(self.rows):
             self.beginResetModel()
             self.rows = rows
@@ -490,12 +498,7 @@ class StatsTable(QTableView):
         return dict(zip(COLUMNS, self.model_.rows[run], strict=True))
 
     def _set_rows(self, rows: list[tuple[str, ...]]) -> None:
-        tips = [
-            f"{label}\nloss {_num(loss, 8)}  ‖∇f‖ {_num(g, 8)}\n"
-            f"position {_position(pos, 8)}\n{badge}"
-            for label, loss, g, pos, badge in self._values
-        ]
-        self.model_.set_rows(rows, self._colors, tips)
+        self.model_.set_rows(rows, self._colors, self._values)
 
     def show_step(self, i: int) -> None:
         tr = self._traj
