@@ -237,6 +237,29 @@ def test_number_keys_open_lessons(qtbot, window) -> None:
         assert window.classroom.lesson.number == 3
 
 
+def test_presenting_the_legend_tells_each_runs_fate(qtbot, window) -> None:
+    # The numbers table (and its status badges) is hidden while presenting.
+    old = window.trajectory
+    window.classroom.open_lesson(1)
+    wait_new(qtbot, window, old)
+    legend = window.scene.legend
+    window.classroom.presentation.enter(fullscreen=False)
+    window.player.seek(window.player.limit)
+    height = legend.size().height()
+    assert legend.entries() == window.run_labels()
+    notes = legend.notes()
+    assert notes == window.stats.badges_at(window.player.limit)
+    assert notes[2] == "growing at 80" and notes[1].startswith("converged at ")
+    # Before a run stops it is "running"; the legend keeps its height.
+    window.player.seek(1)
+    qtbot.wait(20)
+    assert legend.notes() == ["running"] * 3 and legend.size().height() == height
+    # At the desk the table says it; the legend shows the names alone.
+    window.classroom.presentation.leave()
+    window.player.seek(window.player.limit - 1)
+    assert legend.entries() == window.run_labels() and legend.notes() == []
+
+
 def test_a_lesson_leaves_with_its_function(qtbot, window) -> None:
     # Its commentary and title described the lesson's function: over another
     # function they would tell the class something false.

@@ -525,6 +525,13 @@ class MainWindow(QMainWindow):
     def _show_step(self, i: int, force: bool = False) -> None:
         self.scene.set_step(i)
         self.data_panel.show_step(i)
+        if self.stats.isHidden():
+            # Presentation mode hides the numbers: the legend says, under each
+            # name, which run is running, diverged, converged or stopped (the
+            # legend is laid out again only when one of them changes).
+            self.scene.set_run_notes(self.stats.badges_at(i))
+        else:
+            self.scene.set_run_notes([])
         now = time.perf_counter()
         if force or not self.player.playing or now - self._last_stats >= STATS_INTERVAL:
             self._last_stats = now

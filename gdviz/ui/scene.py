@@ -751,6 +751,9 @@ class _RunLegend(pg.GraphicsWidget):
     def __init__(self) -> None:
         super().__init__()
         self._entries: list[tuple[QPen, str]] = []
+        self._notes: list[str | None] = []  # a second line under each name, if any
+        self._widest_note = ""
+        self._inline = False  # notes after the names (True) or under them
         self._font = QFont()
         self._text = QColor("#000000")
         self._scale = 1.0
@@ -762,10 +765,26 @@ class _RunLegend(pg.GraphicsWidget):
         self._fit(0.0)
 
     def set_entries(
-        self, entries: Sequence[tuple[QPen, str]], font: QFont, text: QColor, scale: float
+        self,
+        entries: Sequence[tuple[QPen, str]],
+        font: QFont,
+        text: QColor,
+        scale: float,
+        notes: Sequence[str | None] = (),
+        widest_note: str = "",
     ) -> None:
-        """Show ``(pen, name)`` entries in ``font`` and ``text`` colour (sizes times ``scale``)."""
+        """Show ``(pen, name)`` entries in ``font`` and ``text`` colour (sizes times ``scale``).
+
+        ``notes`` (one per entry, None for none) go on a second line under the
+        names; with any note every entry takes two lines, and the columns are
+        as wide as ``widest_note`` needs too, so the legend's size does not
+        change as notes come and go (a new size would move the loss plot).
+        """
+        self._widest_note = widest_note
         self._entries = list(entries)
+        self._notes = [notes[i] if i < len(notes) else None for i in range(len(self._entries))]
+        if not any(self._notes):
+            self._notes = []
         self._font = QFont(font)
         self._text = QColor(text)
         self._scale = float(scale)
@@ -775,29 +794,50 @@ class _RunLegend(pg.GraphicsWidget):
         """The names shown, in order."""
         return [name for _pen, name in self._entries]
 
+    def notes(self) -> list[str | None]:
+        """The second lines under the names (empty: one line per entry)."""
+        return list(self._notes)
+
+    _SEP = " — "  # between a name and its note on one line
+
+    def _lines(self) -> int:
+        return 2 if self._notes and not self._inline else 1
+
     # Sizes in pixels: line sample, gap after it, gap between columns, margin.
     def _sizes(self) -> tuple[float, float, float, float, float]:
         s = self._scale
         fm = QFontMetricsF(self._font)
         return 18.0 * s, 5.0 * s, 14.0 * s, 2.0 * s, fm.height()
 
-    def _cell_width(self) -> float:
+    def _cell_width(self, inline: bool) -> float:
         sample, gap, _col_gap, _margin, _h = self._sizes()
         fm = QFontMetricsF(self._font)
         text = max((fm.horizontalAdvance(name) for _pen, name in self._entries), default=0.0)
-        return sample + gap + text
+        if not self._notes:
+            return sample + gap + text
+        note = max((fm.horizontalAdvance(n) for n in self._notes if n), default=0.0)
+        note = max(note, fm.horizontalAdvance(self._widest_note))
+        if inline:
+            return sample + gap + text + fm.horizontalAdvance(self._SEP) + note
+        return sample + gap + max(text, note)
 
     def _fit(self, width: float) -> None:
-        """Choose the columns for ``width`` and take the height their rows need."""
+        """Choose the columns for ``width`` and take the height their rows need.
+
+        Notes go after the names on the same line when the longest name and
+        the widest note fit there, else on a line of their own; either way the
+        choice does not depend on which notes are shown.
+        """
         _sample, _gap, col_gap, margin, line = self._sizes()
         n = len(self._entries)
         self._width = width
+        self._inline = bool(self._notes) and self._cell_width(True) <= width - 2 * margin
         if n == 0:
             height = 0.0
         else:
-            cell = self._cell_width()
+            cell = self._cell_width(self._inline)
             self._cols = max(1, min(n, int((width - 2 * margin + col_gap) // (cell + col_gap))))
-            height = math.ceil(n / self._cols) * line + 2 * margin
+            height = math.ceil(n / self._cols) * line * self._lines() + 2 * margin
         height = float(math.ceil(height))
         if self.minimumHeight() != height or self.maximumHeight() != height:
             self.setMinimumHeight(height)
@@ -823,21 +863,27 @@ class _RunLegend(pg.GraphicsWidget):
         fm = QFontMetricsF(self._font)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.setFont(self._font)
+        lines = self._lines()
         for i, (pen, name) in enumerate(self._entries):
             row, col = divmod(i, cols)
             x = margin + col * (cell + col_gap)
-            y = margin + row * line
+            y = margin + row * line * lines
             mid = y + line / 2
             p.setPen(pen)
             p.drawLine(QPointF(x, mid), QPointF(x + sample, mid))
             p.setPen(self._text)
             room = max(cell - sample - gap, 0.0)
-            text = fm.elidedText(name, Qt.TextElideMode.ElideRight, room)
-            p.drawText(
-                QRectF(x + sample + gap, y, room + 1, line),
-                int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
-                text,
-            )
+            note = self._notes[i] if self._notes else None
+            if self._inline and note:
+                texts = [f"{name}{self._SEP}{note}"]
+            else:
+                texts = [name] + ([note or ""] if lines == 2 else [])
+            for j, t in enumerate(texts):
+                p.drawText(
+                    QRectF(x + sample + gap, y + j * line, room + 1, line),
+                    int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+                    fm.elidedText(t, Qt.TextElideMode.ElideRight, room),
+                )
 
 
 class _RunItems:
@@ -895,6 +941,7 @@ class Scene(QWidget):
         self._start: tuple[float, ...] | None = None
         self.view3d: Any = None  # a Surface3DView once attach_3d is called
         self.surface_tabs: QTabWidget | None = None
+        self._run_notes: list[str | None] = []  # words after the legend's names
         self._panel_gap = 0  # room between the two views (see _space_panels)
         self._loss_top = 0  # room kept free above the loss plot (reserve_loss_top)
         self._loss_margins: tuple[int, int, int, int] | None = None
@@ -1125,7 +1172,12 @@ class Scene(QWidget):
         margins = (4 + self._panel_gap, 4 + self._loss_top, 4, 4)
         if margins != self._loss_margins:
             self._loss_margins = margins
-            self.loss_view.ci.setContentsMargins(*margins)
+            view = self.loss_view
+            view.ci.setContentsMargins(*margins)
+            # Fit the layout to the view again: squeezed below its minimum (a
+            # tall card over a short view) it grew past the view's bottom, and
+            # nothing set it back when the room came back.
+            view.ci.setGeometry(view.range)
 
     def _value_name(self) -> str:
         """What the function's values are called: ``f``, or ``L`` for a loss over data."""
@@ -1609,7 +1661,6 @@ class Scene(QWidget):
         self._cache["style_key"] = key
         self._brushes = [pg.mkBrush(c) for c in self._colors]
         self._point_pen = _pen(t.path_shadow[:7], 1.5 * t.font_scale)
-        entries: list[tuple[QPen, str]] = []
         for k, items in enumerate(self._run_items):
             color = self._colors[k] if k < len(self._colors) else t.run_color(k)
             items.trail.set_style(
@@ -1619,11 +1670,41 @@ class Scene(QWidget):
             items.step.setPen(_pen(color, 2.0 * t.font_scale))
             for series in (self._loss_items, self._gnorm_items, self._lr_items):
                 series[k].set_style(_pen(color, max(1.5, t.line_px * 0.8)))
+        self._cache["legend_key"] = None
+        self._update_legend()
+
+    def set_run_notes(self, notes: Sequence[str | None]) -> None:
+        """A line under each run's name in the legend (None: none), e.g. "diverged at 12".
+
+        Presentation mode hides the numbers table; the legend then tells a
+        class which run diverged, converged or stopped. Empty: names only.
+        """
+        notes = [n or None for n in notes]
+        if notes != self._run_notes:
+            self._run_notes = notes
+            self._update_legend()
+
+    def _update_legend(self) -> None:
+        t = self.theme
+        notes = self._run_notes
+        # Room for the longest badge at the last step ("converged at 5000").
+        widest = "converged at " + "0" * len(str(max(self.n_steps, 0)))
+        key = (self._cache.get("style_key"), tuple(notes), widest)
+        if key == self._cache.get("legend_key"):
+            return  # unchanged: setting the entries lays the legend out again
+        self._cache["legend_key"] = key
+        entries: list[tuple[QPen, str]] = []
+        shown_notes: list[str | None] = []
+        for k in range(len(self._run_items)):
+            color = self._colors[k] if k < len(self._colors) else t.run_color(k)
             if k < len(self._labels) and (k >= len(self._visible) or self._visible[k]):
                 entries.append((_pen(color, max(2.0, t.line_px)), self._labels[k]))
+                shown_notes.append(notes[k] if k < len(notes) else None)
         font = QFont()
         font.setPointSizeF(t.font_pt * 0.9)
-        self.legend.set_entries(entries, font, _color(t.foreground), t.font_scale)
+        self.legend.set_entries(
+            entries, font, _color(t.foreground), t.font_scale, shown_notes, widest
+        )
 
     def set_step(self, i: int) -> None:
         """Draw every run up to and including step ``i`` (clamped to what is computed)."""

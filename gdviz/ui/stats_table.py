@@ -500,21 +500,35 @@ class StatsTable(QTableView):
     def _set_rows(self, rows: list[tuple[str, ...]]) -> None:
         self.model_.set_rows(rows, self._colors, self._values)
 
+    def badges_at(self, i: int) -> list[str]:
+        """Each run's status badge at step ``i`` ("running", "diverged at 12", …)."""
+        tr = self._traj
+        if tr is None:
+            return []
+        i = max(0, min(int(i), tr.positions.shape[0] - 1))
+        k_runs = tr.positions.shape[1]
+        status = list(getattr(tr, "status", []))
+        stop = np.asarray(getattr(tr, "stop_step", np.full(k_runs, -1)))
+        return [
+            status_text(
+                status[k] if k < len(status) else "running",
+                int(stop[k]),
+                i,
+                self._growing[k] if k < len(self._growing) else False,
+            )
+            for k in range(k_runs)
+        ]
+
     def show_step(self, i: int) -> None:
         tr = self._traj
         if tr is None:
             return
         n = tr.positions.shape[0] - 1
         i = max(0, min(int(i), n))
-        k_runs = tr.positions.shape[1]
-        status = list(getattr(tr, "status", []))
-        stop = np.asarray(getattr(tr, "stop_step", np.full(k_runs, -1)))
         with np.errstate(all="ignore"):
             gnorm = np.linalg.norm(tr.grads[i], axis=-1)
         values = []
-        for k in range(k_runs):
-            grow = self._growing[k] if k < len(self._growing) else False
-            badge = status_text(status[k] if k < len(status) else "running", int(stop[k]), i, grow)
+        for k, badge in enumerate(self.badges_at(i)):
             values.append(
                 (
                     self._labels[k] if k < len(self._labels) else str(k + 1),
