@@ -177,6 +177,14 @@ def test_window_switches_to_dataset_mode_and_back(qtbot, window):
     np.testing.assert_allclose(full, loss.value(traj.positions[rows]), rtol=1e-12)
     assert len(window.data_panel._full_items) == k
     assert all(item in window.scene.loss_plot.items for item in window.data_panel._full_items)
+    # The table's loss is over all the data (the mini-batch loss of a
+    # stochastic step would flatter it), the same as the dashed curves.
+    window.player.seek(5)
+    window.stats.show_step(5)
+    for r in range(k):
+        shown = float(window.stats.row_text(r)["loss"])
+        assert shown == pytest.approx(float(loss.value(traj.positions[5, r])), rel=1e-3)
+    assert sizes[1] == 1 and not np.isclose(traj.losses[5, 1], loss.value(traj.positions[5, 1]))
     # Stepping moves the model lines, and the dashed curves grow with the step.
     window.player.seek(3)
     assert len(window.data_panel._full_items[0].getData()[0]) == 4  # steps 0..3

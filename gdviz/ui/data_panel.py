@@ -755,6 +755,20 @@ class DataPanel(QWidget):
         for k, item in enumerate(self._full_items):
             item.setData(x[:cut], y[:cut, k], connect="finite")
 
+    def full_loss_at(self, step: int) -> np.ndarray | None:
+        """Every run's loss over all the data at ``step`` (None outside dataset mode).
+
+        The trajectory's own losses are those of the mini-batch each step
+        used: a stochastic run's look lower than a full-batch run's that is
+        in fact closer to the minimum.
+        """
+        traj, loss = self._traj, self.loss
+        if traj is None or loss is None or not self.enabled:
+            return None
+        row = max(0, min(int(step) - traj.start_step, traj.positions.shape[0] - 1))
+        with np.errstate(all="ignore"):
+            return np.asarray(loss.value(traj.positions[row]), dtype=float)
+
     def full_losses(self) -> tuple[np.ndarray, np.ndarray] | None:
         """``(rows, losses)`` of the full-data loss curve drawn, or None."""
         return self._full

@@ -519,6 +519,10 @@ class MainWindow(QMainWindow):
             return
         colors, labels, visible = styles
         self.scene.set_runs(self.trajectory, colors, labels, visible)
+        # In dataset mode the table shows the loss over all the data, not
+        # over the mini-batch each step happened to draw.
+        data = self.dataset_mode.enabled
+        self.stats.set_loss_source(self.data_panel.full_loss_at if data else None)
         self.stats.set_runs(self.trajectory, colors, labels)
         self.dataset_mode.set_runs(self.trajectory, colors, labels)
 

@@ -21,6 +21,7 @@ for white text.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, ClassVar
 
@@ -291,6 +292,7 @@ class StatsTable(QTableView):
 
     def __init__(self) -> None:
         super().__init__()
+        self._loss_at: Callable[[int], np.ndarray | None] | None = None
         self.model_ = _StatsModel()
         self.setModel(self.model_)
         self.verticalHeader().hide()
@@ -500,6 +502,15 @@ class StatsTable(QTableView):
     def _set_rows(self, rows: list[tuple[str, ...]]) -> None:
         self.model_.set_rows(rows, self._colors, self._values)
 
+    def set_loss_source(self, loss_at: Callable[[int], np.ndarray | None] | None) -> None:
+        """Where the loss column's numbers come from.
+
+        ``loss_at(i)`` gives every run's loss at step ``i`` (in dataset mode,
+        over all the data); None, or a call that returns None, means the
+        trajectory's own losses.
+        """
+        self._loss_at = loss_at
+
     def badges_at(self, i: int) -> list[str]:
         """Each run's status badge at step ``i`` ("running", "diverged at 12", …)."""
         tr = self._traj
@@ -527,12 +538,17 @@ class StatsTable(QTableView):
         i = max(0, min(int(i), n))
         with np.errstate(all="ignore"):
             gnorm = np.linalg.norm(tr.grads[i], axis=-1)
+        losses = tr.losses[i]
+        if self._loss_at is not None:
+            other = self._loss_at(i)
+            if other is not None and np.shape(other) == np.shape(losses):
+                losses = other
         values = []
         for k, badge in enumerate(self.badges_at(i)):
             values.append(
                 (
                     self._labels[k] if k < len(self._labels) else str(k + 1),
-                    float(tr.losses[i, k]),
+                    float(losses[k]),
                     float(gnorm[k]),
                     np.array(tr.positions[i, k], dtype=float),
                     badge,
