@@ -1,0 +1,39 @@
+"""The style sheet: tick boxes that read on every theme and text size."""
+
+import re
+from pathlib import Path
+
+import pytest
+from PySide6.QtGui import QColor
+
+from gdviz.ui.stats_table import contrast_ratio
+from gdviz.ui.theme import THEMES, get_theme, stylesheet
+
+
+def _blend(rgba: str, under: str) -> QColor:
+    r, g, b, a = (int(v) for v in re.findall(r"\d+", rgba))
+    u = QColor(under)
+    t = a / 255
+    return QColor(
+        *(round(t * c + (1 - t) * d) for c, d in zip((r, g, b), u.getRgb()[:3], strict=True))
+    )
+
+
+@pytest.mark.parametrize("name", sorted(THEMES))
+@pytest.mark.parametrize("scale", [1.0, 2.0])
+def test_tick_boxes_are_outlined_and_sized_with_the_text(name, scale):
+    theme = get_theme(name, scale)
+    css = stylesheet(theme)
+    rule = re.search(r"QCheckBox::indicator, QListView::indicator \{([^}]*)\}", css)
+    assert rule, "no tick-box rule"
+    body = rule.group(1)
+    assert f"width: {round(14 * scale)}px" in body
+    outline = re.search(r"solid (rgba\([^)]*\))", body).group(1)
+    # WCAG 2.1 non-text contrast: the outline against the panel, at least 3:1
+    # (the platform's own outline on the dark panel was about 1.3:1).
+    assert contrast_ratio(_blend(outline, theme.panel), QColor(theme.panel)) >= 3.0
+    checked = re.search(
+        r"QCheckBox::indicator:checked, QListView::indicator:checked \{([^}]*)\}", css
+    )
+    mark = re.search(r'image: url\("([^"]+)"\)', checked.group(1))
+    assert mark and Path(mark.group(1)).is_file()
