@@ -54,6 +54,7 @@ FULL = Session(
         show_grad_norm=True,
         show_lr=True,
         height_3d="log",
+        equal_axes=False,
     ),
     speed=123.5,
     step=412,

@@ -196,11 +196,14 @@ def test_the_side_panel_cannot_be_dragged_over_its_controls(qtbot):
 def test_the_surface_keeps_room(window):
     view = window.scene.surface_view
     box = window.scene.surface.getViewBox().size()
-    # The old layout gave the surface 261 px (2×) of height and a plot area of
-    # 60,000 px² at 2×; the header and side panel now leave it ~310 px / 95,000 px².
+    # The old layout gave the surface 261 px (2×) of height; the header and
+    # side panel now leave it ~310 px. The plot area has the shape of the
+    # view window (Rosenbrock's is square: one unit as long on x as on y)
+    # and is as large as that shape allows.
     assert view.height() >= 290, view.size()
     assert view.width() >= 480, view.size()
-    assert box.width() * box.height() >= 80_000, box
+    assert box.width() == pytest.approx(box.height(), abs=2.0), box
+    assert min(box.width(), box.height()) >= 270, box
 
 
 def test_the_header_is_compact_and_the_formulas_whole(window):

@@ -297,3 +297,66 @@ def test_colour_bar_ends_where_the_plot_area_ends(qtbot, scale):
     plot = s.surface.getViewBox().sceneBoundingRect()
     assert bar.bottom() == pytest.approx(plot.bottom(), abs=1.0)
     assert bar.top() == pytest.approx(plot.top(), abs=1.0)
+
+
+def _units_per_pixel(s):
+    vb = s.surface.getViewBox()
+    (x0, x1), (y0, y1) = vb.viewRange()
+    return (x1 - x0) / vb.width(), (y1 - y0) / vb.height()
+
+
+@pytest.mark.parametrize(
+    "domain", [((-6.0, 6.0), (-3.0, 3.0)), ((-2.0, 2.0), (-5.0, 5.0)), ((-3, 3), (-3, 3))]
+)
+def test_the_surface_keeps_one_unit_as_long_on_x_as_on_y(qtbot, domain):
+    # A round bowl is drawn round, a 2:1 ravine twice as long as it is wide,
+    # and −∇f meets the contour lines at right angles on screen.
+    s = make_scene(qtbot)
+    s.set_problem(compile_loss("0.5x^2 + 10y^2"), domain)
+    settle(qtbot, s)
+    ux, uy = _units_per_pixel(s)
+    assert ux == pytest.approx(uy, rel=0.01)
+    (x0, x1), (y0, y1) = s.surface.getViewBox().viewRange()
+    # Exactly the view window, the room left over around it.
+    assert (x0, x1) == pytest.approx(domain[0], abs=0.02 * (domain[0][1] - domain[0][0]))
+    assert (y0, y1) == pytest.approx(domain[1], abs=0.02 * (domain[1][1] - domain[1][0]))
+    # Zooming by the wheel or by a drag keeps it so.
+    s.surface.getViewBox().scaleBy((0.5, 0.8))
+    settle(qtbot, s)
+    ux, uy = _units_per_pixel(s)
+    assert ux == pytest.approx(uy, rel=0.01)
+
+
+def test_a_very_long_window_and_a_curve_fill_their_area(qtbot):
+    s = make_scene(qtbot)
+    s.set_problem(compile_loss("x + y"), ((0.0, 0.01), (-1.0, 1.0)))  # 200 times taller
+    settle(qtbot, s)
+    vb = s.surface.getViewBox()
+    (x0, x1), (y0, y1) = vb.viewRange()
+    assert (x0, x1) == pytest.approx((0.0, 0.01), abs=1e-4) and (y0, y1) == pytest.approx((-1, 1))
+    assert vb.width() > 200 and vb.height() > 200  # not a sliver
+    s.set_problem(compile_loss("x^2"), ((-2.0, 2.0),))
+    settle(qtbot, s)
+    assert not vb.state["aspectLocked"] and vb.width() > 300
+
+
+def test_equal_scale_can_be_turned_off(qtbot):
+    from dataclasses import replace
+
+    s = make_scene(qtbot)
+    domain = ((-6.0, 6.0), (-3.0, 3.0))
+    s.set_problem(compile_loss("0.5x^2 + 10y^2"), domain)
+    settle(qtbot, s)
+    vb = s.surface.getViewBox()
+    equal = vb.size()
+    s.set_view(replace(s.view, equal_axes=False))
+    settle(qtbot, s)
+    # The whole area, the same view window, stretched to fill it.
+    assert vb.height() > equal.height() + 50 and not vb.state["aspectLocked"]
+    (x0, x1), (y0, y1) = vb.viewRange()
+    assert (x0, x1) == pytest.approx(domain[0], abs=0.1)
+    assert (y0, y1) == pytest.approx(domain[1], abs=0.1)
+    s.set_view(replace(s.view, equal_axes=True))
+    settle(qtbot, s)
+    ux, uy = _units_per_pixel(s)
+    assert ux == pytest.approx(uy, rel=0.01)

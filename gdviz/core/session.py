@@ -127,6 +127,9 @@ class ViewSettings:
     show_grad_norm: bool = False
     show_lr: bool = False
     height_3d: str = "clamp"
+    #: One unit as long on x as on y in the 2-D view (a round bowl drawn
+    #: round); the view window then sets the plot's shape.
+    equal_axes: bool = True
 
     def __post_init__(self) -> None:
         if self.height_3d not in HEIGHT_MODES_3D:

@@ -92,6 +92,9 @@ MIN_DECADES = 1.0
 #: unbounded (see :func:`_top_is_bounded`).
 TOP_SAMPLES = 65
 TOP_RISE = 0.05
+#: The 2-D plot keeps one unit as long on x as on y while its view window is
+#: at most this many times longer one way than the other (see Scene._fit_aspect).
+MAX_EQUAL_ASPECT = 4.0
 #: Room between the surface view and the loss view (when both are shown), in
 #: lines of the axis-title font: the colour bar's title and the loss plot's
 #: title are both drawn rotated at that border, and closer together they read
@@ -943,6 +946,8 @@ class Scene(QWidget):
         self.surface_tabs: QTabWidget | None = None
         self._run_notes: list[str | None] = []  # words after the legend's names
         self._panel_gap = 0  # room between the two views (see _space_panels)
+        self._aspect_room = (0, 0)  # margin that gives the plot its shape (_fit_aspect)
+        self._surface_margins: tuple[float, ...] | None = None
         self._loss_top = 0  # room kept free above the loss plot (reserve_loss_top)
         self._loss_margins: tuple[int, int, int, int] | None = None
         self._run_items: list[_RunItems] = []
@@ -1046,6 +1051,7 @@ class Scene(QWidget):
         # resize or zoom changed what a pixel is.
         surface_vb = self.surface.getViewBox()
         surface_vb.sigResized.connect(lambda *_: self._catch_up.start())
+        surface_vb.sigResized.connect(lambda *_: self._fit_aspect())
         surface_vb.sigRangeChanged.connect(lambda *_: self._catch_up.start())
         # Cached trail and curve chunks go stale with the scale of their view;
         # re-cache them a few per turn instead of all in one paint.
@@ -1158,8 +1164,57 @@ class Scene(QWidget):
             font.setPointSizeF(self.theme.font_pt)  # the titles' size (see _set_labels)
             gap = math.ceil(0.5 * PANEL_GAP_LINES * QFontMetricsF(font).height())
         self._panel_gap = gap
-        self.surface_view.ci.setContentsMargins(4, 4, 4 + gap, 4)
+        self._set_surface_margins()
         self._set_loss_margins()
+
+    def _set_surface_margins(self) -> None:
+        ex, ey = self._aspect_room
+        lo_x, lo_y = ex // 2, ey // 2
+        margins = (4 + lo_x, 4 + lo_y, 4 + self._panel_gap + ex - lo_x, 4 + ey - lo_y)
+        if margins != self._surface_margins:
+            self._surface_margins = margins
+            ci = self.surface_view.ci
+            ci.setContentsMargins(*margins)
+            # Laid out now, not in a later turn: the range set next (a new
+            # view window) is then shown exactly, never first stretched to
+            # the old shape.
+            ci.layout.activate()
+
+    def _fit_aspect(self) -> None:
+        """Give the 2-D plot area the shape of its view window: one unit is as long on x as on y.
+
+        Only with ``ViewSettings.equal_axes`` (the default).
+
+        Without it a round bowl was drawn as an ellipse, a ravine looked
+        half as narrow as it is, and −∇f arrows did not meet the contour lines
+        at right angles. The room the shape leaves is shared out as margin
+        around the plot; the view box also keeps x and y locked together
+        while a person zooms and pans. A 1-D curve fills its area.
+        """
+        vb = self.surface.getViewBox()
+        if vb.width() < 1 or vb.height() < 1:
+            return  # not laid out yet: nothing to give a shape to
+        ex, ey = self._aspect_room
+        width, height = vb.width() + ex, vb.height() + ey  # the room without the margin
+        room = (0, 0)
+        two_d = self._loss is not None and self._loss.dim == 2 and self.view.equal_axes
+        aspect = 1.0
+        if two_d:
+            (x0, x1), (y0, y1) = self._domain[0], self._domain[1]
+            aspect = (x1 - x0) / (y1 - y0)  # of the view window, in data units
+            # A window much longer one way than the other would be a sliver:
+            # then x and y are not the same kind of quantity, and each fills.
+            two_d = 1.0 / MAX_EQUAL_ASPECT <= aspect <= MAX_EQUAL_ASPECT
+        if two_d:
+            if width / height > aspect:
+                room = (round(width - height * aspect), 0)
+            else:
+                room = (0, round(height - width / aspect))
+        if vb.state["aspectLocked"] != (1.0 if two_d else False):
+            vb.setAspectLocked(two_d, 1.0)
+        if room != self._aspect_room:
+            self._aspect_room = room
+            self._set_surface_margins()
 
     def reserve_loss_top(self, pixels: int) -> None:
         """Keep the top ``pixels`` of the loss view free (0: none), e.g. for a card over it."""
@@ -1274,6 +1329,12 @@ class Scene(QWidget):
         if old.log_loss != view.log_loss:
             self._prepare_runs()
             self._label_axes()
+        if old.equal_axes != view.equal_axes:
+            # The plot takes its new shape around what is on screen now.
+            vb = self.surface.getViewBox()
+            (x0, x1), (y0, y1) = vb.viewRange()
+            self._fit_aspect()
+            vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
         self.set_step(self._step)
 
     def set_problem(
@@ -1300,6 +1361,7 @@ class Scene(QWidget):
 
     def reset_range(self) -> None:
         """Show exactly the problem's view window (undo mouse zoom and pan)."""
+        self._fit_aspect()
         vb = self.surface.getViewBox()
         (x0, x1) = self._domain[0]
         if self._loss is not None and self._loss.dim == 1:

@@ -38,6 +38,7 @@ _CHECKS = (
     ("log_loss", "log loss axis"),
     ("show_grad_norm", "‖∇f‖ plot"),
     ("show_lr", "learning-rate plot"),
+    ("equal_axes", "equal x/y scale"),
 )
 
 
@@ -182,7 +183,14 @@ class ViewPanel(QWidget):
         self.y_label.setText(f"{names[1]} range" if two else "")
         self.y_range.setVisible(two)
         self.y_label.setVisible(two)
-        for key in ("heatmap", "contours", "log_levels", "gradient_field", "grad_arrows"):
+        for key in (
+            "heatmap",
+            "contours",
+            "log_levels",
+            "gradient_field",
+            "grad_arrows",
+            "equal_axes",
+        ):
             self.checks[key].setEnabled(two)
         self.n_contours.setEnabled(two)  # a curve has no contour lines either
 
