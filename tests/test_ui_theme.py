@@ -37,3 +37,23 @@ def test_tick_boxes_are_outlined_and_sized_with_the_text(name, scale):
     )
     mark = re.search(r'image: url\("([^"]+)"\)', checked.group(1))
     assert mark and Path(mark.group(1)).is_file()
+
+
+def test_the_selected_runs_swatch_keeps_its_colour(qtbot):
+    # Qt tints a selected icon with the selection colour: run 1's orange
+    # swatch looked olive beside its orange line.
+    from PySide6.QtGui import QIcon
+
+    from gdviz.core.session import RunSpec
+    from gdviz.ui.runs_panel import RunsPanel
+
+    panel = RunsPanel(get_theme("dark"))
+    qtbot.addWidget(panel)
+    panel.set_runs((RunSpec("gd", {"lr": 0.1}), RunSpec("adam", {"lr": 0.05})))
+    panel.list.setCurrentRow(0)
+    item = panel.list.item(0)
+    assert item.isSelected()
+    want = QColor(panel.color_of(0)).name()
+    for mode in (QIcon.Mode.Normal, QIcon.Mode.Selected):
+        image = item.icon().pixmap(14, 14, mode).toImage()
+        assert image.pixelColor(7, 7).name() == want, mode

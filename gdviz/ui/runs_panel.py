@@ -64,9 +64,16 @@ def _fmt(v: float) -> str:
 
 
 def _swatch(color: str, size: int = 14) -> QIcon:
+    """A square of the run's colour, the same when its row is selected.
+
+    Qt draws an icon's selected mode tinted with the selection colour by
+    default: the selected run's swatch no longer matched its line.
+    """
     pix = QPixmap(size, size)
     pix.fill(QColor(color))
-    return QIcon(pix)
+    icon = QIcon(pix)
+    icon.addPixmap(pix, QIcon.Mode.Selected)
+    return icon
 
 
 def _mark(widget: QWidget, bad: bool) -> None:
