@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QFileDialog
 
 import gdviz.core.data as data_module
 import gdviz.ui.data_panel as data_panel
+import gdviz.ui.dataset_mode as dataset_mode
 from gdviz.core.dataset_loss import DatasetLoss
 
 
@@ -201,7 +202,8 @@ def test_a_failure_that_is_no_data_error_becomes_a_message(qtbot, window, tmp_pa
     def broken(path, columns=None, **kw):
         raise MemoryError("out of memory")
 
-    monkeypatch.setattr(data_panel, "load_csv", broken)
+    # The window reads CSV files through dataset mode, on the compile thread.
+    monkeypatch.setattr(dataset_mode, "load_csv", broken)
     before = panel.dataset
     path = _csv(tmp_path, "huge.csv")
     panel.choose_csv(path)

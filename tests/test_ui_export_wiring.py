@@ -49,6 +49,6 @@ def test_export_action_exports_the_window_scene(qtbot, tmp_path):
 def test_export_before_anything_is_computed_says_so(qtbot):
     w = MainWindow()
     qtbot.addWidget(w)
-    w.trajectory = None  # as before the first computation arrives
+    assert w.trajectory is None  # never shown: nothing is compiled or computed yet
     assert w.export_animation() is None
     assert "Nothing to export yet" in w.message.text()

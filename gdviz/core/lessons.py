@@ -207,16 +207,13 @@ def run_session(session: Session, loss: Any = None) -> tuple[Any, Any]:
     ExpressionError, SpecError
         For a function or a run that cannot be used.
     """
-    from gdviz.core.engine import GradientNoise, RunConfig, StopRules, run
+    from gdviz.core.engine import GradientNoise, StopRules, run
     from gdviz.core.loss import compile_loss
-    from gdviz.core.schedules import parse_schedule
+    from gdviz.core.session import run_configs
 
     if loss is None:
         loss = compile_loss(session.function)
-    configs = [
-        RunConfig(r.optimizer, dict(r.params), session.run_start(i), parse_schedule(r.schedule))
-        for i, r in enumerate(session.runs)
-    ]
+    configs = run_configs(session, check=False)
     noise = GradientNoise(session.noise, session.noise_seed) if session.noise > 0 else None
     traj = run(loss, configs, session.steps, StopRules(max_steps=session.steps), noise)
     return loss, traj

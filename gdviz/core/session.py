@@ -10,8 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
-__all__ = ["HEIGHT_MODES_3D", "DataSpec", "RunSpec", "Session", "ViewSettings", "run_labels"]
+__all__ = [
+    "HEIGHT_MODES_3D",
+    "DataSpec",
+    "RunSpec",
+    "Session",
+    "ViewSettings",
+    "run_config",
+    "run_configs",
+    "run_labels",
+]
 
 
 @dataclass(frozen=True)
@@ -247,3 +257,39 @@ class Session:
         """The start point of run ``index`` (its own, else the session's)."""
         own = self.runs[index].start
         return tuple(own) if own is not None else tuple(self.start)
+
+
+def run_config(session: Session, index: int, *, check: bool = True) -> Any:
+    """Run ``index`` of ``session`` as an engine :class:`~gdviz.core.engine.RunConfig`.
+
+    The one place a :class:`RunSpec` becomes what the engine runs: the window,
+    lessons, maps and the command line all go through it. With ``check``, the
+    hyper-parameters are validated and completed with the optimizer's
+    defaults; without it they are passed as set (the engine fills defaults).
+
+    Raises
+    ------
+    ValueError
+        ``"run 2: …"`` for an unknown optimizer, a bad hyper-parameter or a
+        schedule that does not parse (:class:`~gdviz.core.specs.SpecError` is
+        a ValueError).
+    """
+    from gdviz.core.engine import RunConfig
+    from gdviz.core.optimizers import OPTIMIZERS
+    from gdviz.core.schedules import parse_schedule
+
+    run = session.runs[index]
+    try:
+        spec = OPTIMIZERS.get(run.optimizer)
+        if spec is None:
+            raise ValueError(f"unknown optimizer {run.optimizer!r}")
+        params = spec.resolve(dict(run.params)) if check else dict(run.params)
+        schedule = parse_schedule(run.schedule or "constant")
+    except ValueError as exc:
+        raise ValueError(f"run {index + 1}: {exc}") from exc
+    return RunConfig(run.optimizer, params, session.run_start(index), schedule)
+
+
+def run_configs(session: Session, *, check: bool = True) -> list[Any]:
+    """Every run of ``session`` as engine run configurations (see :func:`run_config`)."""
+    return [run_config(session, i, check=check) for i in range(len(session.runs))]

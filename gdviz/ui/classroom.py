@@ -40,6 +40,7 @@ from gdviz.core.session_io import SUFFIX, SessionError, load_session, save_sessi
 from gdviz.ui import compute
 from gdviz.ui.explain_panel import ExplainPanel
 from gdviz.ui.presentation import PRESENTATION_SCALES, Presentation
+from gdviz.ui.session_model import OWN_FUNCTION_NOTE
 from gdviz.ui.theme import THEMES, Theme, get_theme
 
 __all__ = ["MAX_RECENT", "Classroom"]
@@ -78,8 +79,9 @@ class Classroom(QObject):
         # A file whose function is being compiled before it opens:
         # (generation of the check, path, the loaded file), or None.
         self._opening: tuple[int, Path] | None = None
-        window.computer.called.connect(self._checked)
-        window.computer.callFailed.connect(self._check_failed)
+        self.model = window.model
+        self.model.computer.called.connect(self._checked)
+        self.model.computer.callFailed.connect(self._check_failed)
         try:
             self.lessons: list[Lesson] = load_lessons()
         except LessonError as exc:  # a packaging bug; the window still works
@@ -205,32 +207,32 @@ class Classroom(QObject):
             help_menu.addAction(keys)
 
     def _wire(self) -> None:
-        w = self.window
-        w.computer.computed.connect(self._computed)
-        w.player.stepChanged.connect(self._step)
-        w.player.playingChanged.connect(lambda playing: playing or self._step(w.player.step))
-        w.runs_panel.list.currentRowChanged.connect(self._select_run)
+        m = self.model
+        m.trajectoryChanged.connect(self._computed)
+        m.stepChanged.connect(self._step)
+        m.player.playingChanged.connect(lambda playing: playing or self._step(m.step))
+        m.functionChanged.connect(self._function_changed)
+        self.window.runs_panel.list.currentRowChanged.connect(self._select_run)
 
     # ------------------------------------------------------------------ explain
     def _panels(self) -> tuple[ExplainPanel, ExplainPanel]:
         return (self.explain, self.explain_card)
 
-    def _computed(self, _gen: int, traj: Any, _complete: bool) -> None:
-        w = self.window
-        runs = w.session.runs
+    def _computed(self, traj: Any, _complete: bool) -> None:
+        m = self.model
+        runs = m.session.runs
         if traj is None or traj.n_runs != len(runs):
             return
-        labels = w.run_labels()
-        dataset = getattr(w, "dataset_mode", None)
+        labels = m.run_labels()
         # In dataset mode each step may see only a mini-batch of the samples.
-        grad = "∇f_batch" if dataset is not None and getattr(dataset, "enabled", False) else "∇f"
+        grad = "∇f_batch" if m.dataset_enabled else "∇f"
         for panel in self._panels():
-            panel.set_runs(traj, runs, labels, w.loss, grad_name=grad)
-            panel.set_step(w.player.step)
+            panel.set_runs(traj, runs, labels, m.loss, grad_name=grad)
+            panel.set_step(m.step)
 
     def _step(self, i: int) -> None:
         for panel in self._panels():
-            panel.set_step(i, playing=self.window.player.playing)
+            panel.set_step(i, playing=self.model.player.playing)
 
     def _select_run(self, index: int) -> None:
         for panel in self._panels():
@@ -304,37 +306,37 @@ class Classroom(QObject):
         """Open lesson ``number`` (1–9): its session, title and commentary."""
         les = next((x for x in self.lessons if x.number == number), None)
         if les is None:
-            self.window.show_message(f"there is no lesson {number}")
+            self.model.message.emit(f"there is no lesson {number}", True)
             return
-        w = self.window
+        m = self.model
         self._opening = None  # a file still being checked is not opened over the lesson
         self.lesson = les
         self.path = None
-        w.load_session(replace(les.session, theme=w.session.theme))
-        w.teaches.setText(self._lesson_note(les))
-        w.editor.set_note_visible(True)  # inside the editor: presentation mode hides both
+        m.load_session(replace(les.session, theme=m.session.theme))
+        m.set_note(self._lesson_note(les))  # inside the editor: presentation mode hides both
         self._show_caption()
-        w.setWindowTitle(self._lesson_title(les))
+        self.window.setWindowTitle(self._lesson_title(les))
 
-    def lesson_left(self) -> bool:
-        """Forget the lesson if the window's function is no longer its; say whether it was shown.
+    def _function_changed(self, *_: Any) -> None:
+        """Forget the lesson if the function on screen is no longer its.
 
-        Called when a function compiles. A lesson stays current until another
-        function is typed or loaded; then its title leaves the window's title
-        and the caption, and True tells the window that the note under the
-        formulas (the lesson's commentary) is about another function.
+        A lesson stays current until another function is typed or loaded;
+        then its title leaves the window's title and the caption, and the
+        note under the formulas (the lesson's commentary) gives way to what
+        to do with one's own function.
         """
         les = self.lesson
         if les is None or self._current_lesson() is not None:
             self._show_caption()  # a preset loaded while presenting gets its caption
-            return False
+            return
         self.lesson = None
-        w = self.window
-        shown = w.teaches.text() == self._lesson_note(les)
-        if w.windowTitle() == self._lesson_title(les):
-            w.setWindowTitle("gdviz")
+        m = self.model
+        note, shown = m.note
+        if note == self._lesson_note(les):
+            m.set_note(OWN_FUNCTION_NOTE, shown)
+        if self.window.windowTitle() == self._lesson_title(les):
+            self.window.setWindowTitle("gdviz")
         self._show_caption()
-        return shown
 
     @staticmethod
     def _lesson_note(les: Lesson) -> str:
@@ -352,7 +354,7 @@ class Classroom(QObject):
     def _current_lesson(self) -> Lesson | None:
         # A lesson stays current until another function is loaded or typed.
         les = self.lesson
-        if les is not None and self.window.session.function != les.session.function:
+        if les is not None and self.model.session.function != les.session.function:
             return None
         return les
 
@@ -363,8 +365,8 @@ class Classroom(QObject):
             self.commentary.setText(les.commentary)
         else:
             # The function as the formulas show it (f(x, y) = x² + y²).
-            shown = self.window.editor.math.text().split("\n")[0]
-            self.caption.setText(shown or f"f = {self.window.session.function}")
+            shown = self.model.pretty.split("\n")[0]
+            self.caption.setText(shown or f"f = {self.model.session.function}")
             self.commentary.setText("")
             self.commentary.hide()
         self.caption.setVisible(self.presentation.active)
@@ -384,7 +386,7 @@ class Classroom(QObject):
             self.explain_card.hide()
             self._place_card()  # the loss plot gets its room back
             if self._current_lesson() is not None:
-                self.window.editor.set_note_visible(True)
+                self.model.set_note_shown(True)
         self._show_caption()
         if not active:
             self.commentary.hide()
@@ -422,18 +424,17 @@ class Classroom(QObject):
             In dataset mode, when the batch sizes do not parse or no loss has
             compiled yet.
         """
-        w = self.window
+        m = self.model
         session = replace(
-            w.session,
-            step=int(w.player.step),
-            speed=float(w.player.speed),
+            m.session,
+            step=int(m.player.step),
+            speed=float(m.player.speed),
             theme=self.presentation.return_theme.name,
             data=None,
         )
-        dataset = getattr(w, "dataset_mode", None)
-        if dataset is not None and dataset.enabled:
+        if m.dataset_enabled:
             # The function is the per-sample loss; a preset's name would describe another.
-            session = replace(session, preset=None, data=dataset.data_spec())
+            session = replace(session, preset=None, data=m.dataset.data_spec())
         return session
 
     def open_session(self, path: str | os.PathLike[str]) -> bool:
@@ -453,7 +454,7 @@ class Classroom(QObject):
         # window's: whatever the window compiles meanwhile (a preset held until
         # the first paint) must not cancel the file.
         check = partial(_read_and_check, Path(path), compute.COMPILE_TIMEOUT)
-        gen = w.computer.request_call(check, compile=False)
+        gen = self.model.computer.request_call(check, compile=False)
         self._opening = (gen, Path(path))
         w.show_message(f"Opening {Path(path).name}…", error=False)
         return True
@@ -476,9 +477,9 @@ class Classroom(QObject):
             elif session.theme != w.theme.name:
                 w.set_theme(session.theme)
         if session.data is not None:
-            w.dataset_mode.open(session, loaded.dataset)
+            self.model.dataset.open(session, loaded.dataset)
         else:
-            w.load_session(session)
+            self.model.load_session(session)
         self._show_caption()
         self._remember(self.path)
         w.setWindowTitle(f"gdviz — {self.path.name}")

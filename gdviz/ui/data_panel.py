@@ -26,7 +26,6 @@ import html
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -55,8 +54,8 @@ from gdviz.ui.theme import Theme
 __all__ = [
     "DataPanel",
     "DatasetCompile",
-    "DatasetMode",
     "dataset_pretty",
+    "model_of",
     "suggest_view",
     "surface_loss",
 ]
@@ -113,7 +112,7 @@ def _plain(role: str = "") -> QLabel:
 _UNSET: Any = object()
 
 
-def _model(loss: Any) -> Any:
+def model_of(loss: Any) -> Any:
     """The model line of ``loss``, or None."""
     from gdviz.core.dataset_loss import compile_model
 
@@ -632,7 +631,7 @@ class DataPanel(QWidget):
         """
         self.loss = loss
         self.roles.setText(loss.roles())
-        self.model = _model(loss) if model is _UNSET else model
+        self.model = model_of(loss) if model is _UNSET else model
         if self.model is None:
             text = "no model line for this loss: only the samples are drawn"
         else:
@@ -646,6 +645,11 @@ class DataPanel(QWidget):
             )
         self.info.setText(text)
         self._show_samples()
+
+    @property
+    def objective_ready(self) -> bool:
+        """Whether a compiled loss over the data is there to draw runs against."""
+        return self._objective is not None
 
     def objective(self, n_runs: int) -> Any:
         """The mini-batch objective for ``n_runs`` runs (raises ValueError for bad sizes)."""
@@ -910,256 +914,6 @@ def _names(text: str) -> list[str]:
     import re
 
     return re.findall(r"[A-Za-z_]\w*", text)
-
-
-class DatasetMode:
-    """Connects a :class:`DataPanel` to the main window.
-
-    The window calls :meth:`compile` instead of its own compile while the
-    mode is on, asks :meth:`objective` for the loss the engine runs, adds
-    :meth:`key` to what decides a recompute, and forwards runs and steps. On
-    switching on, the window's session is kept and the editor gets the data's
-    suggested per-sample loss; on switching off, the kept session comes back.
-    """
-
-    def __init__(self, window: Any, panel: DataPanel) -> None:
-        self.window = window
-        self.panel = panel
-        self.saved: Any = None  # the session before dataset mode
-        self._leaving = False
-        # Opening a session file: its settings replace the race set-up, its view stays.
-        self._opening = False
-        self._keep_view = False
-        self._file_params: tuple[str, tuple[str, ...]] | None = None
-        # The compile on its way: (generation, keep the view), or None.
-        self._request: tuple[int, bool] | None = None
-        window.computer.called.connect(self._compiled)
-        window.computer.callFailed.connect(self._compile_failed)
-        # Chosen CSV files are read on the compile thread (the panel keeps the token).
-        panel.csv_reader = self._read_csv
-        window.computer.called.connect(panel.csv_read)
-        window.computer.callFailed.connect(panel.csv_failed)
-        panel.set_loss_plot(window.scene.loss_plot)
-        panel.modeChanged.connect(self._mode_changed)
-        panel.dataChanged.connect(self._recompile)
-        panel.batchesChanged.connect(self._batches_changed)
-
-    @property
-    def enabled(self) -> bool:
-        return self.panel.enabled
-
-    # ------------------------------------------------------------- switching
-    def _mode_changed(self, on: bool) -> None:
-        w = self.window
-        if not on:
-            self._file_params = None
-        if on and self._opening:
-            return  # the opened session brings its own runs, loss and view
-        if on:
-            from dataclasses import replace
-
-            self.saved = w.session
-            w.player.pause()
-            # A preset's note describes its function, not the data.
-            w.editor.set_note_visible(False)
-            w.preset_box.setCurrentIndex(0)
-            # The race this mode is for: the same descent on all samples, on one
-            # and on a mini-batch per step (the person's runs come back on leaving).
-            runs = tuple(RACE_RUNS)
-            w.session = replace(w.session, runs=runs, steps=RACE_STEPS)
-            w.runs_panel.set_runs(runs)
-            self.panel.batches.setText(RACE_BATCHES)
-            text = self.panel.dataset.default_loss or "(w*x + b - y)^2"
-            w.editor.set_text(text)
-        elif not self._leaving:
-            saved, self.saved = self.saved, None
-            self.panel.loss = None
-            if saved is not None:
-                w.load_session(saved)
-
-    def leave(self) -> None:
-        """Switch the mode off without restoring the old session (a preset or file is loading)."""
-        if self.panel.enabled and not self._opening:
-            self._leaving = True
-            try:
-                self.panel.set_enabled(False)
-            finally:
-                self._leaving = False
-            self.saved = None
-            self.panel.loss = None
-
-    def open(self, session: Any, dataset: Dataset) -> None:
-        """Show a session in dataset mode (``session.data`` set; ``dataset`` read from it).
-
-        The data, batch sizes, shuffle seed and penalty go to the panel; the
-        runs, view window, start and step to the window, as saved. Leaving the
-        mode later returns to what was on screen before the first dataset
-        session or switch.
-        """
-        w = self.window
-        spec = session.data
-        if not self.panel.enabled:
-            self.saved = w.session
-        self._opening = True
-        try:
-            self.panel.apply(spec, dataset)
-            self.panel.loss = None
-            self._file_params = (session.function, tuple(spec.parameters))
-            self._keep_view = True
-            self.panel.set_enabled(True)
-            w.load_session(session)  # compiles the per-sample loss over the data
-        finally:
-            self._opening = False
-            self._keep_view = False
-
-    def _read_csv(self, path: str, columns: str | None) -> int:
-        """Start reading a CSV file on the compile thread; returns the request's generation.
-
-        Not a compile: a later compile neither cancels it nor is cancelled by it.
-        """
-        return self.window.computer.request_call(partial(load_csv, path, columns), compile=False)
-
-    def data_spec(self) -> DataSpec:
-        """The panel's settings for a session file (ValueError when nothing can be saved)."""
-        loss = self.panel.loss
-        if loss is None:
-            raise ValueError("the per-sample loss has not compiled: fix it before saving")
-        return self.panel.data_spec(len(self.window.session.runs), tuple(loss.variables))
-
-    def _recompile(self) -> None:
-        if not self.enabled:
-            return
-        text = self.window.editor.text().strip()
-        old = self.panel.loss
-        new_default = self.panel.dataset.default_loss
-        if old is not None and new_default and text == old.dataset.default_loss:
-            # The loss was the old data's suggestion: take the new data's (a
-            # squared error does not suit two classes).
-            self.window.editor.set_text(new_default)
-        elif text:
-            self.compile(text)
-
-    def _batches_changed(self) -> None:
-        if self.enabled:
-            self.window.recompute()
-
-    # --------------------------------------------------------------- compile
-    def compile(self, text: str) -> None:
-        """Compile ``text`` over the data on the window's compile thread.
-
-        What the compile needs is read from the controls now; the loss is shown
-        when it arrives (:meth:`_compiled`), unless a newer compile, plain or
-        per-sample, was asked for meanwhile or the mode was switched off. The
-        symbolic work runs in the killable compile process, stopped after
-        ``COMPILE_TIMEOUT`` seconds; the window keeps turning meanwhile.
-        """
-        w = self.window
-        keep_view, self._keep_view = self._keep_view, False
-        params = None
-        if self._file_params is not None and self._file_params[0] == text:
-            params = self._file_params[1]  # the axis order the file gave
-        try:
-            job = self.panel.compile_job(text, params)
-        except Exception as exc:  # never let one input take the window down
-            w._on_compile_failed(0, f"could not compile: {exc}")
-            return
-        old = self.panel.loss
-        # ``old`` may be replaced before the result arrives: the view is then
-        # worked out again here (see _compiled).
-        gen = w.computer.request_call(partial(_prepare, job, old, not keep_view))
-        self._request = (gen, keep_view)
-
-    def _compiled(self, gen: int, result: Any) -> None:
-        """A compile's result, on the GUI thread: show it if it is still wanted."""
-        request = self._take(gen)
-        if request is None:
-            return
-        keep_view = request[1]
-        w = self.window
-        loss = result.loss
-        old = self.panel.loss
-        self.panel.set_loss(loss, result.model)
-        session = w._pending or w.session
-        if _new_problem(old, loss) and not keep_view:
-            from dataclasses import replace
-
-            view = result.view if result.view is not None else suggest_view(loss)
-            domain, start = view
-            runs = tuple(replace(r, start=None) for r in session.runs)
-            session = replace(session, domain=domain, start=start, runs=runs)
-        w._pending = session
-        w._compute_key = None
-        w._on_compiled(gen, result.surface, result.pretty)
-        w.editor.prompt.setText("ℓᵢ =")
-
-    def _compile_failed(self, gen: int, exc: object) -> None:
-        if self._take(gen) is None:
-            return
-        from gdviz.core.expression import ExpressionError
-
-        if isinstance(exc, ExpressionError):
-            self.window._on_compile_failed(gen, exc)
-        else:  # never let one input take the window down
-            self.window._on_compile_failed(gen, f"could not compile: {exc}")
-
-    def _take(self, gen: int) -> tuple[int, bool] | None:
-        """The request ``gen`` if it is this mode's newest compile and the mode is still on.
-
-        (The computer delivers only the newest compile of all, so a plain
-        compile asked for later has already made it stale.)
-        """
-        request = self._request
-        if request is None or request[0] != gen:
-            return None
-        self._request = None
-        return request if self.enabled else None
-
-    def objective(self) -> Any:
-        """The mini-batch objective for the window's runs (ValueError for bad batch sizes)."""
-        return self.panel.objective(len(self.window.session.runs))
-
-    def key(self) -> Any:
-        if not self.enabled:
-            return None
-        return self.panel.key(len(self.window.session.runs))
-
-    # ------------------------------------------------------------------ runs
-    def set_runs(self, traj: Any, colors: list[str], labels: list[str]) -> None:
-        if self.enabled and self.panel._objective is not None:
-            self.panel.set_runs(traj, colors, labels, self.window.session.view.log_loss)
-            self.panel.show_step(self.window.player.step)
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    """A compiled per-sample loss and what the window shows of it."""
-
-    loss: Any
-    surface: Any  # what the scene draws (see surface_loss)
-    pretty: str
-    model: Any  # the model line, or None
-    view: tuple[Any, Any] | None  # suggested (domain, start), or None when not worked out
-
-
-def _new_problem(old: Any, loss: Any) -> bool:
-    """Whether ``loss`` has other parameters or data than ``old`` (then the view moves)."""
-    return old is None or old.variables != loss.variables or old.dataset is not loss.dataset
-
-
-def _prepare(job: DatasetCompile, old: Any, want_view: bool) -> _Prepared:
-    """Compile ``job`` and work out everything shown of it that needs no widget.
-
-    Runs on the compile thread: building the loss over the data, printing the
-    formulas (SymPy), finding the model line (a symbolic solve) and suggesting
-    a view (Newton steps over all samples) all take time the window is spared.
-    """
-    loss = job()
-    try:
-        pretty = dataset_pretty(loss)
-    except Exception:  # display only: fall back to the typed text
-        pretty = f"ℓᵢ = {job.text}"
-    view = suggest_view(loss) if want_view and _new_problem(old, loss) else None
-    return _Prepared(loss, surface_loss(loss), pretty, _model(loss), view)
 
 
 def surface_loss(loss: Any) -> Any:

@@ -483,6 +483,17 @@ class FunctionEditor(QWidget):
         self.edit.setText(text)
         self._settle()
 
+    def show_text(self, text: str) -> None:
+        """Show ``text`` set by the program (model → widget: asks for no compile)."""
+        self._timer.stop()
+        if self.edit.text() != text:
+            self.edit.setText(text)
+
+    def show_compiled(self, text: str, pretty: str, prompt: str) -> None:
+        """``text`` compiled: its formulas, and ``prompt`` before the line (``"f(x, y) ="``)."""
+        self.show_ok(text, pretty, ())
+        self.prompt.setText(prompt)
+
     def set_variables(self, names: tuple[str, ...]) -> None:
         self.prompt.setText(f"f({', '.join(names)}) =")
 
@@ -496,7 +507,8 @@ class FunctionEditor(QWidget):
         self._clear_error()
         self._set_invalid(False)
         self.math.setText(pretty)
-        self.set_variables(variables)
+        if variables:
+            self.set_variables(variables)
 
     def show_error(self, message: str, column: int | None = None) -> None:
         """The current text does not compile: show why and where (the old formulas stay).

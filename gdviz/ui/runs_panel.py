@@ -313,6 +313,19 @@ class RunsPanel(QWidget):
         self._runs = list(runs)[:MAX_RUNS]
         self._rebuild_list(select)
 
+    def sync_runs(self, runs: tuple[RunSpec, ...] | list[RunSpec]) -> None:
+        """Show the model's runs unless they are what the panel shows (emits nothing).
+
+        Edits made here come back from the model unchanged and leave the list,
+        its selection and the field being typed in alone; a run added
+        elsewhere (a map cell) is selected.
+        """
+        runs = tuple(runs)[:MAX_RUNS]
+        if runs == tuple(self._runs):
+            return
+        grew = len(runs) == len(self._runs) + 1
+        self.set_runs(runs, select=len(runs) - 1 if grew else max(self.current(), 0))
+
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
         font = QFont(self.list.font())

@@ -205,6 +205,12 @@ class ViewPanel(QWidget):
         self.start.setText(", ".join(f"{v:.4g}" for v in start))
         _mark(self.start, False)
 
+    def show_steps(self, steps: int) -> None:
+        """Show how many steps are computed (model → widget: emits nothing)."""
+        self.steps.blockSignals(True)
+        self.steps.setValue(int(steps))
+        self.steps.blockSignals(False)
+
     def view(self) -> ViewSettings:
         return self._view
 
