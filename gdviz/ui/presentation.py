@@ -275,59 +275,8 @@ class Presentation(QObject):
         return self._saved["theme"] if self.active else self.window.theme
 
     def _slim_transport(self, slim: bool) -> None:
-        """Hide the speed slider while presenting (+ and − set the speed).
-
-        At 2× on a 1024-pixel-wide projector the full bar does not fit; the
-        speed stays on screen as text.
-        """
-        t = self.window.transport
-        extras = [getattr(t, "speed", None)]
-        extras += [lab for lab in t.findChildren(QLabel) if lab.text().strip().lower() == "speed"]
-        for x in extras:
-            if x is None:
-                continue
-            if slim:
-                self._saved.setdefault("transport", []).append((x, x.isVisible()))
-                x.hide()
-        if not slim:
-            for x, vis in self._saved.get("transport", []):
-                x.setVisible(vis)
-            self._saved["transport"] = []
-        # Arrows alone on the step buttons (their tooltips keep the words).
-        for name, short in (("back_button", "◀"), ("forward_button", "▶")):
-            b = getattr(t, name, None)
-            if b is None:
-                continue
-            key = f"{name}_text"
-            if slim:
-                self._saved[key] = b.text()
-                b.setText(short)
-            elif key in self._saved:
-                b.setText(self._saved.pop(key))
-        timeline = getattr(t, "timeline", None)
-        if timeline is not None:
-            if slim:
-                self._saved["timeline_min"] = timeline.minimumWidth()
-                timeline.setMinimumWidth(120)
-            else:
-                timeline.setMinimumWidth(self._saved.get("timeline_min", 0))
-        # The step and speed read-outs keep room for their longest text at the
-        # big font, so a narrow screen squeezes the timeline, never the numbers.
         session = getattr(self.window, "session", None)
-        last = max(int(getattr(session, "steps", 0)), 999)
-        for name, longest in (
-            ("step_label", f"step {last} / {last}"),
-            ("speed_label", "1000 steps/s"),
-        ):
-            lab = getattr(t, name, None)
-            if lab is None:
-                continue
-            key = f"{name}_min"
-            if slim:
-                self._saved[key] = lab.minimumWidth()
-                lab.setMinimumWidth(lab.fontMetrics().horizontalAdvance(longest) + 8)
-            elif key in self._saved:
-                lab.setMinimumWidth(self._saved.pop(key))
+        self.window.transport.set_slim(slim, int(getattr(session, "steps", 0)))
 
     def enter(self, fullscreen: bool | None = None) -> None:
         """Present: hide the editing panels, projector theme, full screen."""

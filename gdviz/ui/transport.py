@@ -66,6 +66,7 @@ class TransportBar(QWidget):
         lay.addWidget(self.timeline, 1)
         lay.addWidget(self.step_label)
         speed_caption = QLabel("speed")
+        self.speed_caption = speed_caption
         # A gap that grows with the text, so "step N / M" never runs into it.
         speed_caption.setStyleSheet("margin-left: 1em;")
         lay.addWidget(speed_caption)
@@ -121,6 +122,47 @@ class TransportBar(QWidget):
     def _scrubbed(self, i: int) -> None:
         self.player.pause()
         self.player.seek(i)
+
+    def set_slim(self, slim: bool, last_step: int = 0) -> None:
+        """The bar for a projector (``slim``), or back to the desk's.
+
+        Slim, the speed slider and its caption hide (+ and − set the speed,
+        which stays on screen as text), the step buttons show arrows alone
+        (their tooltips keep the words), and the step and speed read-outs keep
+        room for their longest text at the big font, so a narrow screen
+        squeezes the timeline, never the numbers. At 2× on a 1024-pixel-wide
+        projector the full bar does not fit.
+        """
+        if slim == getattr(self, "_slim", False):
+            return
+        self._slim = slim
+        if slim:
+            self._desk = {
+                "shown": [(x, x.isVisible()) for x in (self.speed, self.speed_caption)],
+                "texts": {b: b.text() for b in (self.back_button, self.forward_button)},
+                "widths": {
+                    w: w.minimumWidth() for w in (self.timeline, self.step_label, self.speed_label)
+                },
+            }
+            self.speed.hide()
+            self.speed_caption.hide()
+            self.back_button.setText("◀")
+            self.forward_button.setText("▶")
+            self.timeline.setMinimumWidth(120)
+            last = max(int(last_step), 999)
+            for label, longest in (
+                (self.step_label, f"step {last} / {last}"),
+                (self.speed_label, "1000 steps/s"),
+            ):
+                label.setMinimumWidth(label.fontMetrics().horizontalAdvance(longest) + 8)
+            return
+        desk = self._desk
+        for x, shown in desk["shown"]:
+            x.setVisible(shown)
+        for b, text in desk["texts"].items():
+            b.setText(text)
+        for w, width in desk["widths"].items():
+            w.setMinimumWidth(width)
 
     def _playing(self, playing: bool) -> None:
         self.play_button.setChecked(playing)
