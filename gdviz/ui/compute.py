@@ -269,7 +269,10 @@ class Computer(QObject):
         req = job.req
         try:
             t0 = time.perf_counter()
-            while job.done < req.steps and time.perf_counter() - t0 < SLICE_SECONDS:
+            first = True
+            # At least one advance per slice, however late the slice starts.
+            while job.done < req.steps and (first or time.perf_counter() - t0 < SLICE_SECONDS):
+                first = False
                 # Steps that fit in what is left of the slice, from the measured cost.
                 left = SLICE_SECONDS - (time.perf_counter() - t0)
                 n = int(min(req.steps - job.done, max(8, left / job.step_cost)))
@@ -283,7 +286,7 @@ class Computer(QObject):
             self._job = None
             self.computeFailed.emit(job.gen, f"{exc}\n{traceback.format_exc(limit=2)}")
             return
-        finished = job.done >= req.steps or _all_stopped(job.pending[-1])
+        finished = job.done >= req.steps or (bool(job.pending) and _all_stopped(job.pending[-1]))
         now = time.perf_counter()
         first = not job.delivered and job.done >= min(FIRST_STEPS, req.steps)
         if finished or first or (job.delivered and now - job.last_emit > DELIVER_EVERY):
