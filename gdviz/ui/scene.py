@@ -25,15 +25,15 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtWidgets import QHBoxLayout, QTabWidget, QWidget
 
 from gdviz.core.session import ViewSettings
 from gdviz.core.surface import Grid, normalize_domain
-from gdviz.ui.items.drawing import cached_pixel_size
+from gdviz.ui.items import part
+from gdviz.ui.items.drawing import cached_pixel_size, title_height
 from gdviz.ui.items.loss_column import LossColumn
 from gdviz.ui.items.run_markers import RunItems, RunMarkers
-from gdviz.ui.items.series_plot import LOSS_DECADES, run_series
+from gdviz.ui.items.series_plot import run_series
 from gdviz.ui.items.surface_layer import (
     COARSE_SAMPLES,
     COARSE_SECONDS,
@@ -43,15 +43,13 @@ from gdviz.ui.items.surface_layer import (
     SurfaceLayer,
     value_name,
 )
-from gdviz.ui.items.surface_view import MAX_EQUAL_ASPECT, SurfaceView, equal_aspect
+from gdviz.ui.items.surface_view import SurfaceView, equal_aspect
 from gdviz.ui.items.trail import ChunkedCurve
 from gdviz.ui.theme import DARK, Theme
 
 __all__ = [
     "COARSE_SAMPLES",
     "COARSE_SECONDS",
-    "LOSS_DECADES",
-    "MAX_EQUAL_ASPECT",
     "PANELS",
     "PROBE_SAMPLES",
     "SURFACE_SAMPLES",
@@ -60,6 +58,8 @@ __all__ = [
 ]
 
 PANELS = ("both", "surface", "loss")
+#: The view settings the surface layer is drawn from.
+SURFACE_SETTINGS = ("heatmap", "contours", "n_contours", "log_levels", "gradient_field")
 
 #: New trail chunks cached per drawn frame, over all runs and plots.
 CHUNKS_PER_FRAME = 6
@@ -68,21 +68,6 @@ CHUNKS_PER_FRAME = 6
 #: title are both drawn rotated at that border, and closer together they read
 #: as one label ("f loss").
 PANEL_GAP_LINES = 1.5
-
-
-class _Part:
-    """A read-only attribute of the scene that is a part of one of its items."""
-
-    def __init__(self, path: str, doc: str) -> None:
-        self.path = path.split(".")
-        self.__doc__ = doc
-
-    def __get__(self, obj: Any, owner: Any = None) -> Any:
-        if obj is None:
-            return self
-        for name in self.path:
-            obj = getattr(obj, name)
-        return obj
 
 
 class Scene(QWidget):
@@ -125,8 +110,6 @@ class Scene(QWidget):
         self.view3d: Any = None  # a Surface3DView once attach_3d is called
         self.surface_tabs: QTabWidget | None = None
         self._run_notes: list[str | None] = []  # words after the legend's names
-        self._panel_gap = 0  # room between the two views (see _space_panels)
-        self._loss_top = 0  # room kept free above the loss plot (reserve_loss_top)
         self._loss_label = "loss"
         self._keys: dict[str, Any] = {}  # what labels, pens and legend were last set from
         self._catch_up = QTimer(self)
@@ -179,18 +162,18 @@ class Scene(QWidget):
                 sig.connect(lambda *_, series=series: self._rescaled(series()))
 
     # Items of the composition, by the names the rest of the app knows them.
-    surface = _Part("surface_view.plot", "The surface plot (a PlotItem).")
-    colorbar = _Part("surface_view.colorbar", "The colour bar beside the heat-map.")
-    image = _Part("layer.image", "The heat-map (an ImageItem).")
-    contours = _Part("layer.contours", "The contour lines.")
-    field = _Part("layer.field", "The gradient field's arrows.")
-    curve = _Part("layer.curve", "A 1-D function's graph.")
-    points = _Part("run_markers.points", "Every run's marker (one scatter item).")
-    target = _Part("run_markers.target", "The draggable start marker.")
-    legend = _Part("column.legend", "The run legend above the loss plot.")
-    loss_plot = _Part("column.loss", "The loss plot.")
-    gnorm_plot = _Part("column.gnorm", "The ‖∇f‖ plot.")
-    lr_plot = _Part("column.lr", "The learning-rate plot.")
+    surface = part("surface_view.plot", "The surface plot (a PlotItem).")
+    colorbar = part("surface_view.colorbar", "The colour bar beside the heat-map.")
+    image = part("layer.image", "The heat-map (an ImageItem).")
+    contours = part("layer.contours", "The contour lines.")
+    field = part("layer.field", "The gradient field's arrows.")
+    curve = part("layer.curve", "A 1-D function's graph.")
+    points = part("run_markers.points", "Every run's marker (one scatter item).")
+    target = part("run_markers.target", "The draggable start marker.")
+    legend = part("column.legend", "The run legend above the loss plot.")
+    loss_plot = part("column.loss", "The loss plot.")
+    gnorm_plot = part("column.gnorm", "The ‖∇f‖ plot.")
+    lr_plot = part("column.lr", "The learning-rate plot.")
 
     @property
     def run_items(self) -> list[RunItems]:
@@ -202,6 +185,10 @@ class Scene(QWidget):
         surface.setVisible(self.panels in ("both", "surface"))
         self.column.setVisible(self.panels in ("both", "loss"))
         self.column.set_extra(self.view.show_grad_norm, self.view.show_lr)
+
+    def _to_3d(self, method: str, *args: Any) -> None:
+        if self.view3d is not None:
+            getattr(self.view3d, method)(*args)
 
     def attach_3d(self, view3d: Any) -> None:
         """Show ``view3d`` as a "3D" tab beside the 2-D surface, linked to this scene.
@@ -232,8 +219,7 @@ class Scene(QWidget):
     def set_theme(self, theme: Theme) -> None:
         """Restyle every item (pyqtgraph reads global config only at creation)."""
         self.theme = theme
-        if self.view3d is not None:
-            self.view3d.set_theme(theme)
+        self._to_3d("set_theme", theme)
         self.surface_view.set_theme(theme)
         self.column.set_theme(theme)
         self._space_panels()
@@ -251,14 +237,10 @@ class Scene(QWidget):
         on the theme alone: the surface never resizes when the function
         changes.
         """
-        gap = 0
-        if self.panels == "both":
-            font = QFont()
-            font.setPointSizeF(self.theme.font_pt)  # the titles' size (see set_labels)
-            gap = math.ceil(0.5 * PANEL_GAP_LINES * QFontMetricsF(font).height())
-        self._panel_gap = gap
+        both = self.panels == "both"
+        gap = math.ceil(0.5 * PANEL_GAP_LINES * title_height(self.theme)) if both else 0
         self.surface_view.set_gap(gap)
-        self.column.set_margins(gap, self._loss_top)
+        self.column.set_margins(left=gap)
 
     def _fit_aspect(self, *, fit: bool = True) -> None:
         """Shape the 2-D plot so one unit is as long on x as on y (``ViewSettings.equal_axes``).
@@ -271,10 +253,7 @@ class Scene(QWidget):
 
     def reserve_loss_top(self, pixels: int) -> None:
         """Keep the top ``pixels`` of the loss view free (0: none), e.g. for a card over it."""
-        pixels = max(0, int(pixels))
-        if pixels != self._loss_top:
-            self._loss_top = pixels
-            self.column.set_margins(self._panel_gap, self._loss_top)
+        self.column.set_margins(top=pixels)
 
     def _label_axes(self) -> None:
         t = self.theme
@@ -292,17 +271,10 @@ class Scene(QWidget):
         """Change drawing settings (heat-map, contours, arrows, log scales, extra plots)."""
         old = self.view
         self.view = view
-        if self.view3d is not None:
-            self.view3d.set_view(view)
+        self._to_3d("set_view", view)
         if (old.show_grad_norm, old.show_lr) != (view.show_grad_norm, view.show_lr):
             self._layout_panels()
-        if (old.heatmap, old.contours, old.n_contours, old.log_levels, old.gradient_field) != (
-            view.heatmap,
-            view.contours,
-            view.n_contours,
-            view.log_levels,
-            view.gradient_field,
-        ):
+        if any(getattr(old, k) != getattr(view, k) for k in SURFACE_SETTINGS):
             self._redraw_problem()
         if old.log_loss != view.log_loss:
             self._prepare_runs()
@@ -330,8 +302,7 @@ class Scene(QWidget):
         dom = normalize_domain(domain, loss.dim)
         self._loss = loss
         self._domain = dom
-        if self.view3d is not None:
-            self.view3d.set_problem(loss, dom)
+        self._to_3d("set_problem", loss, dom)
         self._label_axes()
         self._redraw_problem()
         self._fit_aspect(fit=False)  # taken at the next resize, or now by reset_range
@@ -351,10 +322,10 @@ class Scene(QWidget):
     def set_start(self, point: Sequence[float] | None) -> None:
         """Show the start marker at ``point`` (None hides it)."""
         self._start = None if point is None else tuple(float(v) for v in point)
-        if self.view3d is not None:
-            self.view3d.set_start(self._start)
-        if self._start is not None and len(self._start) == 1:
-            y = self._loss_at(self._start)
+        self._to_3d("set_start", self._start)
+        if self._start is not None and len(self._start) == 1 and self._loss is not None:
+            with np.errstate(all="ignore"):
+                y = float(np.asarray(self._loss.value(np.asarray(self._start, dtype=float))))
             self.run_markers.set_start((self._start[0], y if np.isfinite(y) else 0.0))
         else:
             self.run_markers.set_start(self._start)  # type: ignore[arg-type]
@@ -384,8 +355,7 @@ class Scene(QWidget):
         self._colors = list(colors[:k])
         self._labels = list(labels[:k])
         self._visible = [True] * k if visible is None else [bool(v) for v in visible[:k]]
-        if self.view3d is not None:
-            self.view3d.set_runs(trajectory, self._colors, self._labels, self._visible)
+        self._to_3d("set_runs", trajectory, self._colors, self._labels, self._visible)
         self.run_markers.set_count(k)
         self.column.set_count(k)
         self._prepare_runs()
@@ -403,23 +373,20 @@ class Scene(QWidget):
         return self._step
 
     # --------------------------------------------------------------- drawing
-    def _loss_at(self, point: Sequence[float]) -> float:
-        if self._loss is None:
-            return float("nan")
-        with np.errstate(all="ignore"):
-            return float(np.asarray(self._loss.value(np.asarray(point, dtype=np.float64))))
-
     def _redraw_problem(self) -> None:
         self.layer.draw(self._loss, self._domain, self.view)
 
-    def _surface_sync(self) -> bool:
-        """Whether every surface is sampled in full before it is drawn.
+    def _offscreen(self) -> bool:
+        """Whether the scene sits in a window never shown on screen (the exporter's).
 
-        An exporter's scene (or one inside its widget) paints each frame right
-        after setting it: a coarse stand-in would end up in the exported file.
+        Such a scene paints each frame right after setting it: a coarse
+        surface or a stand-in for trail chunks not yet cached would end up in
+        the exported file, so it samples in full and lets Qt re-render caches.
         """
-        offscreen = self.window().testAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
-        return not self.progressive_surface or offscreen
+        return self.window().testAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
+
+    def _surface_sync(self) -> bool:
+        return not self.progressive_surface or self._offscreen()
 
     def _prepare_runs(self) -> None:
         """Turn the trajectory into contiguous per-run arrays once, not every frame."""
@@ -462,19 +429,13 @@ class Scene(QWidget):
         """Draw every run up to and including step ``i`` (clamped to what is computed)."""
         i = int(max(0, min(int(i), self.n_steps)))
         self._step = i
-        if self.view3d is not None:
-            self.view3d.set_step(i)
+        self._to_3d("set_step", i)
         # New cached chunks per call, for all runs together: building them is
         # what costs, so a jump to step 5000 spreads the work over a few turns
         # of the event loop (the tail items draw the rest meanwhile).
         budget, rough = [CHUNKS_PER_FRAME], self._rough_ok()
         runs = self._runs if self._traj is not None else []
-        for k, items in enumerate(self.run_markers.runs[: len(runs)]):
-            if k < len(self._visible) and not self._visible[k]:
-                items.trail.set_visible(False)
-            else:
-                items.trail.visible = True
-                items.trail.show_upto(i, budget, rough)
+        self.run_markers.show_trails(i, self._visible, budget, rough)
         self.column.show_upto(i, self._visible, budget, rough)
         if not runs:
             self.run_markers.clear()
@@ -485,21 +446,13 @@ class Scene(QWidget):
             self._catch_up.start()  # cache the remaining chunks in later event-loop turns
 
     def _rough_ok(self) -> bool:
-        """Whether pieces not yet cached may be drawn by the cheap stand-in for a while.
-
-        An exporter's scene (or one inside its widget) is never mapped on a
-        screen and paints each frame right after setting it: it keeps the
-        caches and lets Qt re-render them, so no frame shows the stand-in.
-        """
-        offscreen = self.window().testAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
-        return self.rough_catch_up and not offscreen
+        return self.rough_catch_up and not self._offscreen()
 
     def _rescaled(self, series: Sequence[ChunkedCurve]) -> None:
-        if not self._rough_ok():
-            return
-        dropped = [c.rescaled() for c in series]  # every one: each records the new scale
-        if any(dropped):
-            self._catch_up.start()  # cache the chunks again over the next turns
+        # Every one is asked (each records the new scale); any dropped: cache
+        # the chunks again over the next turns.
+        if self._rough_ok() and any([c.rescaled() for c in series]):
+            self._catch_up.start()
 
     @property
     def surface_grid(self) -> Grid | None:

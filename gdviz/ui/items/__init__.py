@@ -16,3 +16,29 @@
 - :mod:`~gdviz.ui.items.loss_column`: legend and series plots, stacked or in tabs
   so each stays readable.
 """
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["part"]
+
+
+class part:
+    """A read-only attribute that is an attribute of one of the owner's parts.
+
+    ``image = part("layer.image", "The heat-map.")`` in a class body makes
+    ``obj.image`` read ``obj.layer.image``: a composition keeps the names the
+    rest of the app knows its items by.
+    """
+
+    def __init__(self, path: str, doc: str) -> None:
+        self.path = path.split(".")
+        self.__doc__ = doc
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        if obj is None:
+            return self
+        for name in self.path:
+            obj = getattr(obj, name)
+        return obj

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPen
 
 from gdviz.ui.theme import Theme
 
@@ -33,6 +33,7 @@ __all__ = [
     "readable_range",
     "set_labels",
     "style_plot",
+    "title_height",
     "visible_points",
 ]
 
@@ -173,6 +174,13 @@ def style_plot(plot: pg.PlotItem, theme: Theme) -> None:
     # No grid lines: the axes repaint them across the whole plot every frame,
     # which cost more than all the trails together; ticks and contours suffice.
     plot.showGrid(x=False, y=False)
+
+
+def title_height(theme: Theme) -> float:
+    """The height of one line of axis-title text in ``theme`` (see :func:`set_labels`)."""
+    font = QFont()
+    font.setPointSizeF(theme.font_pt)
+    return QFontMetricsF(font).height()
 
 
 def set_labels(plot: pg.PlotItem, theme: Theme, **labels: str) -> None:

@@ -1,9 +1,10 @@
 """The loss column: run legend, loss plot and the optional ‖∇f‖ and learning-rate plots.
 
 Every plot keeps a readable size. The plots are stacked while each gets at
-least :func:`min_plot_height` pixels of plot area; in less room they become tabs along the bottom of the column, and
-the chosen plot takes all the height. Nothing is squeezed: before, ticking
-both extra plots at 1280×800 left three plots 2 px tall.
+least :func:`min_plot_height` pixels of plot area; in less room they become
+tabs along the bottom of the column, and the chosen plot takes all the
+height. Nothing is squeezed: before, ticking both extra plots at 1280×800
+left three plots 2 px tall.
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ class LossColumn(QWidget):
         lay.addWidget(self.tabs)
         self.theme = DARK
         self._extra = (False, False)  # ‖∇f‖ and learning-rate plots chosen
+        self._left = 0  # pixels kept free at the left (towards the surface view)
         self._top = 0  # pixels kept free above the legend
         self._stacked: bool | None = None
         self._shown: tuple[SeriesPlot, ...] = ()
@@ -170,10 +172,14 @@ class LossColumn(QWidget):
             p.set_theme(theme)
         self._lay_out()
 
-    def set_margins(self, left: int, top: int) -> None:
-        """Keep ``left`` pixels free at the left and ``top`` above the legend (plus 4 px)."""
-        self._top = max(0, int(top))
-        margins = (4 + int(left), 4 + self._top, 4, 4)
+    def set_margins(self, *, left: int | None = None, top: int | None = None) -> None:
+        """Keep ``left`` pixels free at the left and ``top`` above the legend (plus 4 px).
+
+        None keeps what was set before.
+        """
+        self._left = self._left if left is None else max(0, int(left))
+        self._top = self._top if top is None else max(0, int(top))
+        margins = (4 + self._left, 4 + self._top, 4, 4)
         if margins != self._margins:
             self._margins = margins
             self.view.ci.setContentsMargins(*margins)

@@ -100,6 +100,17 @@ class RunMarkers:
         if point is not None:
             self.target.setPos(*point)
 
+    def show_trails(
+        self, i: int, visible: Sequence[bool], budget: list[int], rough: bool = False
+    ) -> None:
+        """Draw every visible run's trail up to step ``i`` (see :meth:`ChunkedCurve.show_upto`)."""
+        for k, items in enumerate(self.runs):
+            if k < len(visible) and not visible[k]:
+                items.trail.set_visible(False)
+            else:
+                items.trail.visible = True
+                items.trail.show_upto(i, budget, rough)
+
     def clear(self) -> None:
         """No markers (no trajectory)."""
         self.points.setData([])
