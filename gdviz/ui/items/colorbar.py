@@ -28,7 +28,7 @@ class ColourBar(pg.ColorBarItem):
             values=(0, 1), colorMap=pg.colormap.get("viridis"), interactive=False, width=16
         )
         self.theme = DARK
-        self._title = "f"
+        self._title: str | None = None  # none set on the axis yet
         self._width = 0  # the axis width so far (see fit_axis)
 
     def set_theme(self, theme: Theme) -> None:
@@ -42,7 +42,7 @@ class ColourBar(pg.ColorBarItem):
         font.setPointSizeF(theme.font_pt * 0.85)
         axis.setTickFont(font)
         plain_ticks(axis)
-        self.set_title(self._title, force=True)
+        self.set_title(self._title or "f", force=True)
 
     def set_title(self, title: str, *, force: bool = False) -> None:
         """The axis title (what the colours stand for), in the theme's title font."""
