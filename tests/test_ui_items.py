@@ -186,10 +186,13 @@ def test_series_plot_keeps_one_curve_per_run(qtbot):
     qtbot.addWidget(view)
     plot = SeriesPlot("loss")
     view.addItem(plot)
+    other = pg.PlotCurveItem([0, 1], [1, 0])  # as dataset mode adds its full-data curve
+    plot.addItem(other)
     plot.set_count(3)
-    assert len(plot.curves) == 3
+    assert len(plot.run_curves) == 3
+    plot.set_count(0)
+    assert plot.run_curves == [] and other in plot.items  # someone else's item stays
     plot.set_count(1)
-    assert len(plot.curves) == 1
     plot.set_theme(LIGHT)
     plot.set_title("loss − min", True, LIGHT)
     assert plot.getAxis("left").logMode and "loss − min" in plot.getAxis("left").labelText

@@ -40,7 +40,7 @@ def test_trails_hold_every_step_up_to_the_index(scene):
             assert np.array_equal(x, traj.positions[: i + 1, k, 0])
             assert np.array_equal(y, traj.positions[: i + 1, k, 1])
         assert np.allclose(scene.points.data["x"], traj.positions[i, :, 0])
-        lx, _ly = scene.loss_plot.curves[0].data()
+        lx, _ly = scene.loss_plot.run_curves[0].data()
         assert len(lx) == i + 1
     scene.set_step(10_000)  # past the end: clamped, not an error
     assert scene.step == 400

@@ -155,7 +155,7 @@ class Scene(QWidget):
         # re-cache them a few per turn instead of all in one paint.
         for plot, series in (
             (self.surface, lambda: [items.trail for items in self.run_items]),
-            *((p, lambda p=p: p.curves) for p in self.column.series_plots()),
+            *((p, lambda p=p: p.run_curves) for p in self.column.series_plots()),
         ):
             vb = plot.getViewBox()
             for sig in (vb.sigResized, vb.sigRangeChanged):

@@ -110,7 +110,7 @@ class LossColumn(QWidget):
 
     def curves(self) -> list[ChunkedCurve]:
         """Every run's curve in every plot (loss first)."""
-        return [c for p in self.series_plots() for c in p.curves]
+        return [c for p in self.series_plots() for c in p.run_curves]
 
     def set_count(self, k: int) -> None:
         """Keep one curve per run in every plot for ``k`` runs."""
@@ -121,7 +121,7 @@ class LossColumn(QWidget):
         """Show the loss, ‖∇f‖ and learning rate of each run in ``data`` (fixed ranges)."""
         self.set_count(len(data.runs))
         for p, key in zip(self.series_plots(), ("loss", "gnorm", "lr"), strict=True):
-            for curve, r in zip(p.curves, data.runs, strict=True):
+            for curve, r in zip(p.run_curves, data.runs, strict=True):
                 curve.set_series(data.steps, r[key])
         self.loss.getViewBox().setXRange(0, max(len(data.steps) - 1, 1), padding=0.02)
         for p, rng in zip(self.series_plots(), data.ranges, strict=True):
@@ -149,7 +149,7 @@ class LossColumn(QWidget):
         on = (True, *self._extra)
         for p, chosen in zip(self.series_plots(), on, strict=True):
             p.set_step(i)
-            for k, curve in enumerate(p.curves):
+            for k, curve in enumerate(p.run_curves):
                 if not (visible[k] if k < len(visible) else True):
                     curve.set_visible(False)
                     continue

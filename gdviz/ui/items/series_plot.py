@@ -34,8 +34,9 @@ LOSS_DECADES = 10.0
 class SeriesPlot(pg.PlotItem):
     """One curve per run (value against step), drawn up to the step shown, and a step marker.
 
-    Each run's curve is a :class:`~gdviz.ui.items.trail.ChunkedCurve`, so a long
-    run is not stroked anew every frame. The plot never ranges itself: its
+    Each run's curve (:attr:`run_curves`) is a
+    :class:`~gdviz.ui.items.trail.ChunkedCurve`, so a long run is not stroked
+    anew every frame. The plot never ranges itself: its
     owner sets the y range once per trajectory (a range that follows playback
     makes every curve jump).
 
@@ -54,17 +55,19 @@ class SeriesPlot(pg.PlotItem):
         self.hideButtons()
         self.title = title
         self.log = log
-        self.curves: list[ChunkedCurve] = []
+        #: One curve per run. (Not ``curves``: that is pyqtgraph's own list of
+        #: the plot's data items, which others add to, e.g. dataset mode.)
+        self.run_curves: list[ChunkedCurve] = []
         self.marker = pg.InfiniteLine(angle=90, movable=False)
         self.marker.setZValue(30)
         self.addItem(self.marker)
 
     def set_count(self, k: int) -> None:
         """Keep one curve per run for ``k`` runs (new ones empty, extra ones removed)."""
-        while len(self.curves) < k:
-            self.curves.append(ChunkedCurve(self, 5, connect="finite"))
-        while len(self.curves) > k:
-            self.curves.pop().remove()
+        while len(self.run_curves) < k:
+            self.run_curves.append(ChunkedCurve(self, 5, connect="finite"))
+        while len(self.run_curves) > k:
+            self.run_curves.pop().remove()
 
     def set_title(self, title: str, log: bool, theme: Theme) -> None:
         """Change the y axis title and scale (and label the axes in ``theme``)."""
@@ -82,7 +85,7 @@ class SeriesPlot(pg.PlotItem):
 
     def restyle(self, theme: Theme, colors: Sequence[str]) -> None:
         """One pen per run in its colour (cached curves survive an unchanged pen)."""
-        for k, curve in enumerate(self.curves):
+        for k, curve in enumerate(self.run_curves):
             c = colors[k] if k < len(colors) else theme.run_color(k)
             curve.set_style(pen(c, max(1.5, theme.line_px * 0.8)))
 
