@@ -112,7 +112,7 @@ def bench_frames(app, w, frames: int) -> None:
             v.viewport().repaint()
         wall.append(time.perf_counter() - t0)
         cpu.append(time.thread_time() - c0)
-    lens = [len(items.trail.data()[0]) for items in w.scene._run_items]
+    lens = [len(items.trail.data()[0]) for items in w.scene.run_items]
     print(
         f"frame (set step + paint scene), 8 runs, trails {min(lens)}–{STEPS + 1} points, "
         f"window 1280x800, {frames} frames:"

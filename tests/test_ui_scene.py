@@ -34,13 +34,13 @@ def test_trails_hold_every_step_up_to_the_index(scene):
     scene.set_runs(traj, ["#ff0000", "#00ff00", "#0000ff"], ["a", "b", "c"])
     for i in (0, 1, 17, 399, 400):
         scene.set_step(i)
-        for k, items in enumerate(scene._run_items):
+        for k, items in enumerate(scene.run_items):
             x, y = items.trail.data()
             assert len(x) == i + 1
             assert np.array_equal(x, traj.positions[: i + 1, k, 0])
             assert np.array_equal(y, traj.positions[: i + 1, k, 1])
         assert np.allclose(scene.points.data["x"], traj.positions[i, :, 0])
-        lx, _ly = scene._loss_items[0].data()
+        lx, _ly = scene.loss_plot.run_curves[0].data()
         assert len(lx) == i + 1
     scene.set_step(10_000)  # past the end: clamped, not an error
     assert scene.step == 400
@@ -51,7 +51,7 @@ def test_step_arrow_is_the_next_update(scene):
     scene.set_problem(loss, ((-3, 3), (-3, 3)))
     scene.set_runs(traj, ["#ff0000"], ["a"])
     scene.set_step(3)
-    x, y = scene._run_items[0].step.getData()
+    x, y = scene.run_items[0].step.getData()
     assert (x[0], y[0]) == pytest.approx(tuple(traj.positions[3, 0]))
     assert (x[1], y[1]) == pytest.approx(tuple(traj.positions[4, 0]))
 
@@ -62,7 +62,7 @@ def test_gradient_arrow_points_downhill(scene):
     scene.set_problem(loss, ((-3, 3), (-3, 3)))
     scene.set_runs(traj, ["#ff0000"], ["a"])
     scene.set_step(0)
-    x, y = scene._run_items[0].grad.getData()
+    x, y = scene.run_items[0].grad.getData()
     d = np.array([x[1] - x[0], y[1] - y[0]])
     assert d @ np.array([4.0, 2.0]) < 0
 
@@ -130,7 +130,7 @@ def test_runs_can_shrink_and_clear(scene):
     scene.set_problem(loss, ((-2, 2), (-2, 2)))
     scene.set_runs(traj3, ["#ff0000"] * 3, ["a", "b", "c"])
     scene.set_runs(traj1, ["#ff0000"], ["a"])
-    assert len(scene._run_items) == 1
+    assert len(scene.run_items) == 1
     scene.set_runs(None, [], [])
     assert scene.n_steps == 0
 
@@ -255,7 +255,7 @@ def test_arrows_wait_for_a_view_with_an_area(qtbot, scene):
     assert vb.viewPixelSize() == (0.0, 0.0)
     scene.set_runs(traj, ["#ff0000"], ["a"])  # draws step 0: warnings are errors here
     scene.set_step(2)
-    items = scene._run_items[0]
+    items = scene.run_items[0]
     assert items.grad.getData()[0] is None or len(items.grad.getData()[0]) == 0
     assert items.step.getData()[0] is None or len(items.step.getData()[0]) == 0
     scene.resize(901, 500)  # the layout gives the view its area back
@@ -288,7 +288,7 @@ def test_log_loss_axis_stops_ten_decades_below_the_start(scene):
 
 def _final_state(scene):
     """Every trail drawn by its full-quality cached chunks plus the tail, no stand-in."""
-    for items in scene._run_items:
+    for items in scene.run_items:
         trail = items.trail
         full = trail.upto // trail.CHUNK
         assert len(trail.chunks) == full
@@ -316,7 +316,7 @@ def test_resize_recaches_trails_and_ends_in_full_quality(qtbot, scene):
     qtbot.wait(1)
     # Just after the resize the chunks cached at the old scale are gone and a
     # cheap stand-in draws them until they are cached again.
-    assert any(items.trail.roughing for items in scene._run_items)
+    assert any(items.trail.roughing for items in scene.run_items)
     assert not scene.settled()
     qtbot.waitUntil(scene.settled, timeout=10_000)
     _final_state(scene)
@@ -343,7 +343,7 @@ def test_jump_draws_missing_chunks_roughly_then_ends_in_full_quality(qtbot, scen
     scene.rough_catch_up = False
     scene.set_runs(traj, colors, labels)
     scene.set_step(3000)
-    assert not any(c.roughing for c in scene._all_series())
+    assert not any(c.roughing for c in scene.all_series())
     qtbot.waitUntil(scene.settled, timeout=10_000)
     _settle(qtbot, scene)
     before = scene.grab().toImage()
@@ -357,7 +357,7 @@ def test_jump_draws_missing_chunks_roughly_then_ends_in_full_quality(qtbot, scen
     scene.set_runs(traj, colors, labels)
     _settle(qtbot, scene)
     scene.set_step(3000)
-    trail = scene._run_items[2].trail
+    trail = scene.run_items[2].trail
     assert trail.roughing, "a jump over five chunks of a trail leaves some to the stand-in"
     full = 3000 // trail.CHUNK
     a, b = len(trail.chunks) * trail.CHUNK, full * trail.CHUNK
@@ -374,7 +374,7 @@ def test_jump_draws_missing_chunks_roughly_then_ends_in_full_quality(qtbot, scen
     # tail again (new data makes Qt stroke an item again; chunks cached since
     # cover the stand-in).
     def cached():
-        return sum(len(c.chunks) for c in scene._all_series())
+        return sum(len(c.chunks) for c in scene.all_series())
 
     rough_data, tail_data, before_turn = trail.rough.xData, trail.live.xData, cached()
     scene.set_step(3000)
@@ -400,11 +400,11 @@ def test_playback_across_a_chunk_boundary_never_shows_the_stand_in(qtbot, scene)
     waiting = False
     for i in range(1021, 1060, 17):  # 1,000 steps/s: 17 a frame
         scene.set_step(i)
-        assert not any(c.roughing for c in scene._all_series())
-        waiting = waiting or any(c.pending() for c in scene._all_series())
+        assert not any(c.roughing for c in scene.all_series())
+        waiting = waiting or any(c.pending() for c in scene.all_series())
     assert waiting, "some chunks must have waited for a later turn"
     qtbot.waitUntil(scene.settled, timeout=10_000)
-    assert all(len(items.trail.chunks) == 2 for items in scene._run_items)
+    assert all(len(items.trail.chunks) == 2 for items in scene.run_items)
 
 
 def test_scrubbing_back_and_forth_keeps_the_cached_chunks(qtbot, scene):
@@ -418,7 +418,7 @@ def test_scrubbing_back_and_forth_keeps_the_cached_chunks(qtbot, scene):
     scene.set_runs(traj, ["#ff0000", "#00ff00"], ["a", "b"])
     scene.set_step(2000)
     qtbot.waitUntil(scene.settled, timeout=10_000)
-    trail = scene._run_items[0].trail
+    trail = scene.run_items[0].trail
     chunks = list(trail.chunks)
     assert len(chunks) == 2000 // trail.CHUNK
 
@@ -447,12 +447,12 @@ def test_exporter_scene_never_shows_the_stand_in(qtbot):
         r.frame(2000)
         qtbot.waitUntil(r.scene.settled, timeout=10_000)
         r.frame(2000)
-        chunks = list(r.scene._run_items[0].trail.chunks)
+        chunks = list(r.scene.run_items[0].trail.chunks)
         assert len(chunks) == 2000 // 512
         r.scene.surface.getViewBox().scaleBy((0.8, 0.8))  # what a wider colour-bar axis does
         qtbot.wait(1)
         r.frame(2000)
-        trail = r.scene._run_items[0].trail
+        trail = r.scene.run_items[0].trail
         assert not trail.roughing and trail.chunks == chunks  # the same cached items
         _final_state(r.scene)
 
@@ -463,7 +463,7 @@ def test_fast_curve_bounds_match_pyqtgraph_after_zoom_and_resize(qtbot, scene):
     # (padding for the wide pen included) after every change of scale.
     import pyqtgraph as pg
 
-    from gdviz.ui.scene import _FastCurve
+    from gdviz.ui.items.fast_curve import FastCurve as _FastCurve
 
     vb = scene.surface.getViewBox()
     rng = np.random.default_rng(3)
@@ -523,14 +523,14 @@ def test_a_recompute_keeps_the_cached_chunks_of_runs_that_did_not_change(qtbot, 
     scene.set_runs(old, colors, labels)
     scene.set_step(2000)
     qtbot.waitUntil(scene.settled, timeout=10_000)
-    kept = list(scene._run_items[0].trail.chunks)
-    redrawn = list(scene._run_items[1].trail.chunks)
+    kept = list(scene.run_items[0].trail.chunks)
+    redrawn = list(scene.run_items[1].trail.chunks)
     assert len(kept) == len(redrawn) == 2000 // 512
 
     for rows in (201, 1201, 2001):
         scene.set_runs(_part(new, rows), colors, labels)
         scene.set_step(2000)
-        for k, items in enumerate(scene._run_items):
+        for k, items in enumerate(scene.run_items):
             x, y = items.trail.data()
             np.testing.assert_array_equal(x, new.positions[:rows, k, 0])
             np.testing.assert_array_equal(y, new.positions[:rows, k, 1])
@@ -539,10 +539,10 @@ def test_a_recompute_keeps_the_cached_chunks_of_runs_that_did_not_change(qtbot, 
             assert len(shown) <= (rows - 1) // 512
         qtbot.wait(1)
     qtbot.waitUntil(scene.settled, timeout=10_000)
-    assert scene._run_items[0].trail.chunks == kept  # the same cached items
+    assert scene.run_items[0].trail.chunks == kept  # the same cached items
     # Every chunk on screen holds exactly the new trajectory's points (drawn
     # in 512-step pieces sharing their end points), for both runs.
-    for k, items in enumerate(scene._run_items):
+    for k, items in enumerate(scene.run_items):
         for i, (line, shadow) in enumerate(items.trail.chunks):
             piece = new.positions[i * 512 : (i + 1) * 512 + 1, k]
             for item in (line, shadow):

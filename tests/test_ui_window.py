@@ -271,7 +271,7 @@ def test_play_pause_step_scrub(qtbot, window):
     assert player.step == 1234 and window.scene.step == 1234
     assert transport.step_label.text() == f"step 1234 / {window.session.steps}"
     # The trail holds every step up to the one shown, for every run.
-    for items in window.scene._run_items:
+    for items in window.scene.run_items:
         x, _y = items.trail.data()
         assert len(x) == 1235
     # The numbers are those of step 1234.
@@ -328,8 +328,8 @@ def test_hiding_a_run_keeps_the_computation(qtbot, window):
     assert window.session.runs[1].visible is False
     qtbot.wait(100)
     assert window.trajectory is traj  # nothing recomputed
-    assert not window.scene._run_items[1].trail.isVisible()
-    assert window.scene._run_items[0].trail.isVisible()
+    assert not window.scene.run_items[1].trail.isVisible()
+    assert window.scene.run_items[0].trail.isVisible()
 
 
 def test_one_variable_function_gets_the_curve_view(qtbot, window):

@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
 from gdviz.core.surface import GridSampler, normalize_domain
 from gdviz.ui.compute import SLICE_SECONDS
 from gdviz.ui.gl import GLSupport, probe_gl
+from gdviz.ui.pg_compat import model_view_pushed, set_shader_program, shader_program
 from gdviz.ui.scene import COARSE_SAMPLES, COARSE_SECONDS, PROBE_SAMPLES, SURFACE_SYNC_SECONDS
 from gdviz.ui.theme import DARK, Theme
 
@@ -571,7 +572,8 @@ def _gl() -> Any:
 
         def __init__(self, parent: QWidget | None = None) -> None:
             super().__init__(parent)
-            self._programs: dict[str, Any] = {}
+            #: pyqtgraph's shader programs compiled in this view's GL context.
+            self.programs: dict[str, Any] = {}
             self.moving = False
             self._settle = QTimer(self)
             self._settle.setSingleShot(True)
@@ -608,7 +610,7 @@ def _gl() -> Any:
 
         def initializeGL(self) -> None:
             # A (re)created context: programs and framebuffers of the old one are gone.
-            self._programs = {}
+            self.programs = {}
             self._bg = None
             if _ProgramSwap.owner is not None and _ProgramSwap.owner() is self:
                 _ProgramSwap.load({})
@@ -675,11 +677,8 @@ def _gl() -> Any:
             for item in sorted(items, key=lambda a: a.depthValue()):
                 if not item.visible():
                     continue
-                self._modelViewStack.append(self.currentModelView() * item.transform())
-                try:
+                with model_view_pushed(self, self.currentModelView() * item.transform()):
                     self.drawItemTree(item, useItemNames=use_names)
-                finally:
-                    self._modelViewStack.pop()
 
         def paint(self, *, region: Any, viewport: Any, useItemNames: bool = False) -> None:
             from OpenGL import GL
@@ -758,16 +757,14 @@ def _gl() -> Any:
 
         @classmethod
         def save(cls) -> dict[str, Any]:
-            store: dict[str, Any] = {
-                k.__name__: k.__dict__.get("_shaderProgram") for k in cls.classes
-            }
+            store: dict[str, Any] = {k.__name__: shader_program(k) for k in cls.classes}
             store["named"] = {n: p.prog for n, p in shaders.ShaderProgram.names.items()}
             return store
 
         @classmethod
         def load(cls, store: dict[str, Any]) -> None:
             for k in cls.classes:
-                k._shaderProgram = store.get(k.__name__)
+                set_shader_program(k, store.get(k.__name__))
             named = store.get("named", {})
             for n, p in shaders.ShaderProgram.names.items():
                 p.prog = named.get(n)
@@ -778,8 +775,8 @@ def _gl() -> Any:
             if current is view:
                 return
             if current is not None:
-                current._programs = cls.save()
-            cls.load(view._programs)
+                current.programs = cls.save()
+            cls.load(view.programs)
             cls.owner = weakref.ref(view)
 
     return gl, SurfaceItem, View, Labels
