@@ -52,8 +52,11 @@ def _settle(app, window, seconds=1.5):
 
 
 def measure(app, name, size, scale, presenting, card, extras, out: Path):
+    from PySide6.QtCore import QSettings
+
     from gdviz.ui.main_window import MainWindow
 
+    QSettings().clear()  # each situation from a fresh start, as a new user sees it
     w = MainWindow(font_scale=1.0 if presenting else scale)
     w.resize(*size)
     w.show()
@@ -92,13 +95,15 @@ def main(argv=None) -> int:
     out = args.out or Path(tempfile.mkdtemp(prefix="gdviz-layout-"))
     out.mkdir(parents=True, exist_ok=True)
 
+    from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setOrganizationName("gdviz-layout-report")  # keep the person's settings out
+    app.setOrganizationName(f"gdviz-layout-report-{os.getpid()}")  # not the person's settings
     ok = True
     for name, size, scale, presenting, card, extras, target in SITUATIONS:
         share, plots, png = measure(app, name, size, scale, presenting, card, extras, out)
+        QSettings().clear()
         small = [k for k, (pw, ph) in plots.items() if pw < MIN_PLOT[0] or ph < MIN_PLOT[1]]
         if extras:
             ok_plots = not small

@@ -28,7 +28,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QPoint, QSettings, Qt
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMenu, QWidget
 
@@ -119,12 +119,12 @@ class Classroom(QObject):
         # Presenting, the panel is a card over the right of the scene instead:
         # a dock beside it would squeeze the plots and the transport bar off a
         # 1024-pixel projector at 2×.
-        self.explain_card = ExplainPanel(window.theme, parent=window.scene)
+        self.explain_card = ExplainPanel(window.theme, parent=window.scene.column)
         self.explain_card.setObjectName("explainCard")
         self.explain_card.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.explain_card.hide()
         self.explain_card.rendered.connect(self._place_card)
-        window.scene.installEventFilter(self)  # the card follows the scene's size
+        window.scene.column.installEventFilter(self)  # the card follows the column's size
 
         settings = _settings()
         scale = _float(settings.value("presentation/scale", 1.5), 1.5)
@@ -137,6 +137,8 @@ class Classroom(QObject):
             scale=scale if scale in PRESENTATION_SCALES else 1.5,
         )
         self.presentation.activeChanged.connect(self._presenting)
+        # The panels hidden or shown again: the surface takes the width they leave.
+        self.presentation.activeChanged.connect(window.set_presenting)
         self._build_menus()
         self._wire()
 
@@ -266,37 +268,27 @@ class Classroom(QObject):
 
         Laid over the plot, the card hid the loss curve a class is asked to
         watch; now the plot keeps the height the card leaves. The card takes
-        at most :data:`CARD_MAX_FRACTION` of the height (it scrolls beyond). With
-        no loss plot on screen it sits at the top right of the surface.
+        at most :data:`CARD_MAX_FRACTION` of the column's height (it scrolls
+        beyond).
         """
         card = self.explain_card
+        column = self.window.scene.column
         if not card.isVisible():
-            self._reserve_loss_top(0)
+            column.set_margins(top=0)
             return
-        scene = self.window.scene
         margin = 6
-        loss_view = scene.loss_view
-        if loss_view.isVisible() and loss_view.width() >= 200:
-            left = loss_view.mapTo(scene, QPoint(0, 0)).x()
-            width = loss_view.width() - margin
-            cap = int(scene.height() * CARD_MAX_FRACTION)
-            height = min(cap, card.preferred_height(width))
-            card.setGeometry(left, margin, width, height)
-            self._reserve_loss_top(height + margin)
-            return
-        self._reserve_loss_top(0)
-        width = max(200, int(scene.width() * 0.42))
-        height = min(scene.height() - 2 * margin, card.preferred_height(width))
-        card.setGeometry(scene.width() - width - margin, margin, width, height)
-
-    def _reserve_loss_top(self, pixels: int) -> None:
-        """Keep the top ``pixels`` of the loss view free (0: the usual margins)."""
-        scene = self.window.scene
-        top = max(0, pixels - scene.loss_view.mapTo(scene, QPoint(0, 0)).y())
-        scene.reserve_loss_top(top)
+        width = max(1, column.width() - 2 * margin)
+        # At most a share of the column, and never so tall that the legend
+        # and a readable loss plot no longer fit below it.
+        cap = min(
+            int(column.height() * CARD_MAX_FRACTION), column.height() - column.needed_height()
+        )
+        height = min(cap, card.preferred_height(width))
+        card.setGeometry(margin, margin, width, height)
+        column.set_margins(top=height + margin)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if obj is self.window.scene and event.type() == QEvent.Type.Resize:
+        if obj is self.window.scene.column and event.type() == QEvent.Type.Resize:
             if self.explain_card.isVisible():
                 self._place_card()
         return False

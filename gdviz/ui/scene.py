@@ -12,9 +12,7 @@ per file: the surface layer (heat-map, contours, gradient field or 1-D curve,
 refined progressively when expensive), the colour bar, each run's trail,
 marker and arrows, and the loss column (legend, loss, ‖∇f‖ and learning-rate
 plots). The scene wires them to its inputs and gives the surface plot its
-shape. The exporter's scene always samples in full.
-
-Rendered offscreen at a fixed size with ``QWidget.grab()`` (see the exporter).
+shape. The exporter's scene always samples in full, offscreen at a fixed size.
 """
 
 from __future__ import annotations
@@ -182,8 +180,8 @@ class Scene(QWidget):
 
     def _layout_panels(self) -> None:
         surface = self.surface_view if self.surface_tabs is None else self.surface_tabs
-        surface.setVisible(self.panels in ("both", "surface"))
-        self.column.setVisible(self.panels in ("both", "loss"))
+        surface.setVisible(self.panels in ("both", "surface", "detached"))
+        self.column.setVisible(self.panels in ("both", "loss", "detached"))
         self.column.set_extra(self.view.show_grad_norm, self.view.show_lr)
 
     def _to_3d(self, method: str, *args: Any) -> None:
@@ -214,6 +212,22 @@ class Scene(QWidget):
         view3d.set_start(self._start)
         view3d.set_step(self._step)
         self._layout_panels()
+
+    def detach_views(self) -> tuple[QWidget, QWidget]:
+        """Hand the surface (with its 3-D tab) and the loss column to the caller's layout.
+
+        The scene keeps drawing into both. Call after :meth:`attach_3d`.
+        """
+        surface = self.surface_view if self.surface_tabs is None else self.surface_tabs
+        for w in (surface, self.column):
+            self.layout().removeWidget(w)
+        self.panels = "detached"  # the caller's layout spaces the views apart
+        self._space_panels()
+        return surface, self.column
+
+    def surface_width_change(self) -> int:
+        """Pixels of width that let the 2-D plot fill its height (see SurfaceView)."""
+        return self.surface_view.wanted_width_change()
 
     # ------------------------------------------------------------------ theme
     def set_theme(self, theme: Theme) -> None:
@@ -250,10 +264,6 @@ class Scene(QWidget):
         """
         two_d = self._loss is not None and self._loss.dim == 2 and self.view.equal_axes
         self.surface_view.set_aspect(equal_aspect(self._domain) if two_d else None, fit=fit)
-
-    def reserve_loss_top(self, pixels: int) -> None:
-        """Keep the top ``pixels`` of the loss view free (0: none), e.g. for a card over it."""
-        self.column.set_margins(top=pixels)
 
     def _label_axes(self) -> None:
         t = self.theme

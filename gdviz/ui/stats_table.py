@@ -58,6 +58,8 @@ MAX_VISIBLE_ROWS = 4
 _RUN_MIN = "8. mom"
 #: Typical widest cells (five significant digits), for the width the table asks for.
 _TYPICAL = ("", "0.0012346", "0.0012346", "(−0.12346, −0.12346)", "converged at 1000")
+#: The typical position at three significant digits (see StatsTable.needed_width).
+_TYPICAL_COMPACT_POSITION = "(−0.123, −0.123)"
 _PAD = 16  # cell padding and grid line
 #: Significant digits of (loss and ‖∇f‖, position), most first: the table takes
 #: the first that fits its width. The position gives up digits first; the loss
@@ -426,11 +428,18 @@ class StatsTable(QTableView):
         if changed and self._values:
             self._set_rows(self._format(level))
 
-    def needed_width(self) -> int:
-        """Pixels the table needs to show typical numbers whole, without sideways scrolling."""
+    def needed_width(self, *, compact: bool = False) -> int:
+        """Pixels the table needs to show typical numbers whole, without sideways scrolling.
+
+        ``compact``: with the position at three significant digits (the first
+        digits the table gives up when narrower), the least a layout should give it.
+        """
         fm = self._metrics()
+        typical = list(_TYPICAL)
+        if compact:
+            typical[3] = _TYPICAL_COMPACT_POSITION
         cells = [
-            max(fm.horizontalAdvance(COLUMNS[c]), fm.horizontalAdvance(_TYPICAL[c])) + _PAD
+            max(fm.horizontalAdvance(COLUMNS[c]), fm.horizontalAdvance(typical[c])) + _PAD
             for c in range(1, len(COLUMNS))
         ]
         run = fm.horizontalAdvance(_RUN_MIN) + _PAD

@@ -190,6 +190,17 @@ class LossColumn(QWidget):
             self._lay_out()
 
     # ------------------------------------------------------------ layout
+    def needed_height(self) -> int:
+        """Pixels of height the legend and one readable plot need (besides a top margin)."""
+        axis = self.loss.getAxis("bottom").minimumHeight()
+        return int(self.legend.minimumHeight() + axis + min_plot_height(self.theme) + 16)
+
+    def needed_width(self, plot_width: int) -> int:
+        """The column's width at which the loss plot's area is ``plot_width`` pixels wide."""
+        box = self.loss.getViewBox()
+        chrome = self.width() - box.width() if box.width() > 0 else 0
+        return int(plot_width + max(chrome, 0))
+
     def fits_stacked(self, height: float | None = None) -> bool:
         """Whether the chosen plots fit stacked into a column ``height`` pixels tall."""
         plots = self.plots()
