@@ -11,8 +11,8 @@ The scene is a composition of the graphics items in :mod:`gdviz.ui.items`, one
 per file: the surface layer (heat-map, contours, gradient field or 1-D curve,
 refined progressively when expensive), the colour bar, each run's trail,
 marker and arrows, and the loss column (legend, loss, ‖∇f‖ and learning-rate
-plots). The scene wires them to its inputs and gives the surface plot its
-shape. The exporter's scene always samples in full, offscreen at a fixed size.
+plots). The scene wires them to its inputs. The exporter renders it
+offscreen at a fixed size, always sampling in full.
 """
 
 from __future__ import annotations
@@ -77,6 +77,14 @@ class Scene(QWidget):
         ``"both"`` (surface left, loss right), ``"surface"`` or ``"loss"``.
     theme
         Colours and sizes; change later with :meth:`set_theme`.
+
+    Attributes
+    ----------
+    surface_view, column
+        The :class:`~gdviz.ui.items.surface_view.SurfaceView` and the
+        :class:`~gdviz.ui.items.loss_column.LossColumn` side by side.
+    layer, run_markers
+        The surface layer and the runs' markers, trails and arrows in it.
 
     Signals
     -------
