@@ -348,7 +348,8 @@ class SceneInputs:
     trajectory
         A computed :class:`gdviz.core.engine.Trajectory`.
     colors, labels, visible
-        Per run; None gives the theme's palette, ``"run 1"``, … and all runs.
+        Per run; None gives the run palette's colours (the same in every
+        theme, :mod:`gdviz.core.colors`), ``"run 1"``, … and all runs.
     view
         Drawing settings (:class:`gdviz.core.session.ViewSettings`); None is
         the default.

@@ -30,6 +30,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QGraphicsItem, QWidget
 
+from gdviz.core.colors import assign_colors
 from gdviz.export.plan import PANELS_3D, ExportError, ExportPlan, SceneInputs
 from gdviz.export.writers import BackgroundWriter, FrameWriter, make_writer
 
@@ -168,8 +169,10 @@ class SceneRenderer:
         _flush_posted_events()
         scene.set_problem(inputs.loss, inputs.domain)
         k = int(np.asarray(inputs.trajectory.positions).shape[1])
-        colors = list(inputs.colors) if inputs.colors else []
-        colors += [self.theme.run_color(i) for i in range(len(colors), k)]
+        # Runs keep their colours in every theme; any without one take the
+        # palette's free colours, as the window gives them.
+        given: list[str | None] = list(inputs.colors or [])[:k]
+        colors = assign_colors(given + [None] * (k - len(given)))
         labels = list(inputs.labels) if inputs.labels else []
         labels += [f"run {i + 1}" for i in range(len(labels), k)]
         scene.set_runs(inputs.trajectory, colors, labels, inputs.visible)

@@ -29,6 +29,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QSizePolicy, QTabWidget, QWidget
 
+from gdviz.core.colors import run_color
 from gdviz.core.session import ViewSettings
 from gdviz.core.surface import (
     Grid,
@@ -1724,7 +1725,7 @@ class Scene(QWidget):
         self._brushes = [pg.mkBrush(c) for c in self._colors]
         self._point_pen = _pen(t.path_shadow[:7], 1.5 * t.font_scale)
         for k, items in enumerate(self._run_items):
-            color = self._colors[k] if k < len(self._colors) else t.run_color(k)
+            color = self._colors[k] if k < len(self._colors) else run_color(k)
             items.trail.set_style(
                 _pen(color, t.line_px), _pen(t.path_shadow, t.line_px + 2.5 * t.font_scale)
             )
@@ -1758,7 +1759,7 @@ class Scene(QWidget):
         entries: list[tuple[QPen, str]] = []
         shown_notes: list[str | None] = []
         for k in range(len(self._run_items)):
-            color = self._colors[k] if k < len(self._colors) else t.run_color(k)
+            color = self._colors[k] if k < len(self._colors) else run_color(k)
             if k < len(self._labels) and (k >= len(self._visible) or self._visible[k]):
                 entries.append((_pen(color, max(2.0, t.line_px)), self._labels[k]))
                 shown_notes.append(notes[k] if k < len(notes) else None)
