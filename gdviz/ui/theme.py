@@ -134,7 +134,7 @@ LIGHT = Theme(
     accent="#0072B2",
     error="#b00020",
     colormap="cividis",
-    heatmap_opacity=0.55,
+    heatmap_opacity=0.40,
     contour="#00000060",
     field="#00000070",
     path_shadow="#ffffff",
@@ -142,7 +142,11 @@ LIGHT = Theme(
 
 #: Presentation mode: black on pure white for washed-out projectors, a paler
 #: heat-map so the paths carry the picture, darker contours and thicker lines.
-#: A white halo keeps each path apart from the contours under it.
+#: A white halo keeps each path apart from the contours under it. On white the
+#: heat-map's opacity sets how dark its low end gets, where the paths end up:
+#: at 0.35 (0.40 in the light theme) every run colour still differs from every
+#: heat-map colour by 1.4:1 (1.23:1) in luminance, where 0.45 (0.55) left a
+#: run the same lightness as the minimum; the contours keep 4.6:1 (2.3:1).
 PROJECTOR = Theme(
     name="projector",
     background="#ffffff",
@@ -152,7 +156,7 @@ PROJECTOR = Theme(
     accent="#0072B2",
     error="#b00020",
     colormap="cividis",
-    heatmap_opacity=0.45,
+    heatmap_opacity=0.35,
     contour="#000000a0",
     field="#000000a0",
     path_shadow="#ffffffe0",
