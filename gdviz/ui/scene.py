@@ -43,6 +43,7 @@ from gdviz.core.surface import (
     sample_curve,
 )
 from gdviz.ui.compute import SLICE_SECONDS
+from gdviz.ui.step_caption import StepCaption
 from gdviz.ui.theme import DARK, Theme
 
 __all__ = ["PANELS", "Scene"]
@@ -1040,6 +1041,10 @@ class Scene(QWidget):
             m.setZValue(30)
             p.addItem(m)
         self.legend = _RunLegend()
+        #: "step 12 · f = …" in a corner (hidden unless presenting or exporting).
+        self.caption = StepCaption()
+        host, corner = (self.loss_plot, (1, 0)) if self.panels == "loss" else (self.surface, (0, 1))
+        self.caption.attach(host.getViewBox(), corner)
         # Static layers are rendered once into a cache, not redrawn every frame.
         for item in (self.image, self.contours, self.field, self.curve, self.legend):
             item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
@@ -1119,6 +1124,7 @@ class Scene(QWidget):
             v.setBackground(_color(theme.background))
         for p in (self.surface, self.loss_plot, self.gnorm_plot, self.lr_plot):
             _style_plot(p, theme)
+        self.caption.set_theme(theme)
         self.colorbar.axis.setPen(_color(theme.foreground))
         self.colorbar.axis.setTextPen(_color(theme.foreground))
         font = QFont()
@@ -1356,6 +1362,7 @@ class Scene(QWidget):
         if self.view3d is not None:
             self.view3d.set_problem(loss, dom)
         self._label_axes()
+        self.caption.set_function(getattr(loss, "text", ""), self._value_name())
         self._redraw_problem()
         if reset_view:
             self.reset_range()
@@ -1774,6 +1781,7 @@ class Scene(QWidget):
         n = self.n_steps
         i = int(max(0, min(int(i), n)))
         self._step = i
+        self.caption.set_step(i)
         if self.view3d is not None:
             self.view3d.set_step(i)
         runs = self._cache.get("runs", [])
