@@ -6,10 +6,11 @@
                  --out anim.mp4|anim.gif|frames/ [--size 1280x720] [--fps 30]
                  [--every K] [--panels surface|loss|both|3d|3d+loss]
                  [--height-3d clamp|linear|log]
-                 [--theme light|dark] [--force]
+                 [--theme light|dark|projector] [--no-caption] [--force]
 
 Frames show steps 0, K, 2K, … up to N, each with the whole trail up to it,
-drawn by the same scene the window shows. Qt runs on its offscreen platform
+drawn by the same scene the window shows, with "step N · f = …" in a corner
+(``--no-caption`` leaves it out). Qt runs on its offscreen platform
 (chosen here unless ``QT_QPA_PLATFORM`` is set), so no display is needed —
 except for the 3-D panels, which need OpenGL: set ``QT_QPA_PLATFORM=xcb`` and
 run under a display, e.g. ``xvfb-run -a``.
@@ -123,6 +124,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         metavar="XMIN,XMAX[,YMIN,YMAX]",
         help="view window (default: around the paths)",
     )
+    parser.add_argument(
+        "--caption",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="write 'step N · f = …' in a corner of each frame (default: yes)",
+    )
     parser.add_argument("--force", action="store_true", help="replace an existing output")
     cli_data_options.add_arguments(parser, seed=True, epochs=False)
     parser.set_defaults(run=run)
@@ -207,6 +214,7 @@ def run(args: argparse.Namespace) -> int:
             panels=args.panels,
             theme=args.theme,
             force=args.force,
+            caption=args.caption,
         )
     except OutputPathError as exc:
         raise UsageError(f"{PROG}: --out: {exc}") from None

@@ -46,6 +46,7 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    from gdviz.core.colors import run_color
     from gdviz.core.engine import RunConfig, run
     from gdviz.core.loss import compile_loss
     from gdviz.ui.gl import probe_gl
@@ -79,7 +80,7 @@ def main() -> int:
     t0 = time.perf_counter()
     view.set_problem(loss, domain)
     t1 = time.perf_counter()
-    view.set_runs(traj, [DARK.run_color(k) for k in range(4)], ["gd", "momentum", "adam", "rms"])
+    view.set_runs(traj, [run_color(k) for k in range(4)], ["gd", "momentum", "adam", "rms"])
     t2 = time.perf_counter()
     n_faces = 0 if view._mesh is None else len(view._mesh.faces)
     print(f"surface 150x150 ({n_faces} triangles): set_problem {1000 * (t1 - t0):.1f} ms")

@@ -142,12 +142,13 @@ def test_presentation_mode_at_1024x768(qtbot, window, scale: float) -> None:
     assert not window.classroom.caption.isVisible()
 
 
-def test_run_colours_in_presentation_are_okabe_ito(window) -> None:
-    from gdviz.ui.theme import OKABE_ITO
+def test_run_colours_in_presentation_are_the_desk_colours(window) -> None:
+    def colours() -> list[str]:
+        return [window.runs_panel.color_of(i) for i in range(len(window.session.runs))]
 
+    desk = colours()
     window.classroom.presentation.enter(fullscreen=False)
-    colours = [window.runs_panel.color_of(i) for i in range(len(window.session.runs))]
-    assert all(c.upper() in OKABE_ITO for c in colours)
+    assert colours() == desk == window.session.run_colors()
     window.classroom.presentation.leave()
 
 

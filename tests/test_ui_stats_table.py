@@ -5,6 +5,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
 
+from gdviz.core.colors import RUN_PALETTE, run_color
 from gdviz.core.engine import RunConfig, StopRules, run
 from gdviz.core.lessons import lesson, run_session
 from gdviz.core.loss import compile_loss
@@ -120,7 +121,7 @@ def test_contrast_ratio_matches_wcag():
 @pytest.mark.parametrize("theme", [DARK, LIGHT, PROJECTOR], ids=lambda t: t.name)
 def test_readable_keeps_the_hue_and_reaches_the_ratio(theme):
     for bg in (theme.panel, theme.background):
-        for color in theme.run_palette:
+        for color in RUN_PALETTE:
             out = readable(color, bg)
             assert contrast_ratio(out, bg) >= MIN_CONTRAST, (color, bg, out)
             if contrast_ratio(color, bg) >= MIN_CONTRAST:
@@ -150,7 +151,7 @@ def table_for(qtbot, theme, traj, labels, width=900):
     t.resize(width, 200)
     t.show()
     qtbot.waitExposed(t)
-    colors = [theme.run_color(k) for k in range(len(labels))]
+    colors = [run_color(k) for k in range(len(labels))]
     t.set_runs(traj, colors, labels)
     t.show_step(traj.positions.shape[0] - 1)
     return t
@@ -183,7 +184,7 @@ def test_every_text_in_the_table_reads_at_4_5_to_1(qtbot, theme):
             assert ratio >= MIN_CONTRAST, (theme.name, t.row_text(r), c, text.name(), ratio)
     # The name keeps its run's hue: the list and the plots use the same colour.
     for r in range(t.run_count()):
-        own, shown = QColor(theme.run_color(r)), cell(t, r, 0, Qt.ItemDataRole.ForegroundRole)
+        own, shown = QColor(run_color(r)), cell(t, r, 0, Qt.ItemDataRole.ForegroundRole)
         hue = abs(own.hsvHue() - shown.color().hsvHue())
         assert min(hue, 360 - hue) <= 6
 
@@ -215,7 +216,7 @@ def test_a_new_trajectory_forgets_growing(qtbot):
     traj, labels = lesson_one()
     t = table_for(qtbot, DARK, traj, labels)
     calm = bowl_runs([0.005, 0.01, 0.02], steps=traj.positions.shape[0] - 1)
-    t.set_runs(calm, [DARK.run_color(k) for k in range(3)], labels)
+    t.set_runs(calm, [run_color(k) for k in range(3)], labels)
     t.show_step(calm.positions.shape[0] - 1)
     assert not any(t.row_text(k)["status"].startswith("growing") for k in range(3))
 

@@ -57,3 +57,35 @@ def test_the_selected_runs_swatch_keeps_its_colour(qtbot):
     for mode in (QIcon.Mode.Normal, QIcon.Mode.Selected):
         image = item.icon().pixmap(14, 14, mode).toImage()
         assert image.pixelColor(7, 7).name() == want, mode
+
+
+def _hex(rgb) -> str:
+    return "#" + "".join(f"{round(float(v)):02X}" for v in rgb)
+
+
+def _heatmap_colours(theme) -> list[str]:
+    """Every colour the heat-map shows: its colour map laid over the plot at its opacity."""
+    import numpy as np
+    import pyqtgraph as pg
+
+    lut = pg.colormap.get(theme.colormap).getLookupTable(0.0, 1.0, 256)[:, :3].astype(float)
+    bg = np.array(QColor(theme.background).getRgb()[:3], float)
+    return [_hex(theme.heatmap_opacity * c + (1 - theme.heatmap_opacity) * bg) for c in lut]
+
+
+@pytest.mark.parametrize(
+    ("name", "runs", "contours"), [("projector", 1.35, 4.5), ("light", 1.2, 2.2)]
+)
+def test_paths_and_contours_stand_out_from_the_light_heat_map(name, runs, contours):
+    # On white the low end of the heat-map, where the paths end up, must not
+    # match a run's lightness (a washed-out projector loses the hue first).
+    from gdviz.core.colors import RUN_PALETTE
+    from gdviz.core.colors import contrast_ratio as ratio
+
+    theme = THEMES[name]
+    shades = _heatmap_colours(theme)
+    assert min(ratio(c, s) for c in RUN_PALETTE for s in shades) >= runs
+    alpha = int(theme.contour[7:9], 16) / 255
+    for s in shades:
+        line = _hex((1 - alpha) * v for v in QColor(s).getRgb()[:3])
+        assert ratio(line, s) >= contours, (s, line)

@@ -18,6 +18,7 @@ import textwrap
 import numpy as np
 import pytest
 
+from gdviz.core.colors import run_color
 from gdviz.core.engine import RunConfig, run
 from gdviz.core.loss import compile_loss
 from gdviz.core.surface import sample_grid
@@ -499,7 +500,7 @@ def test_two_views_in_one_process_both_draw(qtbot, gl_ok, rosenbrock, rosen_runs
     for _ in range(2):
         v = _shown(qtbot, Surface3DView(DARK, controls=False), (320, 240))
         v.set_problem(rosenbrock, ROSEN_DOMAIN)
-        v.set_runs(rosen_runs, [DARK.run_color(k) for k in range(4)])
+        v.set_runs(rosen_runs, [run_color(k) for k in range(4)])
         v.set_step(100)
         views.append(v)
     bg = np.array([0x15, 0x17, 0x1C])
@@ -740,7 +741,7 @@ def test_a_hidden_view_defers_the_surface_until_it_is_shown(qtbot, gl_ok, rosenb
     view = Surface3DView(DARK)
     qtbot.addWidget(view)
     view.set_problem(rosenbrock, ROSEN_DOMAIN)
-    view.set_runs(rosen_runs, [DARK.run_color(k) for k in range(4)])
+    view.set_runs(rosen_runs, [run_color(k) for k in range(4)])
     view.set_step(120)
     assert view._grid is None and view.step == 120  # nothing sampled yet
     with pytest.raises(ValueError, match="x range"):

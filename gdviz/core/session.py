@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from gdviz.core.colors import assign_colors
+
 __all__ = [
     "HEIGHT_MODES_3D",
     "DataSpec",
@@ -41,7 +43,10 @@ class RunSpec:
     start
         This run's own start point, or None to start where the session starts.
     color
-        ``"#rrggbb"``, or None to take the next colour of the theme's palette.
+        ``"#rrggbb"``, or None for a run that has not been given one yet: a
+        :class:`Session` gives it the first free colour of
+        :data:`gdviz.core.colors.RUN_PALETTE` and it keeps it from then on.
+        The colour is the same in every theme.
     visible
         Whether the run is drawn (it is computed either way).
     """
@@ -217,7 +222,8 @@ class Session:
     start
         Where runs start unless they have their own start.
     runs
-        The optimizer runs, in the order they are listed and coloured.
+        The optimizer runs, in the order they are listed. Each holds its
+        colour: one made without takes the first free palette colour.
     steps
         How many steps to compute.
     view
@@ -252,6 +258,20 @@ class Session:
     noise: float = 0.0
     noise_seed: int = 0
     data: DataSpec | None = None
+
+    def __post_init__(self) -> None:
+        # A run's colour is chosen once, here: a run without one (from a
+        # preset, an old session file, a map click) takes the first palette
+        # colour no other run has, and every later session made from this one
+        # carries it, so removing a run never shifts the others' colours.
+        colors = assign_colors([r.color for r in self.runs])
+        if any(r.color != c for r, c in zip(self.runs, colors, strict=True)):
+            runs = tuple(replace(r, color=c) for r, c in zip(self.runs, colors, strict=True))
+            object.__setattr__(self, "runs", runs)
+
+    def run_colors(self) -> list[str]:
+        """Each run's ``#RRGGBB`` colour, the same in every theme and every export."""
+        return assign_colors([r.color for r in self.runs])
 
     def run_start(self, index: int) -> tuple[float, ...]:
         """The start point of run ``index`` (its own, else the session's)."""

@@ -20,7 +20,7 @@ slides and a student can open next week::
     optimizer = "adam"
     params = { lr = 0.05 }
     schedule = "constant"
-    color = "#E69F00"
+    color = "#0072B2"
     visible = true
 
 A session in dataset mode has a ``[data]`` table as well; its ``function`` is
@@ -78,6 +78,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gdviz.core.colors import is_color, normalize_color
 from gdviz.core.session import HEIGHT_MODES_3D, DataSpec, RunSpec, Session, ViewSettings
 
 if TYPE_CHECKING:
@@ -154,7 +155,6 @@ _DATA_KEYS = (
 )
 _RUN_KEYS = ("optimizer", "params", "schedule", "start", "color", "visible")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+\Z")
-_COLOR = re.compile(r"#[0-9a-fA-F]{6}\Z")
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}\Z")
 
 
@@ -340,6 +340,9 @@ def dumps_session(session: Session, base_dir: str | os.PathLike[str] | None = No
         lines.append(f"{f.name} = {_toml_value(v, f'view.{f.name}')}")
     if session.data is not None:
         lines += _data_lines(session.data, base_dir)
+    # Every run holds its colour (a Session gives one to a run without), so
+    # the file reopens with the same colours whatever the palette becomes.
+    colors = session.run_colors()
     for i, run in enumerate(session.runs):
         where = f"runs[{i}]"
         lines.append("")
@@ -351,8 +354,7 @@ def dumps_session(session: Session, base_dir: str | os.PathLike[str] | None = No
         if run.start is not None:
             start = [float(c) for c in run.start]
             lines.append(f"start = {_toml_value(start, where + '.start')}")
-        if run.color is not None:
-            lines.append(f"color = {_toml_value(run.color, where + '.color')}")
+        lines.append(f"color = {_toml_value(colors[i], where + '.color')}")
         lines.append(f"visible = {_toml_value(bool(run.visible), where + '.visible')}")
     return "\n".join(lines) + "\n"
 
@@ -702,8 +704,9 @@ class _Reader:
         color = None
         if "color" in d:
             color = self.text(d["color"], f"{where}.color", limit=7)
-            if not _COLOR.match(color):
+            if not is_color(color):
                 raise self.fail(f"{where}.color", f"must look like #rrggbb, got {color!r}")
+            color = normalize_color(color)
         visible = self.boolean(d["visible"], f"{where}.visible") if "visible" in d else True
         return RunSpec(
             optimizer=name,

@@ -246,6 +246,9 @@ class ExportPlan:
         panels (:data:`PANELS_3D`) are checked for OpenGL when rendering starts.
     force : bool
         Replace an existing output.
+    caption : bool
+        Draw "step 12 · f = …" in a corner of every frame, so a paused clip
+        says where it is (:class:`gdviz.ui.items.step_caption.StepCaption`).
     """
 
     out: Path
@@ -256,6 +259,7 @@ class ExportPlan:
     panels: str = "both"
     theme: str = "light"
     force: bool = False
+    caption: bool = True
 
     @classmethod
     def create(
@@ -271,6 +275,7 @@ class ExportPlan:
         theme: str = "light",
         force: bool = False,
         kind: OutputKind | None = None,
+        caption: bool = True,
     ) -> ExportPlan:
         """Check every setting and build a plan.
 
@@ -291,8 +296,18 @@ class ExportPlan:
         steps = frame_steps(last_step, every, first_step)
         path = Path(os.fspath(out)).expanduser()
         check_output(path, kind, force=force)
+        if not isinstance(caption, bool):
+            raise ValueError(f"caption must be true or false, not {caption!r}")
         return cls(
-            path, kind, (int(size[0]), int(size[1])), float(fps), steps, panels, theme, force
+            path,
+            kind,
+            (int(size[0]), int(size[1])),
+            float(fps),
+            steps,
+            panels,
+            theme,
+            force,
+            caption,
         )
 
     @property
@@ -348,7 +363,8 @@ class SceneInputs:
     trajectory
         A computed :class:`gdviz.core.engine.Trajectory`.
     colors, labels, visible
-        Per run; None gives the theme's palette, ``"run 1"``, … and all runs.
+        Per run; None gives the run palette's colours (the same in every
+        theme, :mod:`gdviz.core.colors`), ``"run 1"``, … and all runs.
     view
         Drawing settings (:class:`gdviz.core.session.ViewSettings`); None is
         the default.

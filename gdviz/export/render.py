@@ -30,6 +30,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QGraphicsItem, QWidget
 
+from gdviz.core.colors import assign_colors
 from gdviz.export.plan import PANELS_3D, ExportError, ExportPlan, SceneInputs
 from gdviz.export.writers import BackgroundWriter, FrameWriter, make_writer
 
@@ -125,6 +126,9 @@ class SceneRenderer:
     panels, theme
         ``"both"``/``"surface"``/``"loss"``/``"3d"``/``"3d+loss"`` and
         ``"light"``/``"dark"``.
+    caption
+        Show the scene's step caption ("step 12 · f = …"). The 3-D view has
+        none of its own: ``"3d+loss"`` shows it on the loss plot, ``"3d"`` not.
     scene_factory
         Builds the scene widget from ``panels`` and a theme (for tests); the
         default is :class:`gdviz.ui.scene.Scene`, or
@@ -144,6 +148,7 @@ class SceneRenderer:
         panels: str = "both",
         theme: str = "light",
         *,
+        caption: bool = True,
         scene_factory: Callable[..., Any] | None = None,
     ) -> None:
         _application()
@@ -168,12 +173,18 @@ class SceneRenderer:
         _flush_posted_events()
         scene.set_problem(inputs.loss, inputs.domain)
         k = int(np.asarray(inputs.trajectory.positions).shape[1])
-        colors = list(inputs.colors) if inputs.colors else []
-        colors += [self.theme.run_color(i) for i in range(len(colors), k)]
+        # Runs keep their colours in every theme; any without one take the
+        # palette's free colours, as the window gives them.
+        given: list[str | None] = list(inputs.colors or [])[:k]
+        colors = assign_colors(given + [None] * (k - len(given)))
         labels = list(inputs.labels) if inputs.labels else []
         labels += [f"run {i + 1}" for i in range(len(labels), k)]
         scene.set_runs(inputs.trajectory, colors, labels, inputs.visible)
         scene.set_start(inputs.start)
+        for part in (scene, getattr(scene, "loss_scene", None)):
+            step_caption = getattr(part, "caption", None)
+            if step_caption is not None:
+                step_caption.setVisible(caption)
         _cache_axes(scene)
         _flush_posted_events()
         self.n_steps = inputs.n_steps
@@ -284,7 +295,12 @@ def export_animation(
     background = BackgroundWriter(writer)
     try:
         with SceneRenderer(
-            inputs, plan.size, plan.panels, plan.theme, scene_factory=scene_factory
+            inputs,
+            plan.size,
+            plan.panels,
+            plan.theme,
+            caption=plan.caption,
+            scene_factory=scene_factory,
         ) as renderer:
             for done, step in enumerate(plan.steps, start=1):
                 if cancelled is not None and cancelled():
@@ -400,6 +416,7 @@ class ExportJob(QObject):
                 self.plan.size,
                 self.plan.panels,
                 self.plan.theme,
+                caption=self.plan.caption,
                 scene_factory=self._scene_factory,
             )
         except ExportError as exc:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QStandardPaths, Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -182,6 +183,9 @@ class ExportDialog(QDialog):
         for t in THEMES:
             self.theme.addItem(t.capitalize(), t)
         self.theme.setCurrentIndex(max(self.theme.findData(theme), 0))
+        self.caption = QCheckBox("Step and function on each frame")
+        self.caption.setToolTip("'step 12 · f = …' in a corner: a paused clip says where it is")
+        self.caption.setChecked(True)
 
         self.summary = QLabel()
         self.summary.setProperty("role", "hint")
@@ -199,6 +203,7 @@ class ExportDialog(QDialog):
         form.addRow("Steps", steps_row)
         form.addRow("Panels", self.panels)
         form.addRow("Theme", self.theme)
+        form.addRow("Caption", self.caption)
 
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -258,6 +263,7 @@ class ExportDialog(QDialog):
             panels=self.panels.currentData(),
             theme=self.theme.currentData(),
             force=force,
+            caption=self.caption.isChecked(),
         )
 
     def _format_changed(self) -> None:

@@ -8,8 +8,9 @@ goes full screen. On the way out it puts everything back exactly as it was.
 
 Keyboard (see :data:`SHORTCUTS`, which the ``?`` overlay and the Help menu
 list): Space, →, ←, R drive the player; + and − change the speed; 1–9 open the
-lessons; E and C show the explain panel and the lesson's commentary; F11
-toggles full screen; ``?`` shows the list.
+lessons; E and C show the explain panel and the lesson's commentary; I writes
+"step 12 · f = …" on the plot (as exports do), so a paused frame says where
+it is; F11 toggles full screen; ``?`` shows the list.
 
 The controller talks to the window only through a few methods and attributes
 (:class:`PresentingWindow`), so it can be tested with the real window and
@@ -51,6 +52,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("1 … 9", "open lesson 1 … 9"),
     ("E", "explain panel on / off"),
     ("C", "lesson commentary on / off"),
+    ("I", "step and function on the plot on / off"),
     ("F11", "full screen on / off"),
     ("?", "this list of keys"),
     ("Ctrl+S  Ctrl+O", "save / open a session"),
@@ -62,6 +64,7 @@ class PresentingWindow(Protocol):
 
     theme: Theme
     transport: Any
+    scene: Any  # its ``caption`` is the step caption I toggles
 
     def apply_theme(self, theme: Theme) -> None: ...
 
@@ -187,6 +190,8 @@ class Presentation(QObject):
         self.scale = float(scale)
         self.active = False
         self.fullscreen_on_enter = True
+        #: Whether the step caption shows while presenting (I toggles it).
+        self.caption = False
         self._editing_widgets = editing_widgets
         self._open_lesson = open_lesson
         self._toggle_explain = toggle_explain
@@ -215,6 +220,7 @@ class Presentation(QObject):
         self._key("help", ("?", K.Key_F1), self.show_shortcuts)
         self._key("explain", (K.Key_E,), lambda: self._toggle_explain())
         self._key("commentary", (K.Key_C,), lambda: self._toggle_commentary())
+        self._key("caption", (K.Key_I,), self.toggle_caption)
         for n in range(1, 10):
             key = getattr(K, f"Key_{n}")
             self._key(f"lesson{n}", (key,), lambda n=n: self._open_lesson(n))
@@ -249,6 +255,11 @@ class Presentation(QObject):
                 w.showMaximized()
         else:
             w.showFullScreen()
+
+    def toggle_caption(self) -> None:
+        """Step caption on or off; it shows only while presenting."""
+        self.caption = not self.caption
+        self.window.scene.caption.setVisible(self.active and self.caption)
 
     def toggle(self) -> None:
         self.leave() if self.active else self.enter()
@@ -298,6 +309,7 @@ class Presentation(QObject):
         self._slim_transport(True)
         self.overlay.set_theme(w.theme)
         self.active = True
+        w.scene.caption.setVisible(self.caption)
         if fullscreen if fullscreen is not None else self.fullscreen_on_enter:
             w.showFullScreen()
         self.activeChanged.emit(True)
@@ -310,6 +322,7 @@ class Presentation(QObject):
         s = self._saved
         self.active = False
         self.overlay.hide()
+        w.scene.caption.setVisible(False)
         for x, vis in s["visible"]:
             x.setVisible(vis)
         self._slim_transport(False)

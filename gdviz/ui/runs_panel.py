@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gdviz.core.colors import RUN_COLOR_NAMES, RUN_PALETTE, assign_colors, next_color
 from gdviz.core.session import RunSpec
 from gdviz.ui.theme import DARK, Theme
 from gdviz.ui.widgets import ColumnsLayout
@@ -301,16 +302,23 @@ class RunsPanel(QWidget):
         return tuple(self._runs)
 
     def color_of(self, index: int) -> str:
-        """The colour run ``index`` is drawn in (its own, else the theme's palette)."""
-        run = self._runs[index]
-        return run.color or self.theme.run_color(index)
+        """The colour run ``index`` is drawn in: its own, the same in every theme."""
+        return self._colors[index]
 
     def current(self) -> int:
         return self.list.currentRow()
 
     def set_runs(self, runs: tuple[RunSpec, ...] | list[RunSpec], select: int = 0) -> None:
-        """Show ``runs`` (model → widget: emits nothing)."""
-        self._runs = list(runs)[:MAX_RUNS]
+        """Show ``runs`` (model → widget: emits nothing).
+
+        A run without a colour is shown in the one :meth:`Session.run_colors
+        <gdviz.core.session.Session.run_colors>` gives it, and holds it from
+        now on: the next change the panel emits carries it, so removing
+        another run later does not shift it.
+        """
+        runs = list(runs)[:MAX_RUNS]
+        colors = assign_colors([r.color for r in runs])
+        self._runs = [replace(r, color=c) for r, c in zip(runs, colors, strict=True)]
         self._rebuild_list(select)
 
     def sync_runs(self, runs: tuple[RunSpec, ...] | list[RunSpec]) -> None:
@@ -332,7 +340,6 @@ class RunsPanel(QWidget):
         font.setPointSizeF(theme.font_pt)  # the size the style sheet gives the list
         rows = QFontMetrics(font).height() + 4
         self.list.setMinimumHeight(int(rows * 4.5) + 8)
-        self._fill_colors()
         self._rebuild_list(self.current())
 
     def _emit(self) -> None:
@@ -494,7 +501,7 @@ class RunsPanel(QWidget):
         lr = (
             next((hp.default for hp in spec.hyperparams if hp.name == "lr"), 0.01) if spec else 0.01
         )
-        self._runs.append(RunSpec("gd", {"lr": lr}))
+        self._runs.append(RunSpec("gd", {"lr": lr}, color=next_color(self._colors)))
         self._rebuild_list(len(self._runs) - 1)
         self._emit()
 
@@ -502,8 +509,8 @@ class RunsPanel(QWidget):
         i = self.current()
         if i < 0 or len(self._runs) >= MAX_RUNS:
             return
-        # The copy gets the next palette colour, not the original's own colour.
-        self._runs.insert(i + 1, replace(self._runs[i], color=None))
+        # The copy gets the first free palette colour, not the original's own.
+        self._runs.insert(i + 1, replace(self._runs[i], color=next_color(self._colors)))
         self._rebuild_list(i + 1)
         self._emit()
 
@@ -516,11 +523,23 @@ class RunsPanel(QWidget):
         self._emit()
 
     # ----------------------------------------------------------- editor
+    @property
+    def _colors(self) -> list[str]:
+        # Every run holds its colour once set_runs has given one to those without.
+        return assign_colors([r.color for r in self._runs])
+
     def _fill_colors(self) -> None:
         self.color.clear()
-        self.color.addItem("automatic", None)
-        for c in self.theme.run_palette:
-            self.color.addItem(_swatch(c), c, c)
+        for c in RUN_PALETTE:
+            self.color.addItem(_swatch(c), RUN_COLOR_NAMES[c], c)
+
+    def _color_index(self, color: str) -> int:
+        """The colour's entry in the combo box (added if a session file chose another)."""
+        idx = self.color.findData(color.upper())
+        if idx < 0:
+            self.color.addItem(_swatch(color), color.upper(), color.upper())
+            idx = self.color.count() - 1
+        return idx
 
     def _select(self, i: int) -> None:
         self._update_buttons()
@@ -532,8 +551,7 @@ class RunsPanel(QWidget):
         self.optimizer.setCurrentIndex(max(idx, 0))
         self.schedule.setText("" if run.schedule == "constant" else run.schedule)
         _mark(self.schedule, False)
-        cidx = self.color.findData(run.color) if run.color else 0
-        self.color.setCurrentIndex(max(cidx, 0))
+        self.color.setCurrentIndex(self._color_index(self.color_of(i)))
         self._build_params(run)
 
     def _build_params(self, run: RunSpec) -> None:

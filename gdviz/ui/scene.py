@@ -25,6 +25,7 @@ import numpy as np
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QTabWidget, QWidget
 
+from gdviz.core.colors import run_color
 from gdviz.core.session import ViewSettings
 from gdviz.core.surface import Grid, normalize_domain
 from gdviz.ui.items import part
@@ -32,6 +33,7 @@ from gdviz.ui.items.drawing import cached_pixel_size, title_height
 from gdviz.ui.items.loss_column import LossColumn
 from gdviz.ui.items.run_markers import RunItems, RunMarkers
 from gdviz.ui.items.series_plot import run_series
+from gdviz.ui.items.step_caption import StepCaption
 from gdviz.ui.items.surface_layer import (
     COARSE_SAMPLES,
     COARSE_SECONDS,
@@ -148,6 +150,11 @@ class Scene(QWidget):
         lay.addWidget(self.column, 2)
         self.layer = SurfaceLayer(self.surface, self.colorbar, self._surface_sync)
         self.run_markers = RunMarkers(self.surface)
+        #: "step 12 · f = …" in a corner (hidden unless presenting or exporting).
+        self.caption = StepCaption()
+        loss_only = self.panels == "loss"
+        host = self.loss_plot if loss_only else self.surface
+        self.caption.attach(host.getViewBox(), (1, 0) if loss_only else (0, 1))
         self.target.sigPositionChangeFinished.connect(lambda t: self._emit_start(t.pos()))
         self.surface_view.picked.connect(self._emit_start)
         self._layout_panels()
@@ -246,6 +253,7 @@ class Scene(QWidget):
         self.column.set_theme(theme)
         self._space_panels()
         self.layer.set_theme(theme)
+        self.caption.set_theme(theme)
         self._label_axes()
         self._redraw_problem()
         self._restyle_runs()
@@ -321,6 +329,7 @@ class Scene(QWidget):
         self._loss = loss
         self._domain = dom
         self._to_3d("set_problem", loss, dom)
+        self.caption.set_function(getattr(loss, "text", ""), value_name(loss))
         self._label_axes()
         self._redraw_problem()
         self._fit_aspect(fit=False)  # taken at the next resize, or now by reset_range
@@ -424,7 +433,7 @@ class Scene(QWidget):
         key = (t, tuple(self._colors), n)
         if key != self._keys.get("style"):  # else: keep pens and cached chunks
             self._keys["style"] = key
-            colors = [*self._colors, *(t.run_color(k) for k in range(len(self._colors), n))]
+            colors = [*self._colors, *(run_color(k) for k in range(len(self._colors), n))]
             self.run_markers.set_style(t, colors)
             self.column.restyle(t, colors)
         self._update_legend()
@@ -447,6 +456,7 @@ class Scene(QWidget):
         """Draw every run up to and including step ``i`` (clamped to what is computed)."""
         i = int(max(0, min(int(i), self.n_steps)))
         self._step = i
+        self.caption.set_step(i)
         self._to_3d("set_step", i)
         # New cached chunks per call, for all runs together: building them is
         # what costs, so a jump to step 5000 spreads the work over a few turns

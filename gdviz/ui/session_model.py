@@ -268,8 +268,8 @@ class SessionModel(QObject):
         return run_labels(runs, sizes)
 
     def run_colors(self) -> list[str]:
-        """The colour of each run: its own, else the palette's for its place."""
-        return [r.color or self._theme.run_color(i) for i, r in enumerate(self._session.runs)]
+        """The colour of each run: its own, kept in every theme and export."""
+        return self._session.run_colors()
 
     def run_styles(self) -> tuple[list[str], list[str], list[bool]] | None:
         """Colours, labels and visibility of the computed runs (None while out of date)."""

@@ -1,8 +1,10 @@
-"""Themes are data: colours, sizes and the run palette, applied in one place.
+"""Themes are data: colours and sizes, applied in one place.
 
 A :class:`Theme` holds every colour and size the views and widgets use; nothing
 else in :mod:`gdviz.ui` hard-codes a colour. Presentation mode is just another
 theme (larger ``font_scale``, thicker lines), so it needs no special code paths.
+Run colours are not part of a theme: a run keeps its colour in every theme
+(see :mod:`gdviz.core.colors`).
 pyqtgraph reads its global configuration only when an item is created, so the
 views restyle their existing items explicitly in their ``set_theme``.
 """
@@ -25,9 +27,10 @@ __all__ = [
     "stylesheet",
 ]
 
-#: Okabe & Ito's colour-blind-safe palette (Color Universal Design, 2008), in the
-#: order runs take them. Black is last because it vanishes on a dark background;
-#: the dark theme swaps it for a light grey.
+#: Okabe & Ito's colour-blind-safe palette (Color Universal Design, 2008). The
+#: basin map colours its minima with it; runs take
+#: :data:`gdviz.core.colors.RUN_PALETTE`, which starts with the four of these
+#: that read on both a dark and a white plot.
 OKABE_ITO: tuple[str, ...] = (
     "#E69F00",  # orange
     "#56B4E9",  # sky blue
@@ -58,8 +61,6 @@ class Theme:
         How strongly the heat-map is drawn (lower makes paths stand out).
     contour, field
         Colours (``#rrggbbaa`` allowed) of contour lines and gradient-field arrows.
-    run_palette
-        Colours given to runs in order.
     path_shadow
         Colour of the outline drawn under every path, so any run colour stays
         visible on any part of the colour map. Opaque is cheapest: Qt strokes
@@ -83,7 +84,6 @@ class Theme:
     heatmap_opacity: float
     contour: str
     field: str
-    run_palette: tuple[str, ...]
     path_shadow: str
     font_size: float = 10.0
     font_scale: float = 1.0
@@ -102,10 +102,6 @@ class Theme:
     @property
     def marker_px(self) -> float:
         return self.marker_size * self.font_scale
-
-    def run_color(self, index: int) -> str:
-        """Colour of the ``index``-th run (the palette repeats)."""
-        return self.run_palette[index % len(self.run_palette)]
 
     def scaled(self, font_scale: float) -> Theme:
         """The same theme with fonts and lines scaled (for projectors)."""
@@ -126,7 +122,6 @@ DARK = Theme(
     heatmap_opacity=0.85,
     contour="#ffffff55",
     field="#ffffff70",
-    run_palette=(*OKABE_ITO[:-1], "#dddddd"),
     path_shadow="#000000",
 )
 
@@ -139,27 +134,19 @@ LIGHT = Theme(
     accent="#0072B2",
     error="#b00020",
     colormap="cividis",
-    heatmap_opacity=0.55,
+    heatmap_opacity=0.40,
     contour="#00000060",
     field="#00000070",
-    # Yellow is unreadable on white; it moves to the end of the light palette.
-    run_palette=(
-        "#E69F00",
-        "#0072B2",
-        "#009E73",
-        "#D55E00",
-        "#CC79A7",
-        "#56B4E9",
-        "#000000",
-        "#F0E442",
-    ),
     path_shadow="#ffffff",
 )
 
 #: Presentation mode: black on pure white for washed-out projectors, a paler
 #: heat-map so the paths carry the picture, darker contours and thicker lines.
-#: Runs take the Okabe–Ito colours, strongest first (yellow last: it vanishes on
-#: white); a white halo keeps each path apart from the contours under it.
+#: A white halo keeps each path apart from the contours under it. On white the
+#: heat-map's opacity sets how dark its low end gets, where the paths end up:
+#: at 0.35 (0.40 in the light theme) every run colour still differs from every
+#: heat-map colour by 1.4:1 (1.23:1) in luminance, where 0.45 (0.55) left a
+#: run the same lightness as the minimum; the contours keep 4.6:1 (2.3:1).
 PROJECTOR = Theme(
     name="projector",
     background="#ffffff",
@@ -169,19 +156,9 @@ PROJECTOR = Theme(
     accent="#0072B2",
     error="#b00020",
     colormap="cividis",
-    heatmap_opacity=0.45,
+    heatmap_opacity=0.35,
     contour="#000000a0",
     field="#000000a0",
-    run_palette=(
-        "#0072B2",
-        "#D55E00",
-        "#009E73",
-        "#CC79A7",
-        "#E69F00",
-        "#56B4E9",
-        "#000000",
-        "#F0E442",
-    ),
     path_shadow="#ffffffe0",
     line_width=3.0,
     marker_size=14.0,

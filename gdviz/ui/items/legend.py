@@ -11,6 +11,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy
 
+from gdviz.core.colors import run_color
 from gdviz.ui.items.drawing import color, pen
 from gdviz.ui.theme import Theme
 
@@ -94,7 +95,7 @@ class RunLegend(pg.GraphicsWidget):
         entries, shown_notes = [], []
         for k, label in enumerate(labels):
             if k >= len(visible) or visible[k]:
-                c = colors[k] if k < len(colors) else theme.run_color(k)
+                c = colors[k] if k < len(colors) else run_color(k)
                 entries.append((pen(c, max(2.0, theme.line_px)), label))
                 shown_notes.append(notes[k] if k < len(notes) else None)
         font = QFont()

@@ -13,6 +13,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QPen
 
+from gdviz.core.colors import run_color
 from gdviz.core.session import ViewSettings
 from gdviz.ui.items.drawing import arrow_segments, clear_curve, pen
 from gdviz.ui.items.fast_curve import FastCurve
@@ -87,7 +88,7 @@ class RunMarkers:
         self._point_pen = pen(t.path_shadow[:7], 1.5 * t.font_scale)
         self.target.setPen(pen(t.foreground, 2.0))
         for k, items in enumerate(self.runs):
-            c = colors[k] if k < len(colors) else t.run_color(k)
+            c = colors[k] if k < len(colors) else run_color(k)
             items.trail.set_style(
                 pen(c, t.line_px), pen(t.path_shadow, t.line_px + 2.5 * t.font_scale)
             )

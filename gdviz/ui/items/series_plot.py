@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 
+from gdviz.core.colors import run_color
 from gdviz.ui.items.drawing import mix, pen, readable_range, set_labels, style_plot
 from gdviz.ui.items.trail import ChunkedCurve
 from gdviz.ui.theme import Theme
@@ -86,7 +87,7 @@ class SeriesPlot(pg.PlotItem):
     def restyle(self, theme: Theme, colors: Sequence[str]) -> None:
         """One pen per run in its colour (cached curves survive an unchanged pen)."""
         for k, curve in enumerate(self.run_curves):
-            c = colors[k] if k < len(colors) else theme.run_color(k)
+            c = colors[k] if k < len(colors) else run_color(k)
             curve.set_style(pen(c, max(1.5, theme.line_px * 0.8)))
 
     def set_step(self, i: int) -> None:
