@@ -20,7 +20,6 @@ from PySide6.QtGui import (
     QActionGroup,
     QCloseEvent,
     QKeySequence,
-    QShortcut,
     QShowEvent,
 )
 from PySide6.QtWidgets import (
@@ -39,6 +38,7 @@ from gdviz.ui.classroom import Classroom
 from gdviz.ui.compute import COMPILE_TIMEOUT, Computer, RunRequest
 from gdviz.ui.data_panel import DataPanel, DatasetMode
 from gdviz.ui.function_editor import FunctionEditor
+from gdviz.ui.keys import KeyFocus, bind_keys
 from gdviz.ui.maps import MapsDock
 from gdviz.ui.player import Player
 from gdviz.ui.runs_panel import MAX_RUNS, RunsPanel
@@ -294,15 +294,12 @@ class MainWindow(QMainWindow):
         self.transport.speedChanged.connect(
             lambda v: self._set_session(replace(self.session, speed=v))
         )
-        for key, slot in (
-            (Qt.Key.Key_Space, self.player.toggle),
-            (Qt.Key.Key_Right, self.player.step_forward),
-            (Qt.Key.Key_Left, self.player.step_back),
-            (Qt.Key.Key_R, self.player.reset),
-        ):
-            sc = QShortcut(QKeySequence(key), self)
-            sc.setContext(Qt.ShortcutContext.WindowShortcut)
-            sc.activated.connect(slot)
+        # The player's keys (the classroom binds its own from the same map);
+        # a text field keeps them only while a person types in it.
+        player = self.player
+        bind_keys(self, dict(play=player.toggle, forward=player.step_forward,
+                             back=player.step_back, reset=player.reset))  # fmt: skip
+        self.key_focus = KeyFocus(self, home=self.scene, click_areas=(self.transport, self.scene))
 
     # -------------------------------------------------------------- session
     def _set_session(self, session: Session) -> None:
