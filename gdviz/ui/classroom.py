@@ -500,12 +500,13 @@ class Classroom(QObject):
         path = opening[1]
         w = self.window
         if isinstance(exc, SessionError):  # its message names the file and the place
-            w.show_message(f"Could not open the session: {exc}")
+            w.show_message(f"Could not open the session: {exc}", about="file")
         elif isinstance(exc, ExpressionError):
-            w.show_message(f"Could not open the session: {path}: function: {exc}")
+            w.show_message(f"Could not open the session: {path}: function: {exc}", about="file")
         else:  # never let one file take the window down
             w.show_message(
-                f"Could not open the session: {path}: function: could not compile: {exc}"
+                f"Could not open the session: {path}: function: could not compile: {exc}",
+                about="file",
             )
 
     def _take_opening(self, gen: int) -> tuple[int, Path] | None:
@@ -539,7 +540,7 @@ class Classroom(QObject):
         try:
             save_session(self.current_session(), p)
         except (SessionError, ValueError) as exc:
-            w.show_message(f"Could not save the session: {exc}")
+            w.show_message(f"Could not save the session: {exc}", about="file")
             return False
         self.path = p
         self._remember(p)

@@ -40,6 +40,7 @@ from gdviz.ui.data_panel import DataPanel, DatasetMode
 from gdviz.ui.function_editor import FunctionEditor
 from gdviz.ui.keys import KeyFocus, bind_keys
 from gdviz.ui.maps import MapsDock
+from gdviz.ui.messages import Banner
 from gdviz.ui.player import Player
 from gdviz.ui.runs_panel import MAX_RUNS, RunsPanel
 from gdviz.ui.scene import Scene
@@ -48,7 +49,7 @@ from gdviz.ui.theme import THEMES, Theme, get_theme, stylesheet
 from gdviz.ui.transport import TransportBar
 from gdviz.ui.view3d import Surface3DView
 from gdviz.ui.view_panel import ViewPanel
-from gdviz.ui.widgets import Banner, SideScrollArea
+from gdviz.ui.widgets import SideScrollArea
 
 __all__ = ["DEFAULT_PRESET", "MainWindow"]
 
@@ -201,9 +202,9 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         # Messages that belong to no single field (a file that did not open,
         # runs that could not be computed, an export saved) lie over the top
-        # of the plots: they never move them.
-        self.message = Banner(self.splitter)
-        self.message.setProperty("role", "error")
+        # of the plots, under the 2D/3D tabs: they never move them.
+        tabs = self.scene.surface_tabs
+        self.message = Banner(self.scene, central, below=lambda: tabs and tabs.tabBar())
         self._build_menus()
 
         self._recompute_timer = QTimer(self)
@@ -400,8 +401,7 @@ class MainWindow(QMainWindow):
         self.scene.set_problem(loss, session.domain)
         self.scene.set_start(session.start)
         self._maps_problem()
-        if self.has_error_message():
-            self.hide_message()  # what went wrong before; a note ("Opened …") stays
+        self.message.dismiss("function")  # what went wrong before; a note or a file's error stays
         self.recompute()
 
     def _on_compile_failed(self, _gen: int, err: Any) -> None:
@@ -718,18 +718,20 @@ class MainWindow(QMainWindow):
         )
         return dialog
 
-    def show_message(self, text: str, error: bool = True, *, shown_ms: int | None = None) -> None:
+    def show_message(
+        self, text: str, error: bool = True, *, shown_ms: int | None = None, about: str = "function"
+    ) -> None:
         """Show ``text`` over the top of the plots, moving nothing.
 
-        An error stays until a click or the next function that compiles; a
-        note (``error=False``) also goes after ``shown_ms`` milliseconds
-        (:data:`NOTE_SHOWN_MS` by default). Each message replaces the last.
+        An error stays until it is closed or fixed: one ``about`` the
+        ``"function"`` (the default: runs, data, what is computed) goes when a
+        function compiles, one about a ``"file"`` only when closed or replaced.
+        A note (``error=False``) goes after ``shown_ms`` milliseconds
+        (:data:`NOTE_SHOWN_MS` by default). Each message replaces the last;
+        a long one shows two lines and a "Details…" button.
         """
-        self.message.setProperty("role", "error" if error else "hint")
-        self.message.style().unpolish(self.message)
-        self.message.style().polish(self.message)
-        self.message.setText(text)
-        self.message.show_for(None if error else (shown_ms or NOTE_SHOWN_MS))
+        msec = None if error else (shown_ms or NOTE_SHOWN_MS)
+        self.message.show_message(text, "error" if error else "hint", msec, about)
 
     def has_error_message(self) -> bool:
         """Whether an error is shown over the plots (notes do not count)."""

@@ -8,15 +8,13 @@
   what its content needs, so nothing in it is cut at the right edge; the
   wheel scrolls it, and changes a field in it only when that field has focus
   (:class:`WheelGuard`).
-* :class:`Banner`: a message laid over the top edge of another widget, so
-  that showing and hiding it moves nothing.
 """
 
 from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt
 from PySide6.QtGui import QMouseEvent, QResizeEvent, QWheelEvent
 from PySide6.QtWidgets import (
     QAbstractScrollArea,
@@ -34,7 +32,6 @@ from PySide6.QtWidgets import (
 )
 
 __all__ = [
-    "Banner",
     "ColumnsLayout",
     "ElidedLabel",
     "SideScrollArea",
@@ -471,82 +468,3 @@ class SideScrollArea(QScrollArea):
         if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
             self.updateGeometry()
         return super().eventFilter(watched, event)
-
-
-class Banner(QLabel):
-    """A message laid over the top edge of ``anchor``, wrapped to its width.
-
-    It belongs to no layout: showing, changing and hiding it repaint only the
-    band it covers. A message line in the window's layout shrank the plots
-    when it appeared and grew them back when it went, and each time the whole
-    window was laid out and painted again (about 40 ms with long trails on
-    screen). It follows ``anchor`` when that moves or is resized, stays above
-    its siblings, and a click on it hides it; :meth:`show_for` also hides it
-    after a while.
-
-    Parameters
-    ----------
-    anchor
-        The widget whose top edge it covers; its parent becomes the banner's.
-    """
-
-    def __init__(self, anchor: QWidget) -> None:
-        super().__init__(anchor.parentWidget())
-        self._anchor = anchor
-        self.setTextFormat(Qt.TextFormat.PlainText)  # messages quote what was typed
-        self.setWordWrap(True)
-        self.setProperty("banner", True)  # framed and padded by the theme's style sheet
-        self.setAutoFillBackground(True)
-        self.setToolTip("Click to close")
-        self.setCursor(Qt.CursorShape.PointingHandCursor)
-        self._expire = QTimer(self)
-        self._expire.setSingleShot(True)
-        self._expire.timeout.connect(self.hide)
-        self.hide()
-        anchor.installEventFilter(self)
-
-    def show_for(self, msec: int | None) -> None:
-        """Show it; hide it after ``msec`` milliseconds (None: until clicked or hidden)."""
-        self._expire.stop()
-        self.show()
-        if msec is not None:
-            self._expire.start(int(msec))
-
-    def hideEvent(self, event: QEvent) -> None:
-        self._expire.stop()
-        super().hideEvent(event)
-
-    def place(self) -> None:
-        """Cover the top of the anchor: its width, and the height the wrapped text needs."""
-        a = self._anchor.geometry()
-        width = max(a.width(), 1)
-        height = max(self.heightForWidth(width), self.minimumSizeHint().height())
-        self.setGeometry(a.x(), a.y(), width, min(height, max(a.height(), height)))
-
-    def setText(self, text: str) -> None:  # type: ignore[override]
-        super().setText(text)
-        if self.isVisible():
-            self.place()
-
-    def showEvent(self, event: QEvent) -> None:
-        self.place()
-        self.raise_()
-        super().showEvent(event)
-
-    def changeEvent(self, event: QEvent) -> None:
-        super().changeEvent(event)
-        if self.isVisible() and event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
-            self.place()  # a new text size wraps differently
-
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if obj is self._anchor and self.isVisible():
-            if event.type() in (QEvent.Type.Resize, QEvent.Type.Move):
-                self.place()
-        return False
-
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        if event.button() == Qt.MouseButton.LeftButton:
-            self.hide()
-            event.accept()
-            return
-        super().mouseReleaseEvent(event)
