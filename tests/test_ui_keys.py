@@ -169,3 +169,19 @@ def test_the_window_advertises_only_the_lessons_that_exist(window):
     assert not any("9" in t for t in keys + texts) or 9 in numbers
     menu = [a.text() for a in window.classroom.lessons_menu.actions()]
     assert [int(t.split()[0]) for t in menu] == numbers
+
+
+def test_enter_in_a_runs_setting_applies_it_and_gives_the_keys_back(qtbot, window):
+    from PySide6.QtWidgets import QLineEdit
+
+    fields = window.runs_panel.params_box.findChildren(QLineEdit)
+    decay = next(f for f in fields if f.accessibleName() == "weight_decay")
+    decay.setFocus()
+    decay.selectAll()
+    qtbot.keyClicks(focused(), "0.01")
+    press(qtbot, Qt.Key.Key_Return)
+    run = window.session.runs[window.runs_panel.current()]
+    assert run.params["weight_decay"] == pytest.approx(0.01)
+    assert not is_text_field(focused())
+    press(qtbot, Qt.Key.Key_Right)
+    assert window.player.step == 1

@@ -17,7 +17,10 @@ def window(qtbot):
     w = shown_window(qtbot)
     w.resize(1280, 800)
     qtbot.wait(20)
-    return w
+    yield w
+    # The window remembers its size for the next one (QSettings): leave the usual.
+    w.classroom.presentation.leave()
+    w.resize(1280, 800)
 
 
 def rect_in(widget, host):

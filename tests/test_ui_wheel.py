@@ -14,7 +14,9 @@ def window(qtbot):
     w = shown_window(qtbot)
     w.resize(1280, 560)  # short: the side panel has to scroll
     qtbot.waitUntil(lambda: w.side_scroll.verticalScrollBar().maximum() > 0)
-    return w
+    yield w
+    # The window remembers its size for the next one (QSettings): leave the usual.
+    w.resize(1280, 800)
 
 
 def wheel(widget, notches=-1):

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
     QTextEdit,
     QWidget,
 )
+from shiboken6 import isValid
 
 from gdviz.core.lessons import MAX_LESSONS, lesson_range
 
@@ -249,6 +250,6 @@ class KeyFocus(QObject):
         # Let the field take the key first (Enter: returnPressed, editingFinished),
         # then hand the keys back.
         obj.event(event)
-        if obj.hasFocus():
+        if isValid(obj) and obj.hasFocus():  # applying it may have replaced the field
             self.give_back()
         return True
