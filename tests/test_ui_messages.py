@@ -17,6 +17,8 @@ def window(qtbot):
     w = shown_window(qtbot)
     w.resize(1280, 800)
     qtbot.wait(20)
+    w.activateWindow()  # focus (a field's, a button's) needs the active window
+    qtbot.waitUntil(w.isActiveWindow, timeout=WAIT)
     yield w
     # The window remembers its size for the next one (QSettings): leave the usual.
     w.classroom.presentation.leave()

@@ -13,6 +13,8 @@ from gdviz.ui.widgets import WheelGuard
 def window(qtbot):
     w = shown_window(qtbot)
     w.resize(1280, 560)  # short: the side panel has to scroll
+    w.activateWindow()  # focus (a field's, a button's) needs the active window
+    qtbot.waitUntil(w.isActiveWindow, timeout=WAIT)
     qtbot.waitUntil(lambda: w.side_scroll.verticalScrollBar().maximum() > 0)
     yield w
     # The window remembers its size for the next one (QSettings): leave the usual.
