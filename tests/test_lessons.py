@@ -186,3 +186,23 @@ def test_scale_lesson(results) -> None:
     # Adam's per-coordinate step sizes differ by far more than 10× (x gentle, y steep).
     eff = t.state["effective_lr"][20, adam]
     assert eff[0] / eff[1] > 10
+
+
+def test_lesson_range_reads_as_a_person_writes_it() -> None:
+    from gdviz.core.lessons import lesson_range
+
+    assert lesson_range([1, 2, 3, 4, 5, 6, 7, 8]) == "1–8"
+    assert lesson_range([3, 1, 2, 5]) == "1–3, 5"
+    assert lesson_range([1, 2, 4]) == "1, 2, 4"
+    assert lesson_range([4]) == "4" and lesson_range([]) == ""
+
+
+def test_the_readme_advertises_the_lessons_that_exist() -> None:
+    import re
+    from pathlib import Path
+
+    from gdviz.core.lessons import lesson_range
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    advertised = re.findall(r"\*\*Lessons\*\* \(menu, or keys ([^)]*)\)", readme)
+    assert advertised == [lesson_range(les.number for les in LESSONS)]

@@ -409,7 +409,7 @@ def test_bad_session_file_says_so_and_changes_nothing(qtbot, window, tmp_path, c
     qtbot.waitUntil(lambda: not window.computer.busy, timeout=WAIT)
     assert window.has_error_message()
     assert "bad.gdviz.toml" in window.message.text()
-    assert window.message.textFormat() == Qt.TextFormat.PlainText
+    assert window.message.label.textFormat() == Qt.TextFormat.PlainText
     assert window.session == before
     assert window.trajectory is traj
     assert str(path.resolve()) not in window.classroom.recent_files()

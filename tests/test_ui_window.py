@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 from _ui_support import WAIT, ready, shown_window
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, QRect, Qt
 
 from gdviz.core.presets import load_presets
 from gdviz.ui.main_window import DEFAULT_PRESET
@@ -472,16 +472,16 @@ def test_a_window_message_lies_over_the_plots_and_moves_nothing(qtbot, window, m
     banner = window.message
     assert banner.isVisible() and banner.text() == long
     assert (window.scene.geometry(), window.splitter.geometry(), window.editor.geometry()) == before
-    # Over the top of the plots and the panel, as wide as they are, every line of it shown.
-    top = window.splitter.geometry()
-    assert banner.geometry().topLeft() == top.topLeft() and banner.width() == top.width()
-    assert banner.height() >= 2 * banner.fontMetrics().height()  # wrapped, not cut
-    assert banner.height() >= banner.heightForWidth(banner.width())
+    # Over the top of the plots (under their tabs), as wide as they are, wrapped.
+    top = QRect(window.scene.mapTo(banner.parentWidget(), QPoint(0, 0)), window.scene.size())
+    assert top.contains(banner.geometry()) and banner.width() == top.width()
+    assert banner.label.height() >= 2 * banner.fontMetrics().height()  # wrapped
+    assert banner.height() >= banner.layout().totalHeightForWidth(banner.width())
     # It follows the window's width.
     window.resize(1000, 800)
-    qtbot.waitUntil(lambda: banner.width() == window.splitter.width(), timeout=WAIT)
-    # A click closes it; the plots stay where they were.
-    qtbot.mouseClick(banner, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: banner.width() == window.scene.width(), timeout=WAIT)
+    # A click on the text closes it; the plots stay where they were.
+    qtbot.mouseClick(banner.label, Qt.MouseButton.LeftButton)
     assert not banner.isVisible()
     # A note goes by itself; an error stays.
     monkeypatch.setattr("gdviz.ui.main_window.NOTE_SHOWN_MS", 50)

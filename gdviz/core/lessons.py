@@ -6,7 +6,7 @@ idea, plus the words a teacher would say about it. Each lives in a TOML file in
 :mod:`importlib.resources` like the presets. The file is a session file without
 ``format_version`` and with three more keys::
 
-    number = 3                      # 1–9: the key that opens it in the window
+    number = 3                      # its place in the gallery and its digit key
     title = "Saddle point: gradient descent stalls, Adam escapes"
     commentary = "At the origin the surface curves up along x and down …"
     function = "x^2 + y^4/4 - y^2/2"
@@ -29,7 +29,7 @@ running it in the tests.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -42,6 +42,7 @@ __all__ = [
     "Lesson",
     "LessonError",
     "lesson",
+    "lesson_range",
     "load_lessons",
     "parse_lesson",
     "run_session",
@@ -170,6 +171,27 @@ def load_lessons() -> list[Lesson]:
             )
         out[les.number] = les
     return [out[n] for n in sorted(out)]
+
+
+def lesson_range(numbers: Sequence[int] | Iterable[int]) -> str:
+    """The lesson numbers as a person reads them: ``"1–8"``, ``"1–3, 5"``, ``"4"`` ("" for none).
+
+    What the window, its key list and the README advertise is derived from
+    the lessons that exist, never from :data:`MAX_LESSONS`.
+    """
+    nums = sorted(set(int(n) for n in numbers))
+    parts: list[str] = []
+    i = 0
+    while i < len(nums):
+        j = i
+        while j + 1 < len(nums) and nums[j + 1] == nums[j] + 1:
+            j += 1
+        if j - i >= 2:
+            parts.append(f"{nums[i]}–{nums[j]}")
+        else:
+            parts.extend(str(n) for n in nums[i : j + 1])
+        i = j + 1
+    return ", ".join(parts)
 
 
 def lesson(key: int | str) -> Lesson:

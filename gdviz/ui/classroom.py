@@ -6,7 +6,7 @@ adds, without the window having to know the details:
 * **File** → Open…, Open Recent, Save, Save As… for ``.gdviz.toml`` session
   files (:mod:`gdviz.core.session_io`); a file that cannot be opened gets a
   message and leaves the window as it was;
-* a **Lessons** menu (and number keys 1–9) with the teaching set-ups of
+* a **Lessons** menu (and a number key per lesson) with the teaching set-ups of
   :mod:`gdviz.core.lessons`; a lesson's commentary is shown above the plots;
 * the **Explain** dock (:class:`~gdviz.ui.explain_panel.ExplainPanel`) that
   follows the selected run and the step on screen;
@@ -33,7 +33,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMenu, QWidget
 
 from gdviz.core.expression import ExpressionError
-from gdviz.core.lessons import Lesson, LessonError, load_lessons
+from gdviz.core.lessons import Lesson, LessonError, lesson_range, load_lessons
 from gdviz.core.loss import compile_loss
 from gdviz.core.session import Session
 from gdviz.core.session_io import SUFFIX, SessionError, load_session, save_session
@@ -135,6 +135,7 @@ class Classroom(QObject):
             self.toggle_explain,
             self.toggle_commentary,
             scale=scale if scale in PRESENTATION_SCALES else 1.5,
+            lessons=[les.number for les in self.lessons],
         )
         self.presentation.activeChanged.connect(self._presenting)
         # The panels hidden or shown again: the surface takes the width they leave.
@@ -295,10 +296,11 @@ class Classroom(QObject):
 
     # ------------------------------------------------------------------ lessons
     def open_lesson(self, number: int) -> None:
-        """Open lesson ``number`` (1–9): its session, title and commentary."""
+        """Open lesson ``number``: its session, title and commentary (a short note if none)."""
         les = next((x for x in self.lessons if x.number == number), None)
-        if les is None:
-            self.model.message.emit(f"there is no lesson {number}", True)
+        if les is None:  # a digit key with no lesson: say which there are
+            have = lesson_range(x.number for x in self.lessons)
+            self.window.show_message(f"Lessons are {have}." if have else "No lessons.", False)
             return
         m = self.model
         self._opening = None  # a file still being checked is not opened over the lesson
@@ -491,12 +493,13 @@ class Classroom(QObject):
         path = opening[1]
         w = self.window
         if isinstance(exc, SessionError):  # its message names the file and the place
-            w.show_message(f"Could not open the session: {exc}")
+            w.show_message(f"Could not open the session: {exc}", about="file")
         elif isinstance(exc, ExpressionError):
-            w.show_message(f"Could not open the session: {path}: function: {exc}")
+            w.show_message(f"Could not open the session: {path}: function: {exc}", about="file")
         else:  # never let one file take the window down
             w.show_message(
-                f"Could not open the session: {path}: function: could not compile: {exc}"
+                f"Could not open the session: {path}: function: could not compile: {exc}",
+                about="file",
             )
 
     def _take_opening(self, gen: int) -> tuple[int, Path] | None:
@@ -530,7 +533,7 @@ class Classroom(QObject):
         try:
             save_session(self.current_session(), p)
         except (SessionError, ValueError) as exc:
-            w.show_message(f"Could not save the session: {exc}")
+            w.show_message(f"Could not save the session: {exc}", about="file")
             return False
         self.path = p
         self._remember(p)

@@ -17,7 +17,6 @@ from PySide6.QtGui import (
     QActionGroup,
     QCloseEvent,
     QKeySequence,
-    QShortcut,
     QShowEvent,
 )
 from PySide6.QtWidgets import (
@@ -36,7 +35,9 @@ from gdviz.ui.classroom import Classroom
 from gdviz.ui.data_panel import DataPanel
 from gdviz.ui.dataset_mode import DatasetMode
 from gdviz.ui.function_editor import FunctionEditor
+from gdviz.ui.keys import KeyFocus, bind_keys
 from gdviz.ui.maps import MapsDock
+from gdviz.ui.messages import Banner
 from gdviz.ui.runs_panel import RunsPanel
 from gdviz.ui.scene import Scene
 from gdviz.ui.session_model import DEFAULT_PRESET, OWN_FUNCTION_NOTE, SessionModel
@@ -45,7 +46,7 @@ from gdviz.ui.theme import THEMES, Theme, get_theme, stylesheet
 from gdviz.ui.transport import TransportBar
 from gdviz.ui.view3d import Surface3DView
 from gdviz.ui.view_panel import ViewPanel
-from gdviz.ui.widgets import Banner, SideScrollArea
+from gdviz.ui.widgets import SideScrollArea
 
 __all__ = ["DEFAULT_PRESET", "OWN_FUNCTION_NOTE", "MainWindow"]
 
@@ -227,9 +228,9 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         # Messages that belong to no single field (a file that did not open,
         # runs that could not be computed, an export saved) lie over the top
-        # of the plots: they never move them.
-        self.message = Banner(self.body)
-        self.message.setProperty("role", "error")
+        # of the surface, under the 2D/3D tabs: they never move them.
+        tabs = self.scene.surface_tabs
+        self.message = Banner(surface_part, central, below=lambda: tabs and tabs.tabBar())
         self._build_menus()
 
     def _build_menus(self) -> None:
@@ -309,18 +310,17 @@ class MainWindow(QMainWindow):
         for plot in (self.scene.surface, self.scene.loss_plot):
             plot.getViewBox().sigResized.connect(lambda *_: self._refit_timer.start())
         m.message.connect(self.show_message)
-        # A function that compiles clears what went wrong before; a note
-        # ("Opened …") stays.
-        m.functionChanged.connect(lambda *_: self.has_error_message() and self.hide_message())
-        for key, slot in (
-            (Qt.Key.Key_Space, m.player.toggle),
-            (Qt.Key.Key_Right, m.player.step_forward),
-            (Qt.Key.Key_Left, m.player.step_back),
-            (Qt.Key.Key_R, m.player.reset),
-        ):
-            sc = QShortcut(QKeySequence(key), self)
-            sc.setContext(Qt.ShortcutContext.WindowShortcut)
-            sc.activated.connect(slot)
+        # A function that compiles clears what went wrong with the last one; a
+        # note ("Opened …") or an error about a file stays.
+        m.functionChanged.connect(lambda *_: self.message.dismiss("function"))
+        # The player's keys (the classroom binds its own from the same map);
+        # a text field keeps them only while a person types in it.
+        player = m.player
+        bind_keys(self, dict(play=player.toggle, forward=player.step_forward,
+                             back=player.step_back, reset=player.reset))  # fmt: skip
+        scene = self.scene
+        areas = (self.transport, scene.surface_tabs or scene.surface_view, scene.column)
+        self.key_focus = KeyFocus(self, home=scene.surface_view, click_areas=areas)
 
     # -------------------------------------------------------------- commands
     def load_session(self, session: Session) -> None:
@@ -490,18 +490,20 @@ class MainWindow(QMainWindow):
         )
         return dialog
 
-    def show_message(self, text: str, error: bool = True, *, shown_ms: int | None = None) -> None:
+    def show_message(
+        self, text: str, error: bool = True, *, shown_ms: int | None = None, about: str = "function"
+    ) -> None:
         """Show ``text`` over the top of the plots, moving nothing.
 
-        An error stays until a click or the next function that compiles; a
-        note (``error=False``) also goes after ``shown_ms`` milliseconds
-        (:data:`NOTE_SHOWN_MS` by default). Each message replaces the last.
+        An error stays until it is closed or fixed: one ``about`` the
+        ``"function"`` (the default: runs, data, what is computed) goes when a
+        function compiles, one about a ``"file"`` only when closed or replaced.
+        A note (``error=False``) goes after ``shown_ms`` milliseconds
+        (:data:`NOTE_SHOWN_MS` by default). Each message replaces the last;
+        a long one shows two lines and a "Details…" button.
         """
-        self.message.setProperty("role", "error" if error else "hint")
-        self.message.style().unpolish(self.message)
-        self.message.style().polish(self.message)
-        self.message.setText(text)
-        self.message.show_for(None if error else (shown_ms or NOTE_SHOWN_MS))
+        msec = None if error else (shown_ms or NOTE_SHOWN_MS)
+        self.message.show_message(text, "error" if error else "hint", msec, about)
 
     def has_error_message(self) -> bool:
         """Whether an error is shown over the plots (notes do not count)."""

@@ -6,11 +6,11 @@ transport bar, switches to the ``projector`` theme (black on white, thick
 lines, Okabe–Ito run colours) scaled by the chosen factor (1.5× or 2×), and
 goes full screen. On the way out it puts everything back exactly as it was.
 
-Keyboard (see :data:`SHORTCUTS`, which the ``?`` overlay and the Help menu
-list): Space, →, ←, R drive the player; + and − change the speed; 1–9 open the
-lessons; E and C show the explain panel and the lesson's commentary; I writes
-"step 12 · f = …" on the plot (as exports do), so a paused frame says where
-it is; F11 toggles full screen; ``?`` shows the list.
+Keyboard (the key map is :data:`gdviz.ui.keys.KEY_MAP`, which the ``?`` overlay
+lists): Space, →, ←, R drive the player; + and − change the speed; the digits
+open the lessons that exist; E and C show the explain panel and the lesson's
+commentary; I writes "step 12 · f = …" on the plot (as exports do), so a
+paused frame says where it is; F11 toggles full screen; ``?`` shows the list.
 
 The controller talks to the window only through a few methods and attributes
 (:class:`PresentingWindow`), so it can be tested with the real window and
@@ -20,18 +20,18 @@ keeps :mod:`gdviz.ui.main_window` to wiring.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QColor, QKeySequence, QPainter, QShortcut
+from PySide6.QtGui import QColor, QPainter, QShortcut
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
+from gdviz.ui.keys import bind_keys, shortcut_rows
 from gdviz.ui.theme import Theme, get_theme
 
 __all__ = [
     "PRESENTATION_SCALES",
-    "SHORTCUTS",
     "Presentation",
     "PresentingWindow",
     "ShortcutsOverlay",
@@ -39,24 +39,6 @@ __all__ = [
 
 #: Font-and-line scale factors offered for presentation mode.
 PRESENTATION_SCALES = (1.5, 2.0)
-
-#: Every keyboard shortcut, as (keys, what it does), in the order they are listed.
-SHORTCUTS: tuple[tuple[str, str], ...] = (
-    ("F5", "presentation mode"),
-    ("Esc", "leave presentation mode (or close this list)"),
-    ("Space", "play / pause"),
-    ("→", "one step forward"),
-    ("←", "one step back"),
-    ("R", "back to step 0"),
-    ("+  −", "faster / slower (×2)"),
-    ("1 … 9", "open lesson 1 … 9"),
-    ("E", "explain panel on / off"),
-    ("C", "lesson commentary on / off"),
-    ("I", "step and function on the plot on / off"),
-    ("F11", "full screen on / off"),
-    ("?", "this list of keys"),
-    ("Ctrl+S  Ctrl+O", "save / open a session"),
-)
 
 
 class PresentingWindow(Protocol):
@@ -70,13 +52,20 @@ class PresentingWindow(Protocol):
 
 
 class ShortcutsOverlay(QWidget):
-    """A translucent sheet over its parent listing :data:`SHORTCUTS`; any key or click closes it.
+    """A translucent sheet over its parent listing the keys; any key or click closes it.
 
     The text is plain (never markup) and sized from the theme, so it stays
     readable on a projector.
+
+    Parameters
+    ----------
+    parent
+        The widget it covers (the window).
+    rows
+        (keys, what they do) per line (:func:`gdviz.ui.keys.shortcut_rows`).
     """
 
-    def __init__(self, parent: QWidget) -> None:
+    def __init__(self, parent: QWidget, rows: Sequence[tuple[str, str]]) -> None:
         super().__init__(parent)
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, False)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -93,7 +82,7 @@ class ShortcutsOverlay(QWidget):
         grid.addWidget(self.title, 0, 0, 1, 2)
         self.key_labels: list[QLabel] = []
         self.text_labels: list[QLabel] = []
-        for row, (keys, what) in enumerate(SHORTCUTS, start=1):
+        for row, (keys, what) in enumerate(rows, start=1):
             k = QLabel(keys)
             t = QLabel(what)
             for lab in (k, t):
@@ -105,7 +94,7 @@ class ShortcutsOverlay(QWidget):
             self.text_labels.append(t)
         self.hint = QLabel("press any key to close")
         self.hint.setTextFormat(Qt.TextFormat.PlainText)
-        grid.addWidget(self.hint, len(SHORTCUTS) + 1, 0, 1, 2)
+        grid.addWidget(self.hint, len(rows) + 1, 0, 1, 2)
         lay = QVBoxLayout(self)
         lay.addStretch(1)
         lay.addWidget(box, 0, Qt.AlignmentFlag.AlignHCenter)
@@ -165,6 +154,8 @@ class Presentation(QObject):
         Returns the widgets hidden while presenting (panels, editors, docks).
     open_lesson, toggle_explain, toggle_commentary
         What the number keys, E and C do.
+    lessons
+        The numbers of the lessons that exist (the ``?`` overlay lists their keys).
     scale
         Font-and-line factor while presenting (one of :data:`PRESENTATION_SCALES`,
         or any value 1…3).
@@ -184,6 +175,7 @@ class Presentation(QObject):
         toggle_explain: Callable[[], None],
         toggle_commentary: Callable[[], None],
         scale: float = 1.5,
+        lessons: Sequence[int] = (),
     ) -> None:
         super().__init__(window)
         self.window = window
@@ -197,33 +189,27 @@ class Presentation(QObject):
         self._toggle_explain = toggle_explain
         self._toggle_commentary = toggle_commentary
         self._saved: dict[str, Any] = {}
-        self.overlay = ShortcutsOverlay(window)
+        self.overlay = ShortcutsOverlay(window, shortcut_rows(lessons))
         self.overlay.set_theme(window.theme)
         self.shortcuts: dict[str, QShortcut] = {}
         self._install_keys()
 
     # ------------------------------------------------------------------ keys
-    def _key(self, name: str, keys: tuple[Any, ...], slot: Callable[[], None]) -> None:
-        for i, key in enumerate(keys):
-            sc = QShortcut(QKeySequence(key), self.window)
-            sc.setContext(Qt.ShortcutContext.WindowShortcut)
-            sc.activated.connect(slot)
-            self.shortcuts[name if i == 0 else f"{name}#{i}"] = sc
-
     def _install_keys(self) -> None:
-        K = Qt.Key
-        self._key("present", (K.Key_F5,), self.toggle)
-        self._key("leave", (K.Key_Escape,), self._escape)
-        self._key("fullscreen", (K.Key_F11,), self.toggle_fullscreen)
-        self._key("faster", (K.Key_Plus, K.Key_Equal), lambda: self.change_speed(2.0))
-        self._key("slower", (K.Key_Minus, K.Key_Underscore), lambda: self.change_speed(0.5))
-        self._key("help", ("?", K.Key_F1), self.show_shortcuts)
-        self._key("explain", (K.Key_E,), lambda: self._toggle_explain())
-        self._key("commentary", (K.Key_C,), lambda: self._toggle_commentary())
-        self._key("caption", (K.Key_I,), self.toggle_caption)
-        for n in range(1, 10):
-            key = getattr(K, f"Key_{n}")
-            self._key(f"lesson{n}", (key,), lambda n=n: self._open_lesson(n))
+        actions = {
+            "present": self.toggle,
+            "leave": self._escape,
+            "fullscreen": self.toggle_fullscreen,
+            "faster": lambda: self.change_speed(2.0),
+            "slower": lambda: self.change_speed(0.5),
+            "help": self.show_shortcuts,
+            "explain": lambda: self._toggle_explain(),
+            "commentary": lambda: self._toggle_commentary(),
+            "caption": self.toggle_caption,
+        }
+        self.shortcuts = bind_keys(
+            self.window, actions, lesson_keys=range(1, 10), open_lesson=self._open_lesson
+        )
 
     def _escape(self) -> None:
         if self.overlay.isVisible():

@@ -237,10 +237,11 @@ def stylesheet(theme: Theme) -> str:
         background: {theme.accent}; border-color: {theme.accent};{check}
     }}
     QCheckBox::indicator:disabled {{ border-color: {css_color(theme.panel_text, 0.3)}; }}
-    QLabel[banner="true"] {{ border: 2px solid {strong}; border-radius: 4px;
+    QFrame[banner="true"] {{ border: 2px solid {strong}; border-radius: 4px;
         padding: {round(4 * theme.font_scale)}px {round(10 * theme.font_scale)}px; }}
-    QLabel[banner="true"][role="error"] {{ border-color: {theme.error}; }}
-    QLabel[banner="true"][role="hint"] {{ color: {theme.panel_text}; }}
+    QFrame[banner="true"][role="error"] {{ border-color: {theme.error}; }}
+    QFrame[banner="true"][role="hint"] QLabel {{ color: {theme.panel_text}; }}
+    QFrame[banner="true"] QLabel {{ border: none; padding: 0px; }}
     QPushButton, QToolButton {{
         background: {theme.background}; border: 1px solid {strong};
         border-radius: 3px; padding: 3px 8px;

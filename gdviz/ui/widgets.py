@@ -5,18 +5,23 @@
 * :class:`ColumnsLayout`: items in equal columns, as many as fit the width (a
   row of buttons becomes two rows when the text grows, instead of being cut).
 * :class:`SideScrollArea`: a vertical scroll area that is never narrower than
-  what its content needs, so nothing in it is cut at the right edge.
-* :class:`Banner`: a message laid over the top edge of another widget, so
-  that showing and hiding it moves nothing.
+  what its content needs, so nothing in it is cut at the right edge; the
+  wheel scrolls it, and changes a field in it only when that field has focus
+  (:class:`WheelGuard`).
 """
 
 from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt, QTimer
-from PySide6.QtGui import QMouseEvent, QResizeEvent
+from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt
+from PySide6.QtGui import QMouseEvent, QResizeEvent, QWheelEvent
 from PySide6.QtWidgets import (
+    QAbstractScrollArea,
+    QAbstractSlider,
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
     QLabel,
     QLayout,
     QLayoutItem,
@@ -26,7 +31,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-__all__ = ["Banner", "ColumnsLayout", "ElidedLabel", "SideScrollArea", "rich_tooltip"]
+__all__ = [
+    "ColumnsLayout",
+    "ElidedLabel",
+    "SideScrollArea",
+    "WheelGuard",
+    "rich_tooltip",
+]
 
 
 def rich_tooltip(text: str) -> str:
@@ -334,6 +345,79 @@ class ColumnsLayout(QLayout):
         return y - vgap - rect.y() + m.bottom()
 
 
+class WheelGuard(QObject):
+    """Lets a spin box, combo box or slider take the wheel only when it has the focus.
+
+    Over a panel that scrolls, a wheel turn meant for the panel changed
+    whichever field happened to be under the pointer (3000 steps became
+    2990). A guarded field takes focus from a click or Tab, not from the
+    wheel (:attr:`Qt.FocusPolicy.StrongFocus`), and hands a wheel turn it
+    gets without focus to ``scroll``, which scrolls.
+
+    Parameters
+    ----------
+    scroll
+        The scroll area the fields are in (also the guard's parent).
+    """
+
+    #: The widgets whose value a wheel turn changes.
+    KINDS = (QAbstractSpinBox, QComboBox, QAbstractSlider)
+
+    def __init__(self, scroll: QAbstractScrollArea) -> None:
+        super().__init__(scroll)
+        self._scroll = scroll
+
+    def guard(self, widget: QWidget) -> None:
+        """Guard ``widget`` (again is harmless)."""
+        if widget.property("wheelGuarded"):
+            return
+        widget.setProperty("wheelGuarded", True)
+        if widget.focusPolicy() != Qt.FocusPolicy.NoFocus:
+            widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        widget.installEventFilter(self)
+
+    def guard_all(self, root: QWidget) -> None:
+        """Guard every field of :attr:`KINDS` inside ``root``, and those made in it later.
+
+        Every other widget inside is watched for new children (a run's
+        settings are made when the run is selected); a child is guarded when
+        Qt polishes it, before it is first shown.
+        """
+        for w in (root, *root.findChildren(QWidget)):
+            if isinstance(w, self.KINDS):
+                self.guard(w)
+            elif not w.property("wheelWatched"):
+                w.setProperty("wheelWatched", True)
+                w.installEventFilter(self)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        if kind == QEvent.Type.ChildPolished:
+            child = event.child()  # type: ignore[attr-defined]
+            if isinstance(child, QWidget):
+                self.guard_all(child)
+            return False
+        if kind != QEvent.Type.Wheel or not isinstance(obj, self.KINDS) or obj.hasFocus():
+            return False
+        assert isinstance(event, QWheelEvent)
+        # The scroll area gets the turn (its viewport, where its own wheel
+        # handling starts) and the field never sees it.
+        viewport = self._scroll.viewport()
+        turn = QWheelEvent(
+            viewport.mapFromGlobal(event.globalPosition()),
+            event.globalPosition(),
+            event.pixelDelta(),
+            event.angleDelta(),
+            event.buttons(),
+            event.modifiers(),
+            event.phase(),
+            event.inverted(),
+        )
+        QApplication.sendEvent(viewport, turn)
+        event.accept()
+        return True
+
+
 class SideScrollArea(QScrollArea):
     """A scroll area for side panels: scrolls up and down, never sideways.
 
@@ -342,16 +426,22 @@ class SideScrollArea(QScrollArea):
     content under the right edge where it could not be reached. It follows the
     content: when a control or the text size changes what the content needs,
     the area asks its parent for the new width.
+
+    The wheel scrolls the area; it changes a spin box, combo box or slider
+    in it only when that field has the focus (:class:`WheelGuard`, applied to
+    the fields the content has and to those it gains later).
     """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWidgetResizable(True)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.wheel_guard = WheelGuard(self)
 
     def setWidget(self, widget: QWidget) -> None:
         super().setWidget(widget)
         widget.installEventFilter(self)
+        self.wheel_guard.guard_all(widget)
         self.updateGeometry()
 
     def _chrome(self) -> int:
@@ -378,82 +468,3 @@ class SideScrollArea(QScrollArea):
         if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
             self.updateGeometry()
         return super().eventFilter(watched, event)
-
-
-class Banner(QLabel):
-    """A message laid over the top edge of ``anchor``, wrapped to its width.
-
-    It belongs to no layout: showing, changing and hiding it repaint only the
-    band it covers. A message line in the window's layout shrank the plots
-    when it appeared and grew them back when it went, and each time the whole
-    window was laid out and painted again (about 40 ms with long trails on
-    screen). It follows ``anchor`` when that moves or is resized, stays above
-    its siblings, and a click on it hides it; :meth:`show_for` also hides it
-    after a while.
-
-    Parameters
-    ----------
-    anchor
-        The widget whose top edge it covers; its parent becomes the banner's.
-    """
-
-    def __init__(self, anchor: QWidget) -> None:
-        super().__init__(anchor.parentWidget())
-        self._anchor = anchor
-        self.setTextFormat(Qt.TextFormat.PlainText)  # messages quote what was typed
-        self.setWordWrap(True)
-        self.setProperty("banner", True)  # framed and padded by the theme's style sheet
-        self.setAutoFillBackground(True)
-        self.setToolTip("Click to close")
-        self.setCursor(Qt.CursorShape.PointingHandCursor)
-        self._expire = QTimer(self)
-        self._expire.setSingleShot(True)
-        self._expire.timeout.connect(self.hide)
-        self.hide()
-        anchor.installEventFilter(self)
-
-    def show_for(self, msec: int | None) -> None:
-        """Show it; hide it after ``msec`` milliseconds (None: until clicked or hidden)."""
-        self._expire.stop()
-        self.show()
-        if msec is not None:
-            self._expire.start(int(msec))
-
-    def hideEvent(self, event: QEvent) -> None:
-        self._expire.stop()
-        super().hideEvent(event)
-
-    def place(self) -> None:
-        """Cover the top of the anchor: its width, and the height the wrapped text needs."""
-        a = self._anchor.geometry()
-        width = max(a.width(), 1)
-        height = max(self.heightForWidth(width), self.minimumSizeHint().height())
-        self.setGeometry(a.x(), a.y(), width, min(height, max(a.height(), height)))
-
-    def setText(self, text: str) -> None:  # type: ignore[override]
-        super().setText(text)
-        if self.isVisible():
-            self.place()
-
-    def showEvent(self, event: QEvent) -> None:
-        self.place()
-        self.raise_()
-        super().showEvent(event)
-
-    def changeEvent(self, event: QEvent) -> None:
-        super().changeEvent(event)
-        if self.isVisible() and event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
-            self.place()  # a new text size wraps differently
-
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if obj is self._anchor and self.isVisible():
-            if event.type() in (QEvent.Type.Resize, QEvent.Type.Move):
-                self.place()
-        return False
-
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        if event.button() == Qt.MouseButton.LeftButton:
-            self.hide()
-            event.accept()
-            return
-        super().mouseReleaseEvent(event)
