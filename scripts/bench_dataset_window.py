@@ -107,7 +107,7 @@ def surface_stalls(app, w, repeat: int, tab: int = 0) -> None:
     with the 2D (``tab`` 0) or the 3D tab shown."""
     texts = ("log(1 + exp(-y*(w*x + b)))", "log(1 + exp(-2*y*(w*x + b)))")
     vb = w.scene.surface.getViewBox()
-    w.scene.surface_tabs.setCurrentIndex(tab)
+    w.surface_tabs.setCurrentIndex(tab)
     wait(app, w.scene.settled)
     for progressive in (False, True):
         w.scene.progressive_surface = progressive
@@ -154,7 +154,7 @@ def surface_stalls(app, w, repeat: int, tab: int = 0) -> None:
         )
     w.scene.progressive_surface = True
     w.view3d.progressive_surface = True
-    w.scene.surface_tabs.setCurrentIndex(0)
+    w.surface_tabs.setCurrentIndex(0)
 
 
 def on_gui_thread(w, text: str) -> float:

@@ -246,7 +246,7 @@ def test_the_description_is_one_line_and_whole_in_its_tooltip(window, qtbot):
 
 def test_a_typo_message_is_whole_at_every_text_size(window, qtbot):
     editor, view = window.editor, window.editor.math
-    height, plots = view.height(), window.scene.size()
+    height, plots = view.height(), window.body.size()
     editor.edit.setText("(1-x)^2 + 100(y - sine(x^2))^2")
     editor._settle()
     qtbot.waitUntil(editor.has_error, timeout=WAIT)
@@ -260,13 +260,13 @@ def test_a_typo_message_is_whole_at_every_text_size(window, qtbot):
     for label in view.lines():
         if label.isVisible():
             assert not label.geometry().intersects(err.geometry()), label.text()
-    assert (view.height(), window.scene.size()) == (height, plots)  # nothing moved
+    assert (view.height(), window.body.size()) == (height, plots)  # nothing moved
     editor.edit.setText("(1-x)^2 + 100(y - sin(x^2))^2")
     editor._settle()
     qtbot.waitUntil(lambda: not editor.has_error(), timeout=WAIT)
     settle(qtbot)
     assert all(label.isVisible() for label in view.lines())
-    assert (view.height(), window.scene.size()) == (height, plots)
+    assert (view.height(), window.body.size()) == (height, plots)
 
 
 def test_the_numbers_table_fits_its_width_and_shows_every_run(window):

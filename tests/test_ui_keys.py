@@ -151,7 +151,7 @@ def test_the_key_map_lists_each_key_once_and_only_existing_lessons():
 def test_a_digit_with_no_lesson_is_a_short_note_not_an_error(qtbot, window):
     numbers = [les.number for les in load_lessons()]
     missing = next(n for n in range(1, 10) if n not in numbers)
-    window.scene.setFocus()
+    window.scene.surface_view.setFocus()
     before = window.session
     press(qtbot, getattr(Qt.Key, f"Key_{missing}"))
     assert window.session == before

@@ -72,13 +72,13 @@ def test_the_banner_never_covers_the_tabs(qtbot, window, presenting):
     window.show_message(long, about="file")
     qtbot.wait(20)
     banner, host = window.message, window.message.parentWidget()
-    tabs = window.scene.surface_tabs.tabBar()
+    tabs = window.surface_tabs.tabBar()
     box = banner.geometry()
     assert box.top() > rect_in(tabs, host).bottom()  # under the 2D/3D tabs
-    assert rect_in(window.scene, host).contains(box)  # over the plots, nowhere else
+    assert rect_in(window.surface_tabs, host).contains(box)  # over the plots, nowhere else
     assert lines_shown(banner) <= 2 and banner.is_cut()
     window.resize(window.width() - 200, window.height())
-    qtbot.waitUntil(lambda: banner.width() == window.scene.width(), timeout=WAIT)
+    qtbot.waitUntil(lambda: banner.width() == window.surface_tabs.width(), timeout=WAIT)
     assert banner.geometry().top() > rect_in(tabs, host).bottom()
 
 

@@ -144,14 +144,14 @@ def test_opening_a_file_does_not_move_the_plots(qtbot, window, tmp_path):
     # repainted the whole window.
     w = window
     path = save_session(replace(w.session, steps=77), tmp_path / "s.gdviz.toml")
-    size = w.scene.size()
+    size = w.body.size()
     old = w.trajectory
     assert w.classroom.open_session(path)
     assert w.message.isVisible() and "Opening s.gdviz.toml" in w.message.text()
     qtbot.wait(20)
-    assert w.scene.size() == size
+    assert w.body.size() == size
     qtbot.waitUntil(lambda: w.trajectory is not old and _ready(w), timeout=WAIT)
-    assert w.session.steps == 77 and w.scene.size() == size
+    assert w.session.steps == 77 and w.body.size() == size
     # Opened: a note says so, and the compile of its function left it there.
     assert w.message.isVisible() and w.message.text() == "Opened s.gdviz.toml"
     assert not w.has_error_message()

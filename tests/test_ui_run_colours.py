@@ -59,7 +59,10 @@ def path_colours(scene, rgb: np.ndarray, trajectory) -> list[str]:
     for k in range(trajectory.positions.shape[1]):
         x, y = (trajectory.positions[0, k] + trajectory.positions[1, k]) / 2
         at = vb.mapViewToScene(QPointF(float(x), float(y)))
-        p = scene.surface_view.mapTo(scene, scene.surface_view.mapFromScene(at))
+        # Pixels of the scene widget (an export), or of the surface view itself
+        # (the window, which lays the views out in its own layout).
+        base = scene if scene.isAncestorOf(scene.surface_view) else scene.surface_view
+        p = scene.surface_view.mapTo(base, scene.surface_view.mapFromScene(at))
         patch = rgb[max(p.y() - 3, 0) : p.y() + 4, max(p.x() - 3, 0) : p.x() + 4]
         out.append(next((c for c in RUN_PALETTE if pixels_of(patch, c)), "none"))
     return out
@@ -83,7 +86,8 @@ def window(qtbot):
 def scene_pixels(qtbot, window) -> np.ndarray:
     qtbot.wait(50)
     QCoreApplication.processEvents()
-    return qimage_to_rgb(window.scene.grab().toImage())
+    # The surface view (the window lays the scene's views out itself).
+    return qimage_to_rgb(window.scene.surface_view.grab().toImage())
 
 
 def test_same_colours_in_every_theme_and_in_the_export(qtbot, window) -> None:

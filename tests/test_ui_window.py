@@ -61,7 +61,7 @@ def test_an_invalid_function_shows_message_and_position_and_keeps_the_last_good(
     editor = window.editor
     good_loss, good_math, good_traj = window.loss, editor.math.text(), window.trajectory
     note = window.teaches.text()
-    scene_size = window.scene.size()
+    scene_size = window.body.size()
     type_function(qtbot, window, "x^2 + sine(y)")
     qtbot.waitUntil(editor.has_error, timeout=WAIT)
     err = editor.error.text()
@@ -78,7 +78,7 @@ def test_an_invalid_function_shows_message_and_position_and_keeps_the_last_good(
     # The message has the note's line: the plots did not move.
     assert editor.error.isVisible() and not window.teaches.isVisible()
     qtbot.wait(50)
-    assert window.scene.size() == scene_size
+    assert window.body.size() == scene_size
     assert window.loss is good_loss
     assert window.trajectory is good_traj
     assert editor.math.text() == good_math
@@ -89,7 +89,7 @@ def test_an_invalid_function_shows_message_and_position_and_keeps_the_last_good(
     assert editor.edit.property("invalid") == "false"
     assert window.teaches.isVisible() and not editor.error.isVisible()
     assert window.teaches.text() != note  # the preset's description is of its own function
-    assert window.scene.size() == scene_size
+    assert window.body.size() == scene_size
 
 
 def test_hostile_text_is_an_error_not_code(qtbot, window, tmp_path):
@@ -443,13 +443,13 @@ def test_a_shorter_function_does_not_move_the_plots(qtbot, window):
     window.resize(1280, 800)
     beale = "(1.5 - x + x y)^2 + (2.25 - x + x y^2)^2 + (2.625 - x + x y^3)^2"
     qtbot.wait(50)
-    sizes = [(window.editor.height(), window.scene.size())]  # Rosenbrock's
+    sizes = [(window.editor.height(), window.body.size())]  # Rosenbrock's
     for text in (beale, "x^2 + y^2", beale, "x^4 - x^2", "x^2 + y^2"):
         old = window.trajectory
         type_function(qtbot, window, text)
         wait_new(qtbot, window, old)
         qtbot.wait(50)
-        sizes.append((window.editor.height(), window.scene.size()))
+        sizes.append((window.editor.height(), window.body.size()))
         if text == beale:
             cut = [lb for lb in window.editor.math.lines() if lb.is_elided()]
             assert cut, "Beale's gradient does not fit in 1280 px"
@@ -464,22 +464,23 @@ def test_a_window_message_lies_over_the_plots_and_moves_nothing(qtbot, window, m
     # A message line in the layout shrank the plots when it came and grew
     # them back when it went: the whole window laid out and painted twice.
     window.resize(1280, 800)
-    qtbot.wait(50)
-    before = (window.scene.geometry(), window.splitter.geometry(), window.editor.geometry())
+    qtbot.wait(300)  # the columns are fitted to the new size a turn or two later
+    before = (window.body.geometry(), window.splitter.geometry(), window.editor.geometry())
     long = "Could not open the session: " + "/very/long/folder" * 12 + "/week3.gdviz.toml"
     window.show_message(long)
     qtbot.wait(50)
     banner = window.message
     assert banner.isVisible() and banner.text() == long
-    assert (window.scene.geometry(), window.splitter.geometry(), window.editor.geometry()) == before
+    assert (window.body.geometry(), window.splitter.geometry(), window.editor.geometry()) == before
     # Over the top of the plots (under their tabs), as wide as they are, wrapped.
-    top = QRect(window.scene.mapTo(banner.parentWidget(), QPoint(0, 0)), window.scene.size())
+    surface = window.surface_tabs  # the banner lies over the surface
+    top = QRect(surface.mapTo(banner.parentWidget(), QPoint(0, 0)), surface.size())
     assert top.contains(banner.geometry()) and banner.width() == top.width()
     assert banner.label.height() >= 2 * banner.fontMetrics().height()  # wrapped
     assert banner.height() >= banner.layout().totalHeightForWidth(banner.width())
     # It follows the window's width.
     window.resize(1000, 800)
-    qtbot.waitUntil(lambda: banner.width() == window.scene.width(), timeout=WAIT)
+    qtbot.waitUntil(lambda: banner.width() == window.surface_tabs.width(), timeout=WAIT)
     # A click on the text closes it; the plots stay where they were.
     qtbot.mouseClick(banner.label, Qt.MouseButton.LeftButton)
     assert not banner.isVisible()

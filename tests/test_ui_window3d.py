@@ -17,7 +17,7 @@ def window(qtbot):
 
 
 def test_the_3d_tab_is_there_and_follows_the_step(qtbot, window):
-    tabs = window.scene.surface_tabs
+    tabs = window.surface_tabs
     assert [tabs.tabText(i) for i in range(tabs.count())] == ["2D", "3D"]
     assert tabs.currentIndex() == 0  # 2-D first
     tabs.setCurrentIndex(1)
@@ -36,7 +36,7 @@ def test_the_3d_tab_draws_the_same_runs(qtbot, window):
     support = probe_gl()
     if not support:
         pytest.skip(f"needs OpenGL ({support.reason}); run under xvfb-run with QT_QPA_PLATFORM=xcb")
-    tabs = window.scene.surface_tabs
+    tabs = window.surface_tabs
     tabs.setCurrentIndex(1)
     qtbot.waitExposed(window.view3d)
     v = window.view3d

@@ -26,6 +26,7 @@ __all__ = [
     "bind_scene",
     "bind_stats",
     "bind_transport",
+    "bind_view3d",
     "bind_view_panel",
 ]
 
@@ -103,8 +104,8 @@ def bind_view_panel(model: SessionModel, panel: Any) -> None:
     panel.resetViewRequested.connect(model.reset_domain)
 
 
-def bind_scene(model: SessionModel, scene: Any, view3d: Any = None) -> QTimer:
-    """The 2-D scene (and the 3-D view beside it): problem, start, runs, step, look.
+def bind_scene(model: SessionModel, scene: Any) -> QTimer:
+    """The 2-D scene: problem, start, runs, step, look.
 
     Returns the timer that samples the surface again after a zoom or pan.
     """
@@ -150,14 +151,42 @@ def bind_scene(model: SessionModel, scene: Any, view3d: Any = None) -> QTimer:
     model.stepChanged.connect(scene.set_step)
     model.themeChanged.connect(scene.set_theme)
     scene.startPicked.connect(model.set_start)
-    if view3d is not None:
-
-        def height(mode: str) -> None:
-            # Chosen in the 3-D view's own menu: the session (saved, exported) keeps it.
-            model.set_view(replace(model.session.view, height_3d=mode))
-
-        view3d.heightModeChanged.connect(height)
     return zoom
+
+
+def bind_view3d(model: SessionModel, view3d: Any) -> None:
+    """The 3-D view, a sibling of the 2-D scene: the same problem, runs, step and look.
+
+    A hidden 3-D tab defers its work until it is shown.
+    """
+
+    def function(loss: Any, _pretty: str, _prompt: str) -> None:
+        view3d.set_problem(loss, model.session.domain)
+        view3d.set_start(model.session.start)
+
+    def domain(dom: tuple, _home: bool) -> None:
+        if model.loss is not None:
+            view3d.set_problem(model.loss, dom)
+
+    def runs(*_: Any) -> None:
+        styles = model.run_styles()
+        if styles is not None:
+            view3d.set_runs(model.trajectory, *styles)
+
+    def height(mode: str) -> None:
+        # Chosen in the 3-D view's own menu: the session (saved, exported) keeps it.
+        model.set_view(replace(model.session.view, height_3d=mode))
+
+    model.functionChanged.connect(function)
+    model.domainChanged.connect(domain)
+    model.startChanged.connect(view3d.set_start)
+    model.trajectoryChanged.connect(runs)
+    model.runsChanged.connect(runs)
+    model.viewChanged.connect(view3d.set_view)
+    model.sessionLoaded.connect(lambda s: view3d.set_view(s.view))
+    model.stepChanged.connect(view3d.set_step)
+    model.themeChanged.connect(view3d.set_theme)
+    view3d.heightModeChanged.connect(height)
 
 
 def bind_stats(model: SessionModel, stats: Any, scene: Any, loss_at: Any = None) -> QObject:

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -164,9 +165,9 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.maps)
         self.maps.attach_surface(self.scene.surface)
         # The same runs on a surface a person can turn: a "3D" tab beside the
-        # 2-D view (a one-line note where OpenGL is missing).
+        # 2-D view (a one-line note where OpenGL is missing). Both listen to
+        # the model; neither knows the other.
         self.view3d = Surface3DView(self.theme)
-        self.scene.attach_3d(self.view3d)
         self.runs_panel = RunsPanel(self.theme)
         self.view_panel = ViewPanel()
         self.stats = StatsTable()
@@ -190,7 +191,12 @@ class MainWindow(QMainWindow):
         # The surface is the hero: it takes the window's whole height on the
         # left, as wide as its shape needs (see fit_columns). To its right the
         # loss column beside the side panel, and the numbers under both.
-        surface_part, loss_part = self.scene.detach_views()
+        surface_view, loss_part = self.scene.detach_views()
+        self.surface_tabs = QTabWidget()
+        self.surface_tabs.setDocumentMode(True)
+        self.surface_tabs.addTab(surface_view, "2D")
+        self.surface_tabs.addTab(self.view3d, "3D")
+        surface_part = self.surface_tabs
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setChildrenCollapsible(False)
         self.splitter.addWidget(loss_part)
@@ -229,8 +235,8 @@ class MainWindow(QMainWindow):
         # Messages that belong to no single field (a file that did not open,
         # runs that could not be computed, an export saved) lie over the top
         # of the surface, under the 2D/3D tabs: they never move them.
-        tabs = self.scene.surface_tabs
-        self.message = Banner(surface_part, central, below=lambda: tabs and tabs.tabBar())
+        tabs = self.surface_tabs
+        self.message = Banner(surface_part, central, below=tabs.tabBar)
         self._build_menus()
 
     def _build_menus(self) -> None:
@@ -294,7 +300,8 @@ class MainWindow(QMainWindow):
         bindings.bind_presets(m, self.preset_box)
         bindings.bind_runs_panel(m, self.runs_panel)
         bindings.bind_view_panel(m, self.view_panel)
-        self.zoom_timer = bindings.bind_scene(m, self.scene, self.view3d)
+        self.zoom_timer = bindings.bind_scene(m, self.scene)
+        bindings.bind_view3d(m, self.view3d)
         bindings.bind_stats(m, self.stats, self.scene, self.data_panel.full_loss_at)
         bindings.bind_transport(m, self.transport)
         bindings.bind_maps(m, self.maps)
@@ -319,7 +326,7 @@ class MainWindow(QMainWindow):
         bind_keys(self, dict(play=player.toggle, forward=player.step_forward,
                              back=player.step_back, reset=player.reset))  # fmt: skip
         scene = self.scene
-        areas = (self.transport, scene.surface_tabs or scene.surface_view, scene.column)
+        areas = (self.transport, self.surface_tabs, scene.column)
         self.key_focus = KeyFocus(self, home=scene.surface_view, click_areas=areas)
 
     # -------------------------------------------------------------- commands

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QTabWidget, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from gdviz.core.colors import run_color
 from gdviz.core.session import ViewSettings
@@ -115,8 +115,6 @@ class Scene(QWidget):
         self._visible: list[bool] = []
         self._step = 0
         self._start: tuple[float, ...] | None = None
-        self.view3d: Any = None  # a Surface3DView once attach_3d is called
-        self.surface_tabs: QTabWidget | None = None
         self._run_notes: list[str | None] = []  # words after the legend's names
         self._loss_label = "loss"
         self._keys: dict[str, Any] = {}  # what labels, pens and legend were last set from
@@ -194,51 +192,21 @@ class Scene(QWidget):
         return list(self.run_markers.runs)
 
     def _layout_panels(self) -> None:
-        surface = self.surface_view if self.surface_tabs is None else self.surface_tabs
-        surface.setVisible(self.panels in ("both", "surface", "detached"))
+        self.surface_view.setVisible(self.panels in ("both", "surface", "detached"))
         self.column.setVisible(self.panels in ("both", "loss", "detached"))
         self.column.set_extra(self.view.show_grad_norm, self.view.show_lr)
 
-    def _to_3d(self, method: str, *args: Any) -> None:
-        if self.view3d is not None:
-            getattr(self.view3d, method)(*args)
-
-    def attach_3d(self, view3d: Any) -> None:
-        """Show ``view3d`` as a "3D" tab beside the 2-D surface, linked to this scene.
-
-        ``view3d`` is a :class:`~gdviz.ui.view3d.Surface3DView`; from now on it
-        gets the same problem, runs, start, view settings, theme and step as
-        the scene (a hidden tab defers its work until it is shown).
-        """
-        self.view3d = view3d
-        tabs = QTabWidget()
-        tabs.setDocumentMode(True)
-        self.layout().replaceWidget(self.surface_view, tabs)
-        tabs.addTab(self.surface_view, "2D")
-        tabs.addTab(view3d, "3D")
-        self.layout().setStretchFactor(tabs, 3)
-        self.surface_tabs = tabs
-        view3d.set_theme(self.theme)
-        view3d.set_view(self.view)
-        if self._loss is not None:
-            view3d.set_problem(self._loss, self._domain)
-        if self._traj is not None:
-            view3d.set_runs(self._traj, self._colors, self._labels, self._visible)
-        view3d.set_start(self._start)
-        view3d.set_step(self._step)
-        self._layout_panels()
-
     def detach_views(self) -> tuple[QWidget, QWidget]:
-        """Hand the surface (with its 3-D tab) and the loss column to the caller's layout.
+        """Hand the surface view and the loss column to the caller's layout.
 
-        The scene keeps drawing into both. Call after :meth:`attach_3d`.
+        The scene keeps drawing into both (the window puts the surface in a
+        tab beside the 3-D view, and the numbers between the two).
         """
-        surface = self.surface_view if self.surface_tabs is None else self.surface_tabs
-        for w in (surface, self.column):
+        for w in (self.surface_view, self.column):
             self.layout().removeWidget(w)
         self.panels = "detached"  # the caller's layout spaces the views apart
         self._space_panels()
-        return surface, self.column
+        return self.surface_view, self.column
 
     def surface_width_change(self) -> int:
         """Pixels of width that let the 2-D plot fill its height (see SurfaceView)."""
@@ -248,7 +216,6 @@ class Scene(QWidget):
     def set_theme(self, theme: Theme) -> None:
         """Restyle every item (pyqtgraph reads global config only at creation)."""
         self.theme = theme
-        self._to_3d("set_theme", theme)
         self.surface_view.set_theme(theme)
         self.column.set_theme(theme)
         self._space_panels()
@@ -297,7 +264,6 @@ class Scene(QWidget):
         """Change drawing settings (heat-map, contours, arrows, log scales, extra plots)."""
         old = self.view
         self.view = view
-        self._to_3d("set_view", view)
         if (old.show_grad_norm, old.show_lr) != (view.show_grad_norm, view.show_lr):
             self._layout_panels()
         if any(getattr(old, k) != getattr(view, k) for k in SURFACE_SETTINGS):
@@ -328,7 +294,6 @@ class Scene(QWidget):
         dom = normalize_domain(domain, loss.dim)
         self._loss = loss
         self._domain = dom
-        self._to_3d("set_problem", loss, dom)
         self.caption.set_function(getattr(loss, "text", ""), value_name(loss))
         self._label_axes()
         self._redraw_problem()
@@ -349,7 +314,6 @@ class Scene(QWidget):
     def set_start(self, point: Sequence[float] | None) -> None:
         """Show the start marker at ``point`` (None hides it)."""
         self._start = None if point is None else tuple(float(v) for v in point)
-        self._to_3d("set_start", self._start)
         if self._start is not None and len(self._start) == 1 and self._loss is not None:
             with np.errstate(all="ignore"):
                 y = float(np.asarray(self._loss.value(np.asarray(self._start, dtype=float))))
@@ -382,7 +346,6 @@ class Scene(QWidget):
         self._colors = list(colors[:k])
         self._labels = list(labels[:k])
         self._visible = [True] * k if visible is None else [bool(v) for v in visible[:k]]
-        self._to_3d("set_runs", trajectory, self._colors, self._labels, self._visible)
         self.run_markers.set_count(k)
         self.column.set_count(k)
         self._prepare_runs()
@@ -457,7 +420,6 @@ class Scene(QWidget):
         i = int(max(0, min(int(i), self.n_steps)))
         self._step = i
         self.caption.set_step(i)
-        self._to_3d("set_step", i)
         # New cached chunks per call, for all runs together: building them is
         # what costs, so a jump to step 5000 spreads the work over a few turns
         # of the event loop (the tail items draw the rest meanwhile).
@@ -495,8 +457,6 @@ class Scene(QWidget):
     def settled(self) -> bool:
         """Whether the surface, every trail and curve are drawn in final, full quality."""
         if not self.layer.settled():
-            return False
-        if self.view3d is not None and getattr(self.view3d, "refining", False):
             return False
         return all(c.settled() for c in self.all_series())
 
