@@ -435,12 +435,23 @@ class SessionModel(QObject):
         self.fail_compile(err)
 
     # ---------------------------------------------------------------- edits
+    def _edit(self, **changes: Any) -> None:
+        """Apply a person's edit to the session, and to a loaded one still compiling.
+
+        A preset, lesson or file becomes the session when its function has
+        compiled; an edit made meanwhile (a run removed) must not be undone
+        then, or the run list and the session disagree.
+        """
+        self._session = replace(self._session, **changes)
+        if self._pending is not None:
+            self._pending = replace(self._pending, **changes)
+
     def set_runs(self, runs: tuple[RunSpec, ...] | list[RunSpec]) -> None:
         """New runs (added, removed, edited): recompute shortly."""
         runs = tuple(runs)[:MAX_RUNS]
         if runs == self._session.runs:
             return
-        self._session = replace(self._session, runs=runs)
+        self._edit(runs=runs)
         self.runsChanged.emit(runs)
         self._recompute_timer.start()
 
@@ -468,7 +479,7 @@ class SessionModel(QObject):
             )
             return
         runs = tuple(replace(r, start=None) for r in self._session.runs)
-        self._session = replace(self._session, start=start, runs=runs)
+        self._edit(start=start, runs=runs)
         self.startChanged.emit(start)
         self.runsChanged.emit(runs)
         self.player.pause()
@@ -477,7 +488,7 @@ class SessionModel(QObject):
         self._recompute_timer.start()
 
     def set_steps(self, steps: int) -> None:
-        self._session = replace(self._session, steps=int(steps))
+        self._edit(steps=int(steps))
         self.stepsChanged.emit(int(steps))
         self._recompute_timer.start()
 
@@ -509,7 +520,7 @@ class SessionModel(QObject):
             For a window that cannot be drawn or saved (see :meth:`check_domain`).
         """
         dom = self.check_domain(domain)
-        self._session = replace(self._session, domain=dom)
+        self._edit(domain=dom)
         if home:
             self._home_domain = dom
         self.domainChanged.emit(dom, home)
@@ -525,11 +536,11 @@ class SessionModel(QObject):
     def set_view(self, view: ViewSettings) -> None:
         if view == self._session.view:
             return
-        self._session = replace(self._session, view=view)
+        self._edit(view=view)
         self.viewChanged.emit(view)
 
     def set_speed(self, speed: float) -> None:
-        self._session = replace(self._session, speed=float(speed))
+        self._edit(speed=float(speed))
         self.player.set_speed(float(speed))
         self.speedChanged.emit(float(speed))
 

@@ -39,6 +39,14 @@ class FastCurve(pg.PlotCurveItem):
         """New data (pyqtgraph's ``setData``): the data bounds are measured again."""
         self._extent_valid = False
         super().updateData(*args, **kwargs)
+        x, y = self.xData, self.yData
+        if isinstance(self.opts["connect"], str) and self.opts["connect"] == "all":
+            if x is not None and y is not None and len(x) >= 2:
+                if not np.any(np.isfinite(x) & np.isfinite(y)):
+                    # Nothing to draw (a loss that is inf at every step). pyqtgraph
+                    # 0.14 drops the non-finite points and then fills -1 segments
+                    # into its last buffer: a ValueError on every paint.
+                    super().updateData(np.empty(0), np.empty(0))
 
     def invalidateBounds(self) -> None:
         """Forget the bounding box (pyqtgraph calls this after any change that moves it)."""

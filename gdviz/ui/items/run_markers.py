@@ -146,11 +146,12 @@ class RunMarkers:
             if not vis:
                 continue
             x, y = float(r["x"][i]), float(r["y"][i])
-            xs.append(x)
-            ys.append(y)
-            brushes.append(self._brushes[k])
             diverged = k < len(status) and status[k] == "diverged" and 0 <= stop[k] <= i
-            symbols.append("x" if diverged else "o")
+            if np.isfinite(x) and np.isfinite(y):  # (a 1-D run's height may be inf or nan)
+                xs.append(x)
+                ys.append(y)
+                brushes.append(self._brushes[k])
+                symbols.append("x" if diverged else "o")
             seg = None
             if two_d and view.grad_arrows and not diverged and px is not None:
                 g = np.asarray(traj.grads[i, k], dtype=np.float64)
