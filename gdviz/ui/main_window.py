@@ -156,8 +156,9 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.maps)
         self.maps.attach_surface(self.scene.surface)
         # The same runs on a surface a person can turn: a "3D" tab beside the
-        # 2-D view (a one-line note where OpenGL is missing).
-        self.view3d = Surface3DView(self.theme)
+        # 2-D view (a one-line note where OpenGL is missing). In a window of
+        # its own, so the 2-D animation is not composited through OpenGL.
+        self.view3d = Surface3DView(self.theme, own_window=True)
         self.scene.attach_3d(self.view3d)
         self.runs_panel = RunsPanel(self.theme)
         self.view_panel = ViewPanel()
