@@ -39,6 +39,7 @@ from PySide6.QtGui import (
     QMatrix4x4,
     QPainter,
     QSurfaceFormat,
+    QWindow,
 )
 from PySide6.QtOpenGL import QOpenGLBuffer, QOpenGLFramebufferObject, QOpenGLWindow
 from PySide6.QtWidgets import (
@@ -580,8 +581,8 @@ def _gl() -> Any:
 
         movingChanged: Any
 
-        def __init__(self, *args: Any) -> None:
-            super().__init__(*args)
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
             self._programs: dict[str, Any] = {}
             self.moving = False
             self._settle = QTimer(self)
@@ -773,8 +774,12 @@ def _gl() -> Any:
 
         movingChanged = Signal(bool)
 
-        def __init__(self) -> None:
-            super().__init__()
+        def __init__(self, parent: QWindow) -> None:
+            # Made with a parent, the window belongs to Qt, not to Python: the
+            # container that embeds it deletes it, and Python must not delete
+            # it a second time (or first, leaving the container a dangling
+            # pointer that crashes the application's exit).
+            super().__init__(parent=parent)
             fmt = QSurfaceFormat.defaultFormat()
             # A QOpenGLWidget's framebuffer has these; a window gets what it asks for.
             fmt.setDepthBufferSize(24)
@@ -789,6 +794,31 @@ def _gl() -> Any:
 
         def rect(self) -> QRect:
             return QRect(0, 0, self.width(), self.height())
+
+        def grabFramebuffer(self) -> QImage:
+            """The view drawn now, as a ``QImage``.
+
+            ``QOpenGLWindow.grabFramebuffer`` reads the back buffer as the last
+            frame left it, before a pending update is drawn; this draws the
+            current state into a framebuffer of the window's size and reads it.
+            """
+            from OpenGL import GL
+
+            w, h = self.deviceWidth(), self.deviceHeight()
+            if w <= 0 or h <= 0 or not self.isValid():
+                return QImage()
+            self.makeCurrent()
+            fbo = QOpenGLFramebufferObject(
+                w, h, QOpenGLFramebufferObject.Attachment.CombinedDepthStencil
+            )
+            try:
+                fbo.bind()
+                GL.glViewport(0, 0, w, h)
+                region = (0, 0, self.width(), self.height())
+                self.paint(region=region, viewport=region)
+                return fbo.toImage()
+            finally:
+                fbo.release()
 
     class _ProgramSwap:
         """Swaps pyqtgraph's class-wide shader program caches to the painting view's own."""
@@ -1014,7 +1044,12 @@ class Surface3DView(QWidget):
         # A window never mapped on a screen (the exporter's) reads the GL view
         # back directly: there it is a widget in place.
         in_window = self.own_window and not offscreen
-        self.glview = window_cls() if in_window else view_cls()
+        if in_window:
+            top = self.window()
+            top.winId()  # its native window: the GL window's first parent
+            self.glview = window_cls(top.windowHandle())
+        else:
+            self.glview = view_cls()
         self.surface_item = surface_cls()
         self.glview.addItem(self.surface_item)
         # While the camera moves, a coarser copy stands in for the surface, so
