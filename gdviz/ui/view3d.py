@@ -1584,6 +1584,8 @@ class Surface3DView(QWidget):
             raise RuntimeError(self.gl_support.reason)
         if self.glview is None:
             raise RuntimeError("the 3D view is drawn once it is shown; show it first")
+        if not self.glview.isValid():  # a GL window not exposed yet has no context
+            raise RuntimeError("the 3D view has not been drawn yet; wait until it is exposed")
         if size is None:
             image = self.glview.grabFramebuffer().convertToFormat(QImage.Format.Format_RGB888)
             w, h, stride = image.width(), image.height(), image.bytesPerLine()
