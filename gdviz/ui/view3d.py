@@ -880,20 +880,21 @@ class Surface3DView(QWidget):
 
     Notes
     -----
-    The GL widget (:attr:`glview`) is created the first time this view is
+    The GL view (:attr:`glview`) is created the first time this view is
     shown, not before: once a window holds a ``QOpenGLWidget``, Qt composites
     the *whole* window through OpenGL on every frame, and with a software
-    renderer (Mesa llvmpipe) that more than halves the frame rate of
-    everything else in it (a 2-D animation beside a 3-D tab nobody opened).
-    Everything the view is told before then (problem, runs, step, start,
-    theme, view settings, camera) is kept and drawn when it appears.
+    renderer (Mesa llvmpipe) that halves the frame rate of everything else
+    in it (a 2-D animation beside a 3-D tab nobody opened). Everything the
+    view is told before then (problem, runs, step, start, theme, view
+    settings, camera) is kept and drawn when it appears.
 
     Qt never switches a window back once it has composited through OpenGL
     (the flag is sticky, even when the GL widget is deleted). With
-    ``own_window``, the GL widget lives in a native top-level window of its
-    own that is embedded in this one (``QWidget.createWindowContainer``): only
-    that window is composited through OpenGL, and the surrounding window keeps
-    its plain raster speed after the 3-D view has been shown.
+    ``own_window``, the GL view is a ``QOpenGLWindow``, a native window that
+    draws itself, embedded in this widget with
+    ``QWidget.createWindowContainer``: the surrounding window never holds a
+    ``QOpenGLWidget`` and keeps its raster speed after the 3-D view was shown.
+    A window never mapped on a screen (the exporter's) keeps the widget form.
 
     Attributes
     ----------
@@ -901,7 +902,11 @@ class Surface3DView(QWidget):
         The :func:`~gdviz.ui.gl.probe_gl` answer; when it is no, the widget is a
         one-line note (:attr:`note`) and every method does nothing.
     glview
-        The GL widget, or None: before the view is first shown, or without OpenGL.
+        The GL view (a ``QOpenGLWidget``, or a ``QOpenGLWindow`` with
+        ``own_window``), or None: before the view is first shown, or without OpenGL.
+    gl_frame
+        The widget showing :attr:`glview`: the GL widget itself, or the
+        container of the GL window; None while :attr:`glview` is.
     log_colors
         Colour like the 2-D view's log colour levels (set by :meth:`set_view`).
 
@@ -971,8 +976,6 @@ class Surface3DView(QWidget):
         self._refine.timeout.connect(self._refine_surface)
         self.own_window = bool(own_window)
         self.glview: Any = None
-        #: What the GL view is framed by in :attr:`stack`: the GL widget itself,
-        #: or the container of its own window (``own_window``).
         self.gl_frame: QWidget | None = None
         self._camera_opts: dict[str, Any] = {}  # the camera while glview does not exist
         self._build(controls)
