@@ -14,9 +14,25 @@ Prints:
 * window-open time of the installed ``gdviz`` command (median of 3 starts):
   time to the first painted window and to the first computed picture.
 
+With ``--x11``, on a real X server (software OpenGL under Xvfb: Mesa
+llvmpipe), it measures instead what a person sees while a run plays:
+
+* painted frames per second of the window at 1280×800 with 8 runs and trails
+  of 4,000–5,000 steps, the 3-D tab available but not shown, each frame
+  painted as soon as the last one was; in the same run, matplotlib with
+  blitting drawing the same scene (heat-map, contours, colour bar, 8 trails,
+  run markers, loss panel with 8 curves and a step marker) in a Qt window of
+  the same size, and the ratio (median of ``--rounds``);
+* the real player at 1,000 steps/s (a 60 Hz timer: at most about 60 frames/s);
+* both again after the 3-D tab was shown once and hidden: the 2-D speed must
+  not depend on it.
+
+matplotlib is a benchmark-only extra: ``pip install -e '.[bench]'``.
+
 Usage::
 
     python scripts/bench_window.py [--frames 300] [--starts 3]
+    xvfb-run -a -s "-screen 0 1280x1024x24" python scripts/bench_window.py --x11 [--rounds 3]
 """
 
 from __future__ import annotations
@@ -362,18 +378,302 @@ def bench_startup(starts: int) -> None:
     )
 
 
+# ----------------------------------------------------------- a real X server (--x11)
+#: Steps shown per painted frame in the free-running comparison (1,000 steps/s at 60 Hz).
+X11_STRIDE = 17
+
+
+class _MatplotlibScene:
+    """The 2-D scene drawn with matplotlib, animated with blitting: the peer to beat.
+
+    The same picture as gdviz's scene, as a careful matplotlib program would
+    draw it: a heat-map (``imshow``) and contour lines of the same sampled
+    grid with a colour bar, every run's trail (a dark outline under the
+    coloured line, as gdviz draws it) and its current point, and beside it the
+    loss panel with every run's loss curve (log axis) and a step marker. The
+    still parts are drawn once; each frame restores that background, updates
+    the animated artists, draws only them and blits the changed region: the
+    fast path matplotlib's animation guide describes.
+
+    The canvas has the size of gdviz's scene (the part of its window that
+    animates), in a window of the same size as gdviz's.
+    """
+
+    def __init__(self, traj, grid, theme, canvas_size, split, window_size, outlines=True):
+        from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+        from matplotlib.figure import Figure
+        from PySide6.QtWidgets import QMainWindow, QWidget
+
+        self.pos = np.asarray(traj.positions)
+        self.loss = np.asarray(traj.losses)
+        colors = [theme.run_color(k) for k in range(self.pos.shape[1])]
+        dpi = 100
+        pt = 72 / dpi  # matplotlib sizes lines in points; gdviz's theme gives pixels
+        # As pyqtgraph draws gdviz's trails and curves: not antialiased.
+        line = {"antialiased": False, "animated": True}
+        w, h = canvas_size
+        fig = Figure(figsize=(w / dpi, h / dpi), dpi=dpi, facecolor="#15171c")
+        gs = fig.add_gridspec(1, 2, width_ratios=split, left=0.06, right=0.98, wspace=0.25)
+        ax = fig.add_subplot(gs[0])
+        lax = fig.add_subplot(gs[1])
+        z = np.asarray(grid.z)
+        zmin = np.nanmin(z)
+        logz = np.log10(z - zmin + (np.nanmax(z) - zmin) * 1e-4)
+        (x0, x1), (y0, y1) = (grid.xs[0], grid.xs[-1]), (grid.ys[0], grid.ys[-1])
+        im = ax.imshow(
+            logz, origin="lower", extent=(x0, x1, y0, y1), cmap="viridis", aspect="equal",
+            interpolation="nearest", vmax=np.nanquantile(logz, 0.99),
+        )  # fmt: skip
+        ax.contour(grid.xs, grid.ys, logz, levels=14, colors="white", linewidths=0.6, alpha=0.6)
+        fig.colorbar(im, ax=ax, fraction=0.05)
+        self.trails, self.animated = [], []
+        for k, c in enumerate(colors):
+            if outlines:  # gdviz's outline: the theme's shadow colour, 2.5 px wider
+                width = (theme.line_px + 2.5 * theme.font_scale) * pt
+                (shadow,) = ax.plot([], [], color=theme.path_shadow[:7], lw=width, **line)
+                self.trails.append((k, shadow))
+            (trail,) = ax.plot([], [], color=c, lw=theme.line_px * pt, **line)
+            self.trails.append((k, trail))
+        self.points = ax.scatter(
+            self.pos[0, :, 0], self.pos[0, :, 1], s=(theme.marker_px * pt) ** 2, c=colors,
+            edgecolors=theme.path_shadow[:7], linewidths=1.5 * theme.font_scale * pt, zorder=5,
+            animated=True,
+        )  # fmt: skip
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(y0, y1)
+        n = self.loss.shape[0]
+        self.steps = np.arange(n)
+        self.curves = []
+        for k, c in enumerate(colors):
+            (curve,) = lax.plot([], [], color=c, lw=theme.line_px * pt, **line)
+            self.curves.append((k, curve))
+        finite = self.loss[np.isfinite(self.loss) & (self.loss > 0)]
+        lax.set_yscale("log", nonpositive="clip")
+        lax.set_xlim(0, n - 1)
+        lax.set_ylim(max(finite.min(), 1e-12) * 0.5, finite.max() * 2)
+        self.marker = lax.axvline(0, color="#cccccc", lw=1.0, animated=True)
+        for a in (ax, lax):
+            a.set_facecolor("#15171c")
+            a.tick_params(colors="#dddddd")
+        lax.set_xlabel("step", color="#dddddd")
+        lax.set_ylabel("loss", color="#dddddd")
+        self.animated = [a for _, a in self.trails] + [self.points, self.marker]
+        self.animated += [a for _, a in self.curves]
+        self.fig, self.ax, self.lax = fig, ax, lax
+        self.canvas = FigureCanvasQTAgg(fig)
+        self.canvas.setFixedSize(w, h)
+        self.window = QMainWindow()
+        holder = QWidget()
+        holder.setStyleSheet("background: #1d2027")
+        self.canvas.setParent(holder)
+        self.window.setCentralWidget(holder)
+        self.window.resize(*window_size)
+        self.counter = PaintCounter()
+        self.canvas.installEventFilter(self.counter)
+        self.bg = None
+
+    def show(self, app) -> None:
+        self.window.move(0, 0)
+        self.window.show()
+        self.window.raise_()
+        wait(app, lambda: self.window.isVisible() and self.canvas.isVisible(), 10)
+        _pause(app, 0.5)
+        self.canvas.draw()  # the still parts, once
+        _pause(app, 0.3)
+        self.bg = self.canvas.copy_from_bbox(self.fig.bbox)
+
+    def hide(self, app) -> None:
+        self.window.hide()
+        _pause(app, 0.3)
+
+    def show_step(self, i: int) -> None:
+        c = self.canvas
+        c.restore_region(self.bg)
+        p = self.pos
+        for k, line in self.trails:
+            line.set_data(p[: i + 1, k, 0], p[: i + 1, k, 1])
+        self.points.set_offsets(p[i])
+        for k, curve in self.curves:
+            curve.set_data(self.steps[: i + 1], self.loss[: i + 1, k])
+        self.marker.set_xdata([i, i])
+        for a in self.animated:
+            a.axes.draw_artist(a)
+        c.blit(self.fig.bbox)  # one repaint of the changed canvas, painted now
+
+
+def _free_run(app, show_step, painted, first: int, seconds: float) -> tuple[float, float]:
+    """Painted frames per second when each frame is painted as soon as the last one was.
+
+    Every frame moves :data:`X11_STRIDE` steps on (steps ``first`` … end, then
+    again), and the next one starts once the event loop has painted it and
+    handed it to the X server: the rate the program can draw, not a timer's.
+
+    Returns ``(frames per wall second, frames per CPU second of this thread)``:
+    the second is what the program could do on a machine of its own (the X
+    server's share of the work is not in it; other programs' load is not either).
+    """
+    n, last = 0, STEPS - first
+    t0, c0 = time.perf_counter(), time.thread_time()
+    while time.perf_counter() - t0 < seconds:
+        before = painted()
+        show_step(first + (n * X11_STRIDE) % (last + 1))
+        t1 = time.perf_counter()
+        while painted() == before and time.perf_counter() - t1 < 1.0:
+            app.processEvents()
+        n += 1
+    return n / (time.perf_counter() - t0), n / max(time.thread_time() - c0, 1e-9)
+
+
+def bench_x11(app, w, rounds: int, seconds: float) -> None:
+    """gdviz against matplotlib with blitting, on a real X server (see ``--x11``)."""
+    from PySide6.QtOpenGL import QOpenGLWindow
+    from PySide6.QtOpenGLWidgets import QOpenGLWidget
+
+    from gdviz.core.surface import sample_grid
+    from gdviz.ui import compute
+    from gdviz.ui.scene import SURFACE_SAMPLES
+
+    compute.RunRequest.__dataclass_fields__["grad_tol"].default = 0.0
+    w.load_session(session_8x5000())
+    wait(app, lambda: ready(w) and w.trajectory.positions.shape == (STEPS + 1, 8, 2))
+    v3 = w.view3d
+    tabs = w.scene.surface_tabs
+
+    def gl_state() -> str:
+        made = "not created" if v3.glview is None else type(v3.glview).__name__
+        widgets = len(w.findChildren(QOpenGLWidget))
+        return f"3-D view {made}, QOpenGLWidgets in the window: {widgets}"
+
+    print(
+        f"OpenGL: {v3.gl_support.reason}; 3-D tab available: {v3.available}, "
+        f"shown: {tabs.currentIndex() == 1}; {gl_state()}"
+    )
+    counter = PaintCounter()
+    w.scene.surface_view.viewport().installEventFilter(counter)
+
+    def gdviz_fps(label: str) -> tuple[float, float]:
+        w.player.seek(STEPS - 1000)
+        _pause(app, 1.0)
+        wait(app, w.scene.settled)  # the trails' cached chunks are built
+        fps = _free_run(app, w.player.seek, lambda: counter.count, STEPS - 1000, seconds)
+        print(f"  gdviz {label}: {fps[0]:.0f} painted frames/s ({fps[1]:.0f} per CPU second)")
+        return fps
+
+    # The grid gdviz's heat-map and contours are drawn from; its theme's colours and sizes.
+    grid = sample_grid(w.loss, w.session.domain, SURFACE_SAMPLES)
+    scene_size = (w.scene.width(), w.scene.height())
+    split = (max(1, w.scene.surface_tabs.width()), max(1, w.scene.loss_view.width()))
+    mpl_scenes = {
+        "outlined trails, as gdviz": _MatplotlibScene(
+            w.trajectory, grid, w.theme, scene_size, split, (w.width(), w.height())
+        ),
+        "plain trails (less to draw)": _MatplotlibScene(
+            w.trajectory, grid, w.theme, scene_size, split, (w.width(), w.height()), False
+        ),
+    }
+
+    def mpl_fps(label: str, m: _MatplotlibScene) -> tuple[float, float]:
+        # On top of gdviz's window, which stays shown (paused, it paints nothing):
+        # hiding it would make it rebuild its trail caches for the next round.
+        m.show(app)
+        fps = _free_run(app, m.show_step, lambda: m.counter.count, STEPS - 1000, seconds)
+        m.hide(app)
+        print(
+            f"  matplotlib + blitting, {label}: {fps[0]:.0f} painted frames/s "
+            f"({fps[1]:.0f} per CPU second)"
+        )
+        return fps
+
+    print(
+        f"free-running frames (each painted as soon as the last one), 8 runs, trails "
+        f"{STEPS - 1000:,}–{STEPS:,} steps, {X11_STRIDE} steps a frame, window "
+        f"{w.width()}x{w.height()}, scene {scene_size[0]}x{scene_size[1]}, {seconds:.0f} s each:"
+    )
+    _pause(app, 3.0)  # the app's start-up work (the compile worker's warm-up) is done
+    # One unmeasured run first: the first frames of a process pay one-off costs
+    # (caches, first paints of each item), as every later round would not.
+    _free_run(app, w.player.seek, lambda: counter.count, STEPS - 1000, 2.0)
+    ours: list[tuple[float, float]] = []
+    peers: dict[str, list[tuple[float, float]]] = {k: [] for k in mpl_scenes}
+    for r in range(rounds):
+        print(f" round {r + 1}/{rounds}")
+        ours.append(gdviz_fps("(3-D tab not shown)"))
+        for k, m in mpl_scenes.items():
+            peers[k].append(mpl_fps(k, m))
+    for i, what in ((0, "painted frames/s"), (1, "frames per CPU second")):
+        g = statistics.median(f[i] for f in ours)
+        print(f"median of {rounds}, {what}: gdviz {g:.0f}")
+        for k, runs in peers.items():
+            m = statistics.median(f[i] for f in runs)
+            print(f"  matplotlib + blitting, {k}: {m:.0f} -> gdviz/matplotlib = {g / m:.2f}x")
+    print("  (targets: gdviz >= 60 painted frames/s and >= 1.5x matplotlib)")
+    bench_playback(app, w)
+
+    # Show the 3-D tab once, go back to 2-D: the 2-D speed should stay.
+    tabs.setCurrentIndex(1)
+    t0 = time.perf_counter()
+    wait(app, lambda: v3.glview is not None and v3.glview.isExposed(), 30)
+    print(
+        f"3-D tab shown: its GL view ready in {(time.perf_counter() - t0) * 1000:.0f} ms; "
+        f"{gl_state()}; the GL view is a QOpenGLWindow: {isinstance(v3.glview, QOpenGLWindow)}"
+    )
+    _pause(app, 1.0)
+    tabs.setCurrentIndex(0)
+    _pause(app, 0.5)
+    after = [gdviz_fps("after the 3-D tab was shown and hidden") for _ in range(rounds)]
+    print(
+        f"median of {rounds} after showing the 3-D tab: "
+        f"{statistics.median(f[0] for f in after):.0f} painted frames/s, "
+        f"{statistics.median(f[1] for f in after):.0f} per CPU second"
+    )
+    bench_playback(app, w)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=300)
     ap.add_argument("--starts", type=int, default=3)
+    ap.add_argument(
+        "--x11",
+        action="store_true",
+        help="on a real X server (xvfb-run): gdviz against matplotlib with blitting",
+    )
+    ap.add_argument("--rounds", type=int, default=3, help="--x11: rounds of the comparison")
+    ap.add_argument("--seconds", type=float, default=4.0, help="--x11: seconds per measurement")
     args = ap.parse_args()
+    if args.x11:
+        if not os.environ.get("DISPLAY"):
+            print(
+                "--x11 needs an X server. Without a desktop, run it under Xvfb:\n"
+                '  xvfb-run -a -s "-screen 0 1280x1024x24" python scripts/bench_window.py --x11'
+            )
+            return 2
+        try:
+            import matplotlib  # noqa: F401  (the peer the comparison measures)
+        except ImportError:
+            print(
+                "--x11 compares with matplotlib, a benchmark-only extra. Install it with\n"
+                "  pip install -e '.[bench]'    (or: pip install 'matplotlib>=3.8')"
+            )
+            return 2
+        os.environ["QT_QPA_PLATFORM"] = "xcb"  # a real window, composited as on a desktop
     app = QApplication.instance() or QApplication(["gdviz-bench"])
     from gdviz.ui.main_window import MainWindow
 
     w = MainWindow()
     w.resize(1280, 800)
+    w.move(0, 0)  # --x11: where the matplotlib window covers it exactly
     w.show()
     wait(app, lambda: ready(w))
+    if args.x11:
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        print(
+            f"window {w.width()}x{w.height()}, platform {app.platformName()}, "
+            f"{os.cpu_count()} CPUs, load average {load:.1f}"
+        )
+        bench_x11(app, w, args.rounds, args.seconds)
+        w.close()
+        return 0
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
         f"window {w.width()}x{w.height()}, platform {app.platformName()}, "

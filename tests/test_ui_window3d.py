@@ -4,6 +4,7 @@ Offscreen (the default run) the tab holds the one-line note; under Xvfb (tests
 marked ``gl``) it draws.
 """
 
+import numpy as np
 import pytest
 from _ui_support import WAIT, ready, shown_window
 from PySide6.QtCore import Qt
@@ -54,3 +55,58 @@ def test_the_3d_tab_draws_the_same_runs(qtbot, window):
     qtbot.waitUntil(lambda: window.trajectory is not old and ready(window), timeout=WAIT)
     assert v._loss is window.loss
     assert v._traj is window.trajectory
+
+
+@pytest.mark.gl
+def test_the_window_holds_no_gl_widget_and_the_3d_tab_draws_what_it_missed(qtbot, window):
+    """A QOpenGLWidget would make Qt composite the whole window through OpenGL.
+
+    Before the 3-D tab is first shown there is no GL view at all; once it is,
+    the GL view is a native window of its own (a QOpenGLWindow in a container),
+    so the main window never holds a QOpenGLWidget, before, during or after.
+    """
+    support = probe_gl()
+    if not support:
+        pytest.skip(f"needs OpenGL ({support.reason}); run under xvfb-run with QT_QPA_PLATFORM=xcb")
+    from PySide6.QtGui import QOpenGLContext
+    from PySide6.QtOpenGL import QOpenGLWindow
+    from PySide6.QtOpenGLWidgets import QOpenGLWidget
+
+    v = window.view3d
+    tabs = window.scene.surface_tabs
+    assert v.available and v.glview is None and v.gl_frame is None
+    assert window.findChildren(QOpenGLWidget) == []
+    assert window.findChildren(QOpenGLWindow) == []
+    assert window.findChildren(QOpenGLContext) == []
+    # Told while it does not exist yet: the step, the height mode, the theme.
+    window.player.seek(200)
+    v.set_height_mode("log")
+    tabs.setCurrentIndex(1)
+    qtbot.waitExposed(v)
+    assert isinstance(v.glview, QOpenGLWindow)
+    qtbot.waitUntil(lambda: v.glview.isExposed(), timeout=WAIT)
+    assert window.findChildren(QOpenGLWidget) == []
+    k = window.trajectory.positions.shape[1]
+    assert v.step == 200 and len(v.drawn_paths) == k
+    assert all(len(p) > 0 for p in v.drawn_paths)
+    assert v.height_box.currentData() == "log"
+    assert v.glview.opts["bgcolor"][:3] == pytest.approx(
+        tuple(int(window.theme.background[i : i + 2], 16) / 255 for i in (1, 3, 5)), abs=0.01
+    )
+    at_200 = v.render_rgb()
+    assert at_200.shape[:2] == (v.gl_frame.height(), v.gl_frame.width())
+    window.player.seek(0)
+    at_0 = v.render_rgb()
+    # The runs' paths (and moved balls) are what differ between the two steps.
+    changed = np.any(at_200.astype(int) != at_0.astype(int), axis=2)
+    assert changed.sum() > 500
+    # Back to 2-D: the GL window is hidden, and the main window still holds no GL widget.
+    tabs.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: not v.glview.isExposed(), timeout=WAIT)
+    assert not v.gl_frame.isVisible()
+    assert window.findChildren(QOpenGLWidget) == []
+    window.player.seek(300)  # drawn when the tab is shown again
+    tabs.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: v.glview.isExposed(), timeout=WAIT)
+    assert v.step == 300
+    assert all(len(p) == 2 * v._path_ends[i][300] for i, p in enumerate(v.drawn_paths))

@@ -847,3 +847,53 @@ def test_missing_gl_internals_mean_a_note_not_a_crash(qtbot, gl_ok, monkeypatch)
     qtbot.addWidget(view)
     assert not view.available
     assert "3D view off" in view.note.text() and "DirtyFlag" in view.note.text()
+
+
+@pytest.mark.gl
+def test_own_window_draws_the_same_picture_and_keeps_gl_out_of_the_widgets(
+    qtbot, gl_ok, rosenbrock, rosen_runs
+):
+    """``own_window``: the GL view is a native window in a container, the same picture."""
+    from PySide6.QtOpenGL import QOpenGLWindow
+    from PySide6.QtOpenGLWidgets import QOpenGLWidget
+    from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+
+    pictures = []
+    for own in (False, True):
+        holder = QWidget()
+        qtbot.addWidget(holder)
+        row = QHBoxLayout(holder)
+        row.setContentsMargins(0, 0, 0, 0)
+        view = Surface3DView(DARK, controls=False, own_window=own)
+        row.addWidget(view)
+        row.addWidget(QLabel("a plain widget beside it"))
+        # Everything told before the view is shown is drawn when it is.
+        view.set_problem(rosenbrock, ROSEN_DOMAIN)
+        view.set_runs(rosen_runs, [DARK.run_color(k) for k in range(4)])
+        view.set_start((-1.5, 2.0))
+        view.set_step(150)
+        assert view.glview is None and holder.findChildren(QOpenGLWidget) == []
+        holder.resize(700, 400)
+        holder.show()
+        qtbot.waitExposed(holder)
+        assert view.glview is not None
+        assert isinstance(view.glview, QOpenGLWindow) is own
+        qtbot.waitUntil(view.glview.isValid)  # a GL window gets its context when exposed
+        assert (holder.findChildren(QOpenGLWidget) == []) is own
+        assert len(view.drawn_paths[0]) == 2 * view._path_ends[0][150] > 0
+        pictures.append(view.render_rgb((320, 240)))
+        assert view.snapshot().size() == view.size()
+    np.testing.assert_array_equal(pictures[0], pictures[1])
+    assert pictures[1].std() > 10  # a picture, not an empty frame
+
+
+def test_a_view_never_shown_has_no_gl_view_and_says_why_it_cannot_render(qtbot, qapp):
+    view = Surface3DView(DARK)
+    qtbot.addWidget(view)
+    assert view.glview is None
+    view.reset_camera()
+    # The camera is kept for when the GL view exists (nothing to turn without OpenGL).
+    expected = {"distance": 4.5, "elevation": 45.0, "azimuth": -100.0} if probe_gl() else {}
+    assert view.camera() == expected
+    with pytest.raises(RuntimeError, match="3D view"):
+        view.render_rgb()

@@ -166,8 +166,9 @@ class MainWindow(QMainWindow):
         self.maps.attach_surface(self.scene.surface)
         # The same runs on a surface a person can turn: a "3D" tab beside the
         # 2-D view (a one-line note where OpenGL is missing). Both listen to
-        # the model; neither knows the other.
-        self.view3d = Surface3DView(self.theme)
+        # the model; neither knows the other. In a window of its own, so the
+        # 2-D animation is not composited through OpenGL.
+        self.view3d = Surface3DView(self.theme, own_window=True)
         self.runs_panel = RunsPanel(self.theme)
         self.view_panel = ViewPanel()
         self.stats = StatsTable()

@@ -31,8 +31,17 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QPoint, QRect, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QMatrix4x4, QPainter
-from PySide6.QtOpenGL import QOpenGLBuffer, QOpenGLFramebufferObject
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QImage,
+    QMatrix4x4,
+    QPainter,
+    QSurfaceFormat,
+    QWindow,
+)
+from PySide6.QtOpenGL import QOpenGLBuffer, QOpenGLFramebufferObject, QOpenGLWindow
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -461,6 +470,7 @@ def _gl() -> Any:
     """Import pyqtgraph.opengl and define the GL classes (only once OpenGL is known to work)."""
     import pyqtgraph.opengl as gl
     from pyqtgraph.opengl import shaders
+    from pyqtgraph.opengl.GLViewWidget import GLViewMixin
     from pyqtgraph.opengl.items.GLMeshItem import DirtyFlag
 
     shaders.ShaderProgram(
@@ -550,8 +560,8 @@ def _gl() -> Any:
                 painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
             painter.end()
 
-    class View(gl.GLViewWidget):
-        """A GLViewWidget that draws the still part of the scene once, not every frame.
+    class ViewMixin:
+        """What gdviz adds to pyqtgraph's GL view: a still part drawn once, not every frame.
 
         While a run plays, only the paths and balls change; the surface (tens
         of thousands of triangles, most of a software renderer's frame) stays
@@ -565,13 +575,15 @@ def _gl() -> Any:
         a program belongs to one context (share group). A second view — the
         exporter's, or the next test's — would draw with the first one's
         program ids and fail with ``GLError: invalid value``.
+
+        The concrete classes declare ``movingChanged(bool)``: True while the
+        mouse turns, pans or zooms the camera, False when it stops.
         """
 
-        #: True while the mouse turns, pans or zooms the camera, False when it stops.
-        movingChanged = Signal(bool)
+        movingChanged: Any
 
-        def __init__(self, parent: QWidget | None = None) -> None:
-            super().__init__(parent)
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
             #: pyqtgraph's shader programs compiled in this view's GL context.
             self.programs: dict[str, Any] = {}
             self.moving = False
@@ -745,6 +757,68 @@ def _gl() -> Any:
             ]
             self._draw(moving, names)
 
+    class View(ViewMixin, gl.GLViewWidget):
+        """The GL view as a widget (a ``QOpenGLWidget``), laid out with the others."""
+
+        movingChanged = Signal(bool)
+
+    class WindowView(ViewMixin, GLViewMixin, QOpenGLWindow):
+        """The GL view as a native window (a ``QOpenGLWindow``), to embed in a widget.
+
+        Embedded with ``QWidget.createWindowContainer``, it draws straight to
+        its own native window: the widget window around it stays a plain
+        raster window (a ``QOpenGLWidget`` would make Qt composite that whole
+        window through OpenGL on every frame, see :class:`Surface3DView`).
+        """
+
+        movingChanged = Signal(bool)
+
+        def __init__(self, parent: QWindow) -> None:
+            # Made with a parent, the window belongs to Qt, not to Python: the
+            # container that embeds it deletes it, and Python must not delete
+            # it a second time (or first, leaving the container a dangling
+            # pointer that crashes the application's exit).
+            super().__init__(parent=parent)
+            fmt = QSurfaceFormat.defaultFormat()
+            # A QOpenGLWidget's framebuffer has these; a window gets what it asks for.
+            fmt.setDepthBufferSize(24)
+            fmt.setStencilBufferSize(8)
+            self.setFormat(fmt)
+            # Clicks turn the camera; the keyboard stays with the surrounding window.
+            self.setFlag(Qt.WindowType.WindowDoesNotAcceptFocus, True)
+
+        # pyqtgraph's GLViewMixin and text item ask for these by their widget names.
+        def devicePixelRatioF(self) -> float:
+            return float(self.devicePixelRatio())
+
+        def rect(self) -> QRect:
+            return QRect(0, 0, self.width(), self.height())
+
+        def grabFramebuffer(self) -> QImage:
+            """The view drawn now, as a ``QImage``.
+
+            ``QOpenGLWindow.grabFramebuffer`` reads the back buffer as the last
+            frame left it, before a pending update is drawn; this draws the
+            current state into a framebuffer of the window's size and reads it.
+            """
+            from OpenGL import GL
+
+            w, h = self.deviceWidth(), self.deviceHeight()
+            if w <= 0 or h <= 0 or not self.isValid():
+                return QImage()
+            self.makeCurrent()
+            fbo = QOpenGLFramebufferObject(
+                w, h, QOpenGLFramebufferObject.Attachment.CombinedDepthStencil
+            )
+            try:
+                fbo.bind()
+                GL.glViewport(0, 0, w, h)
+                region = (0, 0, self.width(), self.height())
+                self.paint(region=region, viewport=region)
+                return fbo.toImage()
+            finally:
+                fbo.release()
+
     class _ProgramSwap:
         """Swaps pyqtgraph's class-wide shader program caches to the painting view's own."""
 
@@ -779,7 +853,7 @@ def _gl() -> Any:
             cls.load(view.programs)
             cls.owner = weakref.ref(view)
 
-    return gl, SurfaceItem, View, Labels
+    return gl, SurfaceItem, View, Labels, WindowView
 
 
 # --------------------------------------------------------------------------- widget
@@ -797,12 +871,39 @@ class Surface3DView(QWidget):
         exporter hides it).
     grid_size
         Samples per axis of the surface.
+    own_window
+        Draw the GL view in a native window of its own, embedded here (see
+        below). For a view inside a larger window that animates other things.
+
+    Notes
+    -----
+    The GL view (:attr:`glview`) is created the first time this view is
+    shown, not before: once a window holds a ``QOpenGLWidget``, Qt composites
+    the *whole* window through OpenGL on every frame, and with a software
+    renderer (Mesa llvmpipe) that halves the frame rate of everything else
+    in it (a 2-D animation beside a 3-D tab nobody opened). Everything the
+    view is told before then (problem, runs, step, start, theme, view
+    settings, camera) is kept and drawn when it appears.
+
+    Qt never switches a window back once it has composited through OpenGL
+    (the flag is sticky, even when the GL widget is deleted). With
+    ``own_window``, the GL view is a ``QOpenGLWindow``, a native window that
+    draws itself, embedded in this widget with
+    ``QWidget.createWindowContainer``: the surrounding window never holds a
+    ``QOpenGLWidget`` and keeps its raster speed after the 3-D view was shown.
+    A window never mapped on a screen (the exporter's) keeps the widget form.
 
     Attributes
     ----------
     gl_support
         The :func:`~gdviz.ui.gl.probe_gl` answer; when it is no, the widget is a
         one-line note (:attr:`note`) and every method does nothing.
+    glview
+        The GL view (a ``QOpenGLWidget``, or a ``QOpenGLWindow`` with
+        ``own_window``), or None: before the view is first shown, or without OpenGL.
+    gl_frame
+        The widget showing :attr:`glview`: the GL widget itself, or the
+        container of the GL window; None while :attr:`glview` is.
     log_colors
         Colour like the 2-D view's log colour levels (set by :meth:`set_view`).
 
@@ -822,6 +923,7 @@ class Surface3DView(QWidget):
         height_mode: str = "clamp",
         controls: bool = True,
         grid_size: int = GRID_SIZE,
+        own_window: bool = False,
     ) -> None:
         super().__init__(parent)
         if height_mode not in HEIGHT_MODES:
@@ -869,14 +971,18 @@ class Surface3DView(QWidget):
         self._refine.setSingleShot(True)
         self._refine.setInterval(0)
         self._refine.timeout.connect(self._refine_surface)
+        self.own_window = bool(own_window)
         self.glview: Any = None
+        self.gl_frame: QWidget | None = None
+        self._camera_opts: dict[str, Any] = {}  # the camera while glview does not exist
         self._build(controls)
+        self.reset_camera()
         self.set_theme(theme)
 
     @property
     def available(self) -> bool:
-        """Whether this widget draws in 3-D (False: it shows :attr:`note`)."""
-        return self.glview is not None
+        """Whether this widget draws in 3-D when shown (False: it shows :attr:`note`)."""
+        return self.gl_support.available
 
     # ------------------------------------------------------------------ build
     def _build(self, controls: bool) -> None:
@@ -926,12 +1032,24 @@ class Surface3DView(QWidget):
         row.addWidget(self.reset_button)
         self.controls.setVisible(controls)
         lay.addWidget(self.controls)
+        self.stack = QStackedLayout()
+        self.stack.addWidget(self.note)
+        lay.addLayout(self.stack, 1)
 
-        gl, surface_cls, view_cls, labels_cls = _gl()
+    def _create_gl(self) -> None:
+        """Create the GL widget and its items, and give them everything told so far."""
+        gl, surface_cls, view_cls, labels_cls, window_cls = _gl()
         self._glmod = gl
-        self.glview = view_cls()
-        self.glview.setAccessibleName("3D surface")
-        self.glview.setMinimumSize(120, 90)
+        offscreen = self.window().testAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
+        # A window never mapped on a screen (the exporter's) reads the GL view
+        # back directly: there it is a widget in place.
+        in_window = self.own_window and not offscreen
+        if in_window:
+            top = self.window()
+            top.winId()  # its native window: the GL window's first parent
+            self.glview = window_cls(top.windowHandle())
+        else:
+            self.glview = view_cls()
         self.surface_item = surface_cls()
         self.glview.addItem(self.surface_item)
         # While the camera moves, a coarser copy stands in for the surface, so
@@ -972,25 +1090,57 @@ class Surface3DView(QWidget):
             item.setGLOptions(_overlay_options())
             item.setDepthValue(100 + depth)
             self.glview.addItem(item)
-        self.stack = QStackedLayout()
-        self.stack.addWidget(self.glview)
-        self.stack.addWidget(self.note)
-        lay.addLayout(self.stack, 1)
-        self.reset_camera()
-        self._show_note("")
+        self.gl_frame = self._frame_for(self.glview)
+        self.stack.insertWidget(0, self.gl_frame)
+        self.glview.setCameraPosition(**{k: v for k, v in self._camera_opts.items() if k != "fov"})
+        self.glview.opts["fov"] = self._camera_opts["fov"]
+        self._show_note(self.note.text())
+        self.set_theme(self.theme)
+        if self._loss is not None:
+            self._stale = "problem"
+        self._draw_start()
+
+    def _gl_failed(self, exc: Exception) -> None:
+        """Creating the GL view failed: show why, and carry on without 3-D."""
+        self.gl_support = GLSupport(False, f"3D view off: {type(exc).__name__}: {exc}")
+        for obj in (self.gl_frame, self.glview):
+            if obj is not None:
+                obj.deleteLater()
+        if self.gl_frame is not None:
+            self.gl_frame.hide()
+        self.glview = self.gl_frame = None
+        if self.controls is not None:
+            self.controls.hide()
+        self.note.setText(f"{self.gl_support.reason} — the 2D view shows the same runs.")
+        self.stack.setCurrentWidget(self.note)
+
+    def _frame_for(self, glview: Any) -> QWidget:
+        """The widget that shows ``glview``: itself, or a container of its native window."""
+        if isinstance(glview, QWidget):
+            frame = glview
+        else:
+            frame = QWidget.createWindowContainer(glview, self)
+            # Only the container is a native child; the rest of the window
+            # stays one raster surface.
+            frame.setAttribute(Qt.WidgetAttribute.WA_DontCreateNativeAncestors)
+        frame.setAccessibleName("3D surface")
+        frame.setMinimumSize(120, 90)
+        return frame
 
     def _show_note(self, text: str) -> None:
-        if self.glview is None:
+        if not self.gl_support.available:
             return
         self.note.setText(text)
-        self.stack.setCurrentWidget(self.note if text else self.glview)
+        frame = self.gl_frame
+        self.stack.setCurrentWidget(self.note if text or frame is None else frame)
 
     # ------------------------------------------------------------------ theme
     def set_theme(self, theme: Theme) -> None:
         """Restyle every item (colour map, background, lines, balls, labels)."""
         self.theme = theme
+        self._restyle_runs()
         if self.glview is None:
-            return
+            return  # applied when the GL view is created
         self.glview.setBackgroundColor(QColor(theme.background))
         fg = QColor(theme.foreground)
         font = QFont()
@@ -1003,7 +1153,6 @@ class Surface3DView(QWidget):
         self.frame_item.setData(color=_rgba(theme.foreground, 0.45), width=1.2 * theme.font_scale)
         self.glview.invalidate_static()
         self._recolor_surface()
-        self._restyle_runs()
         self.set_step(self._step)
 
     # ----------------------------------------------------------------- inputs
@@ -1020,7 +1169,7 @@ class Surface3DView(QWidget):
         dom = normalize_domain(domain, loss.dim)
         self._loss = loss
         self._domain = dom
-        if self.glview is None:
+        if not self.gl_support.available:
             return
         self._sampler = None  # a surface still being refined is dropped
         self._refine.stop()
@@ -1034,10 +1183,10 @@ class Surface3DView(QWidget):
         that keeps the 3-D view in a hidden tab should not pay it on every
         edit or zoom of the 2-D view. :meth:`showEvent` catches up.
         """
-        if not self._stale or not self.isVisible():
+        if not self._stale or self.glview is None or not self.isVisible():
             return
         stale, self._stale = self._stale, ""
-        if stale == "problem":
+        if stale == "problem" and self._loss is not None:
             loss = self._loss
             if loss.dim != 2:
                 self._grid = None
@@ -1097,6 +1246,12 @@ class Surface3DView(QWidget):
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
+        if self.gl_support.available and self.glview is None:
+            try:
+                self._create_gl()
+            except Exception as exc:  # a driver that fails only now: a note, not a crash
+                self._gl_failed(exc)
+                return
         if self._stale:
             self._refresh()
         else:
@@ -1115,8 +1270,9 @@ class Surface3DView(QWidget):
         if mode == self.height_mode:
             return
         self.height_mode = mode
-        if self.glview is not None:
+        if self.gl_support.available:
             self.height_box.setCurrentIndex(list(HEIGHT_MODES).index(mode))
+        if self.glview is not None:
             if not self._stale:
                 self._rebuild_surface()
                 self._update_path_heights()
@@ -1166,9 +1322,9 @@ class Surface3DView(QWidget):
         self._colors = list(colors[:k])
         self._visible = [True] * k if visible is None else [bool(v) for v in visible[:k]]
         self._visible += [True] * (k - len(self._visible))
-        if self.glview is None:
-            return
         self._restyle_runs()
+        if not self.gl_support.available:
+            return
         self._step = min(self._step, self.n_steps)
         self._stale = self._stale or "runs"
         self._refresh()
@@ -1189,21 +1345,17 @@ class Surface3DView(QWidget):
 
     def reset_camera(self) -> None:
         """Back to the starting angle, distance and centre."""
+        self._camera_opts = {"pos": _vector(0.0, 0.0, 0.25 * BOX_HEIGHT), **_CAMERA, "fov": 45}
         if self.glview is None:
             return
-        self.glview.setCameraPosition(
-            pos=_vector(0.0, 0.0, 0.25 * BOX_HEIGHT),
-            distance=_CAMERA["distance"],
-            elevation=_CAMERA["elevation"],
-            azimuth=_CAMERA["azimuth"],
-        )
+        self.glview.setCameraPosition(**{k: v for k, v in self._camera_opts.items() if k != "fov"})
         self.glview.opts["fov"] = 45
 
     def camera(self) -> dict[str, float]:
-        """Current ``distance``, ``elevation`` and ``azimuth`` (degrees)."""
-        if self.glview is None:
+        """Current ``distance``, ``elevation`` and ``azimuth`` (degrees); empty without OpenGL."""
+        if not self.gl_support.available:
             return {}
-        o = self.glview.opts
+        o = self._camera_opts if self.glview is None else self.glview.opts
         return {k: float(o[k]) for k in ("distance", "elevation", "azimuth")}
 
     # --------------------------------------------------------------- drawing
@@ -1296,6 +1448,9 @@ class Surface3DView(QWidget):
         self._draw_start()
 
     def _restyle_runs(self) -> None:
+        self._run_rgba = np.array(
+            [_rgba(c) for c in self._colors] or np.zeros((0, 4)), dtype=np.float32
+        ).reshape(-1, 4)
         if self.glview is None:
             return
         t = self.theme
@@ -1308,9 +1463,6 @@ class Surface3DView(QWidget):
         )
         self.path_line.setData(width=width, antialias=False)
         self.path_ghost.setData(width=width * 0.8, antialias=False)
-        self._run_rgba = np.array(
-            [_rgba(c) for c in self._colors] or np.zeros((0, 4)), dtype=np.float32
-        ).reshape(-1, 4)
 
     def _draw_start(self) -> None:
         if self.glview is None:
@@ -1390,14 +1542,15 @@ class Surface3DView(QWidget):
         which has them. The exporter paints frames with this method. The whole
         GL view is painted (a ``sourceRegion`` argument does not clip it).
         """
-        gl_on = self.glview is not None and self.glview.isVisible()
-        if not gl_on or self.glview.geometry() != self.rect():
+        box = self.gl_frame
+        gl_on = box is not None and box.isVisible()
+        if not gl_on or box.geometry() != self.rect():
             super().render(target, *args, **kwargs)
         if not gl_on:
             return
         offset = args[0] if args else kwargs.get("targetOffset", QPoint())
         frame = self.glview.grabFramebuffer()
-        rect = QRect(offset + self.glview.mapTo(self, QPoint(0, 0)), self.glview.size())
+        rect = QRect(offset + box.mapTo(self, QPoint(0, 0)), box.size())
         if isinstance(target, QPainter):
             target.drawImage(rect, frame)
             return
@@ -1424,10 +1577,15 @@ class Surface3DView(QWidget):
         Raises
         ------
         RuntimeError
-            Without OpenGL (check :attr:`available`).
+            Without OpenGL (check :attr:`available`), or before the view was
+            first shown (it has no GL view to read yet).
         """
-        if self.glview is None:
+        if not self.gl_support.available:
             raise RuntimeError(self.gl_support.reason)
+        if self.glview is None:
+            raise RuntimeError("the 3D view is drawn once it is shown; show it first")
+        if not self.glview.isValid():  # a GL window not exposed yet has no context
+            raise RuntimeError("the 3D view has not been drawn yet; wait until it is exposed")
         if size is None:
             image = self.glview.grabFramebuffer().convertToFormat(QImage.Format.Format_RGB888)
             w, h, stride = image.width(), image.height(), image.bytesPerLine()
