@@ -73,7 +73,7 @@ def test_the_window_holds_no_gl_widget_and_the_3d_tab_draws_what_it_missed(qtbot
     from PySide6.QtOpenGLWidgets import QOpenGLWidget
 
     v = window.view3d
-    tabs = window.scene.surface_tabs
+    tabs = window.surface_tabs
     assert v.available and v.glview is None and v.gl_frame is None
     assert window.findChildren(QOpenGLWidget) == []
     assert window.findChildren(QOpenGLWindow) == []

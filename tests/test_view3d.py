@@ -869,7 +869,7 @@ def test_own_window_draws_the_same_picture_and_keeps_gl_out_of_the_widgets(
         row.addWidget(QLabel("a plain widget beside it"))
         # Everything told before the view is shown is drawn when it is.
         view.set_problem(rosenbrock, ROSEN_DOMAIN)
-        view.set_runs(rosen_runs, [DARK.run_color(k) for k in range(4)])
+        view.set_runs(rosen_runs, [run_color(k) for k in range(4)])
         view.set_start((-1.5, 2.0))
         view.set_step(150)
         assert view.glview is None and holder.findChildren(QOpenGLWidget) == []

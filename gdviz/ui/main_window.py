@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QLabel,
     QMainWindow,
-    QSplitter,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -39,6 +38,7 @@ from gdviz.ui.function_editor import FunctionEditor
 from gdviz.ui.keys import KeyFocus, bind_keys
 from gdviz.ui.maps import MapsDock
 from gdviz.ui.messages import Banner
+from gdviz.ui.plots_area import SIDE_PANEL_WIDTH, PlotsArea
 from gdviz.ui.runs_panel import RunsPanel
 from gdviz.ui.scene import Scene
 from gdviz.ui.session_model import DEFAULT_PRESET, OWN_FUNCTION_NOTE, SessionModel
@@ -49,23 +49,10 @@ from gdviz.ui.view3d import Surface3DView
 from gdviz.ui.view_panel import ViewPanel
 from gdviz.ui.widgets import SideScrollArea
 
-__all__ = ["DEFAULT_PRESET", "OWN_FUNCTION_NOTE", "MainWindow"]
+__all__ = ["DEFAULT_PRESET", "OWN_FUNCTION_NOTE", "SIDE_PANEL_WIDTH", "MainWindow"]
 
-#: The side panel's width when its content needs no more (1× text).
-SIDE_PANEL_WIDTH = 330
 #: Margins around the window's content (left, top, right, bottom) at the desk.
 WINDOW_MARGINS = (8, 6, 8, 4)
-#: The numbers go under the right column while their compact width is at most
-#: this share of the plots' width (else under everything, the window's width).
-NUMBERS_RIGHT_SHARE = 0.5
-#: The loss plots' column is never narrower than this (pixels)…
-LOSS_MIN_WIDTH = 230
-#: …nor than what leaves the loss plot's area this wide, whatever the text size.
-LOSS_MIN_PLOT_WIDTH = 152
-#: The surface never gets less than this share of the plots' width.
-SURFACE_MIN_SHARE = 0.4
-#: A 1-D curve (no fixed shape) gets this share of the plots' width.
-SURFACE_SHARE_1D = 0.55
 #: How long a note over the plots ("Saved the animation to …") stays (errors stay).
 NOTE_SHOWN_MS = 8000
 
@@ -189,55 +176,40 @@ class MainWindow(QMainWindow):
         self.side_scroll = SideScrollArea()
         self.side_scroll.setWidget(side)
 
-        # The surface is the hero: it takes the window's whole height on the
-        # left, as wide as its shape needs (see fit_columns). To its right the
-        # loss column beside the side panel, and the numbers under both.
-        surface_view, loss_part = self.scene.detach_views()
+        # The surface is the hero: the whole height on the left, as wide as
+        # its shape needs; the loss column, the side panel and the numbers
+        # share the rest (plots_area.py).
+        surface_view, _column = self.scene.detach_views()
         self.surface_tabs = QTabWidget()
         self.surface_tabs.setDocumentMode(True)
         self.surface_tabs.addTab(surface_view, "2D")
         self.surface_tabs.addTab(self.view3d, "3D")
-        surface_part = self.surface_tabs
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.setChildrenCollapsible(False)
-        self.splitter.addWidget(loss_part)
-        self.splitter.addWidget(self.side_scroll)
-        self.splitter.setStretchFactor(0, 1)
-        self.splitter.setStretchFactor(1, 0)  # widths: _fit_side_panel, from the theme
-        right = QWidget()
-        self._right_lay = QVBoxLayout(right)
-        self._right_lay.setContentsMargins(0, 0, 0, 0)
-        self._right_lay.addWidget(self.splitter, 1)
-        # The numbers, as tall as their rows (StatsTable.sizeHint): under the
-        # loss plots and the panel, or under everything when their text is too
-        # wide for that (see fit_columns).
-        self._right_lay.addWidget(self.stats)
-        self.body = QSplitter(Qt.Orientation.Horizontal)
-        self.body.setChildrenCollapsible(False)
-        self.body.addWidget(surface_part)
-        self.body.addWidget(right)
-        self.body.setStretchFactor(0, 1)
-        self.body.setStretchFactor(1, 0)
-        self.scene.hide()  # its views live in the window's layout now
-        self._refit_timer = QTimer(self)
-        self._refit_timer.setSingleShot(True)
-        self._refit_timer.setInterval(20)  # after the layout the change started
-        self._refit_timer.timeout.connect(self.fit_columns)
+        self.plots = PlotsArea(
+            self.surface_tabs,
+            self.scene,
+            self.side_scroll,
+            self.stats,
+            lambda: self.theme.font_scale,
+        )
+        self.body, self.splitter = self.plots.body, self.plots.splitter
+        # Its views live in the plot area now; it stays their owner (and goes
+        # with the window), drawing into them, never shown itself.
+        self.scene.setParent(self.plots)
+        self.scene.hide()
 
         central = QWidget()
         lay = QVBoxLayout(central)
         lay.setContentsMargins(*WINDOW_MARGINS)
         lay.setSpacing(4)
         lay.addWidget(self.editor)
-        lay.addWidget(self.body, 1)
-        self._main_lay = lay
+        lay.addWidget(self.plots, 1)
         lay.addWidget(self.transport)
         self.setCentralWidget(central)
         # Messages that belong to no single field (a file that did not open,
         # runs that could not be computed, an export saved) lie over the top
         # of the surface, under the 2D/3D tabs: they never move them.
         tabs = self.surface_tabs
-        self.message = Banner(surface_part, central, below=tabs.tabBar)
+        self.message = Banner(self.surface_tabs, central, below=tabs.tabBar)
         self._build_menus()
 
     def _build_menus(self) -> None:
@@ -310,13 +282,8 @@ class MainWindow(QMainWindow):
         # Then the split between plots and panel, measured with every view restyled.
         m.themeChanged.connect(self._refit)
         # A new view window may have another shape: the surface's width follows.
-        m.functionChanged.connect(lambda *_: self._refit_timer.start())
-        m.domainChanged.connect(lambda *_: self._refit_timer.start())
-        m.viewChanged.connect(lambda *_: self._refit_timer.start())
-        # Axes that grow with the text or the tick labels change what each
-        # column needs: measured again once the plots have their new size.
-        for plot in (self.scene.surface, self.scene.loss_plot):
-            plot.getViewBox().sigResized.connect(lambda *_: self._refit_timer.start())
+        for signal in (m.functionChanged, m.domainChanged, m.viewChanged):
+            signal.connect(lambda *_: self.plots.refit_soon())
         m.message.connect(self.show_message)
         # A function that compiles clears what went wrong with the last one; a
         # note ("Opened …") or an error about a file stays.
@@ -370,103 +337,22 @@ class MainWindow(QMainWindow):
         """After every view took a new theme: the side panel's width, the menus' checks."""
         if theme.font_scale != getattr(self, "_fitted_scale", None):
             # A new text size: split the width again (a theme switch keeps
-            # where the person dragged the splitter).
+            # where the person dragged the splitter); the numbers may move.
             self._fitted_scale = theme.font_scale
-            self._fit_side_panel()
+            self.plots.refit_now()
         for act in self.theme_actions.actions():
             act.setChecked(act.data() == theme.name)
         for act in self.scale_actions.actions():
             act.setChecked(abs(float(act.data()) - theme.font_scale) < 1e-9)
-        # The columns now, not a turn later: the numbers move before they are measured.
-        self.fit_columns()
-        self.centralWidget().layout().activate()
         self.model.restyle()  # the runs and numbers measured in the new font
-        self._refit_timer.start()
         if hasattr(self, "classroom"):  # built after the first theme is applied
             self.classroom.set_theme(theme)
-
-    def _fit_side_panel(self) -> None:
-        """Split the right column's width between the loss plots and the side panel.
-
-        The panel gets the width its content prefers, from its 1× width up to
-        that times the square root of the text scale (it grows less than the
-        text: the plots matter more), as long as the loss plots keep
-        :data:`LOSS_MIN_WIDTH`. It never gets less than its content's minimum,
-        so every control stays reachable whatever the splitter is dragged to.
-        """
-        if self.splitter.isVisible():
-            total = sum(self.splitter.sizes())
-        else:  # not laid out yet: what fit_columns will leave the right column
-            total = self._right_width(self.width())
-        cap = round(SIDE_PANEL_WIDTH * max(1.0, self.theme.font_scale) ** 0.5)
-        want = max(SIDE_PANEL_WIDTH, min(self.side_scroll.sizeHint().width(), cap))
-        room = total - self._loss_min()
-        side = max(self.side_scroll.minimumSizeHint().width(), min(want, room))
-        self.splitter.setSizes([max(total - side, 1), side])
-
-    def _right_width(self, window_width: int) -> int:
-        """The least the right column needs: the numbers whole, the loss plots and the panel."""
-        shown = self.side_scroll.isVisibleTo(self)
-        side = self.side_scroll.minimumSizeHint().width() if shown else 0
-        # The table gives up the position's last digits first: the surface's
-        # width matters more.
-        beside = self._right_lay.indexOf(self.stats) >= 0 and self.stats.isVisibleTo(self)
-        numbers = self.stats.needed_width(compact=True) if beside else 0
-        handle = self.splitter.handleWidth() if side else 0
-        loss = self._loss_min()
-        return max(numbers, loss + handle + max(side, SIDE_PANEL_WIDTH if side else 0))
-
-    def _place_numbers(self, total: int) -> None:
-        """The numbers under the right column, or under everything when too wide for it.
-
-        Their compact width is at most :data:`NUMBERS_RIGHT_SHARE` of the
-        plots' width at 1× text; at larger text they span the window below the
-        surface, rather than squeezing it.
-        """
-        below = self.stats.needed_width(compact=True) > NUMBERS_RIGHT_SHARE * total
-        home = self._main_lay if below else self._right_lay
-        if home.indexOf(self.stats) >= 0:
-            return
-        if below:
-            self._main_lay.insertWidget(self._main_lay.indexOf(self.body) + 1, self.stats)
-        else:
-            self._right_lay.addWidget(self.stats)
-
-    def _loss_min(self) -> int:
-        return max(LOSS_MIN_WIDTH, self.scene.column.needed_width(LOSS_MIN_PLOT_WIDTH))
-
-    def fit_columns(self) -> None:
-        """Give the surface the width its plot needs to fill the height, the rest to the right.
-
-        The surface is the largest thing on screen: it gets every pixel of
-        width its shape can use (a square view window: as wide as it is tall),
-        and never less than :data:`SURFACE_MIN_SHARE` of the width; the right
-        column keeps what the numbers, the loss plots and the side panel need.
-        """
-        sizes = self.body.sizes()
-        total = sum(sizes)
-        if total <= 0 or not self.body.isVisible():
-            return
-        self._place_numbers(total)
-        change = self.scene.surface_width_change()
-        want = sizes[0] + change if change else round(total * SURFACE_SHARE_1D)
-        least = round(total * SURFACE_MIN_SHARE)
-        most = max(least, total - self._right_width(total))
-        surface = max(least, min(want, most))
-        if abs(surface - sizes[0]) > 1:
-            self.body.setSizes([surface, total - surface])
-            if self.side_scroll.isVisible():
-                self._fit_side_panel()
 
     def set_presenting(self, presenting: bool) -> None:
         """Presenting, the plots reach to the window's edges: every pixel goes to them."""
         margins = (2, 2, 2, 2) if presenting else WINDOW_MARGINS
         self.centralWidget().layout().setContentsMargins(*margins)
-        self.fit_columns()
-
-    def resizeEvent(self, event: Any) -> None:
-        super().resizeEvent(event)
-        self._refit_timer.start()
+        self.plots.fit()
 
     def export_animation(self) -> Any:
         """File → Export animation…: the export dialog for what the scene shows now.
@@ -524,7 +410,7 @@ class MainWindow(QMainWindow):
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         QTimer.singleShot(0, self.model.start)
-        self._refit_timer.start()
+        self.plots.refit_soon()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.classroom.save_settings()

@@ -331,6 +331,15 @@ class RunsPanel(QWidget):
         runs = tuple(runs)[:MAX_RUNS]
         if runs == tuple(self._runs):
             return
+        if len(runs) == len(self._runs) and all(
+            replace(a, color=None) == replace(b, color=None)
+            for a, b in zip(runs, self._runs, strict=True)
+        ):
+            # Only colours the session gave runs that had none: no new list.
+            self._runs = list(runs)
+            for i in range(len(runs)):
+                self._refresh_item(i)
+            return
         grew = len(runs) == len(self._runs) + 1
         self.set_runs(runs, select=len(runs) - 1 if grew else max(self.current(), 0))
 

@@ -208,7 +208,7 @@ class Scene(QWidget):
         self._space_panels()
         return self.surface_view, self.column
 
-    def surface_width_change(self) -> int:
+    def surface_width_change(self) -> int | None:
         """Pixels of width that let the 2-D plot fill its height (see SurfaceView)."""
         return self.surface_view.wanted_width_change()
 

@@ -114,15 +114,17 @@ class SurfaceView(pg.GraphicsLayoutWidget):
             self._room = room
             self._set_margins()
 
-    def wanted_width_change(self) -> int:
+    def wanted_width_change(self) -> int | None:
         """Pixels of width to add (negative: to give away) for the plot to fill the height.
 
         With a fixed shape (:meth:`set_aspect`) the plot area is as tall as the
         view only at one width; a layout uses this to give the surface exactly
-        that width. 0 without a fixed shape or before the first layout.
+        that width. None without a fixed shape; 0 before the first layout.
         """
         vb = self.plot.getViewBox()
-        if self._aspect is None or vb.width() < 1 or vb.height() < 1:
+        if self._aspect is None:
+            return None
+        if vb.width() < 1 or vb.height() < 1:
             return 0
         ex, ey = self._room
         return round((vb.height() + ey) * self._aspect - (vb.width() + ex))
