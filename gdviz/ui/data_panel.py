@@ -822,11 +822,18 @@ class DataPanel(QWidget):
 
     # -------------------------------------------------------------- picture
     def _axes(self) -> tuple[str, str | None]:
+        """The columns on the plot's axes: the model's, else the loss's, else the first two.
+
+        The loss (and its model) may still be that of the last data while new
+        data waits for its compile, or for good when the new data lacks a
+        column the loss uses: only columns the data has are drawn.
+        """
         names = self.dataset.names
-        if self.model is not None:
-            return self.model.column, self.model.target
-        if self.loss is not None and len(self.loss.data_names) >= 1:
-            used = self.loss.data_names
+        model = self.model
+        if model is not None and model.column in names and model.target in (None, *names):
+            return model.column, model.target
+        used = tuple(self.loss.data_names) if self.loss is not None else ()
+        if used and set(used) <= set(names):
             return used[0], (used[1] if len(used) > 1 else None)
         return names[0], (names[1] if len(names) > 1 else None)
 

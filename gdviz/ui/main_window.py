@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from gdviz.core.presets import Preset, load_presets
 from gdviz.core.session import RunSpec, Session, ViewSettings, run_labels
+from gdviz.core.session_io import clamp_domain
 from gdviz.ui.classroom import Classroom
 from gdviz.ui.compute import COMPILE_TIMEOUT, Computer, RunRequest
 from gdviz.ui.data_panel import DataPanel, DatasetMode
@@ -608,8 +609,9 @@ class MainWindow(QMainWindow):
         """After mouse zoom or pan, resample the surface for the visible window."""
         if self.loss is None:
             return
-        dom = self.scene.view_range()
         try:
+            # Zoomed out past what a session file holds: the surface stops at ±1e6.
+            dom = clamp_domain(self.scene.view_range())
             self.scene.set_problem(self.loss, dom, reset_view=False)
         except ValueError:
             return

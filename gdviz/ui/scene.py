@@ -1601,7 +1601,9 @@ class Scene(QWidget):
         )
         if not dhi > dlo:
             dhi = dlo + 1.0
-        norm = np.clip((np.where(finite, disp, dlo) - dlo) / (dhi - dlo), 0.0, 1.0)
+        # Halves: for values near ±1e308 the span itself overflows.
+        half_span = 0.5 * dhi - 0.5 * dlo
+        norm = np.clip((0.5 * np.where(finite, disp, dlo) - 0.5 * dlo) / half_span, 0.0, 1.0)
         rgba = cmap.map(norm.ravel(), mode="byte").reshape(*norm.shape, 4).copy()
         rgba[..., 3] = np.where(finite, int(255 * t.heatmap_opacity), 0)  # masked = transparent
         self.image.setImage(rgba, autoLevels=False, levels=None)
@@ -1814,11 +1816,12 @@ class Scene(QWidget):
             if self.view.show_lr:
                 self._lr_items[k].show_upto(i, budget, rough)
             x, y = float(r["x"][i]), float(r["y"][i])
-            xs.append(x)
-            ys.append(y)
-            brushes.append(self._brushes[k])
             diverged = k < len(status) and status[k] == "diverged" and 0 <= stop[k] <= i
-            symbols.append("x" if diverged else "o")
+            if np.isfinite(x) and np.isfinite(y):  # (a 1-D run's height may be inf or nan)
+                xs.append(x)
+                ys.append(y)
+                brushes.append(self._brushes[k])
+                symbols.append("x" if diverged else "o")
             two_d = pos.shape[2] > 1
             if two_d and self.view.grad_arrows and not diverged and px is not None:
                 g = np.asarray(self._traj.grads[i, k], dtype=np.float64)

@@ -1,0 +1,92 @@
+"""What the window's random-action test found, each pinned down by a small test.
+
+(The random walk itself is tests/test_ui_random_actions.py.)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from _ui_support import WAIT, shown_window
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication
+
+from gdviz.core.data import Dataset
+from gdviz.core.engine import RunConfig, run
+from gdviz.core.loss import compile_loss
+from gdviz.core.session_io import MAX_COORD
+from gdviz.ui.data_panel import DataPanel
+from gdviz.ui.scene import Scene
+from gdviz.ui.theme import get_theme
+
+
+def test_new_data_without_a_column_of_the_loss_is_still_drawn(qtbot):
+    # The loss uses x and y; the next file has x and z only. Until a loss over
+    # it compiles (and "(w x + b - y)^2" never will) the old loss stays: the
+    # plot must draw the columns the new data has, not look for y there.
+    panel = DataPanel(get_theme("dark", 1.0))
+    qtbot.addWidget(panel)
+    panel.set_enabled(True)
+    panel.set_loss(panel.compile("(w*x + b - y)^2"))
+    assert panel.model is not None and panel.model.target == "y"
+    data = Dataset("no_y.csv", {"x": [0.0, 1.0, 2.0], "z": [5.0, 6.0, 7.0]})
+    panel.set_dataset(data)
+    xs, ys = panel.samples.getData()
+    assert list(xs) == [0.0, 1.0, 2.0] and list(ys) == [5.0, 6.0, 7.0]
+    panel.set_theme(get_theme("light", 1.5))  # redraws the samples again
+    panel.show_step(0)
+    panel.grab()
+
+
+def test_a_run_whose_height_is_not_finite_draws_no_marker(qtbot):
+    # 1/x at x = 0: the 1-D run's marker would sit at height inf, and a
+    # scatter of only non-finite points makes pyqtgraph warn while painting.
+    loss = compile_loss("1/x")
+    traj = run(loss, [RunConfig("gd", {"lr": 0.1}, (0.0,))], 5)
+    scene = Scene("both", get_theme("dark", 1.0))
+    qtbot.addWidget(scene)
+    scene.resize(800, 500)
+    scene.show()
+    scene.set_problem(loss, ((-3.0, 3.0),))
+    scene.set_runs(traj, ["#ff0000"], ["1. gd"])
+    with qtbot.capture_exceptions() as raised:
+        scene.set_step(0)
+        scene.grab()
+    assert raised == []
+    assert len(scene.points.getData()[0]) == 0
+
+
+def _wheel(view, delta: int) -> None:
+    vp = view.viewport()
+    pos = QPointF(vp.rect().center())
+    QApplication.sendEvent(
+        vp,
+        QWheelEvent(
+            pos,
+            QPointF(vp.mapToGlobal(pos.toPoint())),
+            QPoint(0, 0),
+            QPoint(0, delta),
+            Qt.MouseButton.NoButton,
+            Qt.KeyboardModifier.NoModifier,
+            Qt.ScrollPhase.NoScrollPhase,
+            False,
+        ),
+    )
+
+
+@pytest.mark.slow
+def test_zooming_out_past_what_a_file_holds_stops_the_surface_there(qtbot, tmp_path):
+    w = shown_window(qtbot)
+    vb = w.scene.surface.getViewBox()
+    for _ in range(40):  # each turn of the wheel zooms out further
+        _wheel(w.scene.surface_view, -1200)
+    (x0, x1), _ = vb.viewRange()
+    assert x1 - x0 > 2 * MAX_COORD  # the picture is zoomed out that far …
+    qtbot.waitUntil(lambda: w.session.domain[0][1] - w.session.domain[0][0] > 1e5, timeout=WAIT)
+    dom = w.session.domain
+    assert all(-MAX_COORD <= lo < hi <= MAX_COORD for lo, hi in dom)  # … the session not
+    assert np.isfinite(w.scene.view_range()).all()
+    path = tmp_path / "zoomed.gdviz.toml"
+    assert w.classroom.save_to(str(path))
+    assert w.open_session(str(path)) and w.session.domain == dom
