@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _ui_support import WAIT, shown_window
+from _ui_support import WAIT, ready, shown_window
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
@@ -90,3 +90,28 @@ def test_zooming_out_past_what_a_file_holds_stops_the_surface_there(qtbot, tmp_p
     path = tmp_path / "zoomed.gdviz.toml"
     assert w.classroom.save_to(str(path))
     assert w.open_session(str(path)) and w.session.domain == dom
+
+
+@pytest.mark.parametrize("text", ["x^2 + y^2 + 1e300", "0 x + 0 y + 1e300"])
+def test_a_surface_flat_beyond_its_precision_draws_in_one_colour(qtbot, text):
+    # Every value is 1e300 (+ something below its precision): low + 1 == low,
+    # so the colour scale had no span and divided 0 by 0.
+    scene = Scene("both", get_theme("dark", 1.0))
+    qtbot.addWidget(scene)
+    scene.resize(800, 500)
+    scene.show()
+    scene.set_problem(compile_loss(text), ((-3.0, 3.0), (-3.0, 3.0)))
+    scene.grab()
+    assert scene.image.isVisible()
+
+
+@pytest.mark.slow
+def test_removing_a_run_while_a_preset_compiles_is_kept(qtbot):
+    w = shown_window(qtbot)
+    w.load_preset("himmelblau")  # compiles on the worker: its session is pending
+    assert len(w.runs_panel.runs()) == 4
+    w.runs_panel.list.setCurrentRow(0)
+    qtbot.mouseClick(w.runs_panel.remove_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: ready(w) and w.session.function.startswith("(x^2 + y"), timeout=WAIT)
+    qtbot.waitUntil(lambda: ready(w) and w.trajectory.positions.shape[1] == 3, timeout=WAIT)
+    assert len(w.session.runs) == len(w.runs_panel.runs()) == 3

@@ -543,14 +543,25 @@ class MainWindow(QMainWindow):
             self.stats.show_step(i)
 
     # ---------------------------------------------------------- edits → model
+    def _edit(self, **changes: Any) -> None:
+        """Apply a person's edit to the session, and to a loaded one still compiling.
+
+        A preset, lesson or file becomes the session when its function has
+        compiled (``_pending``); an edit made meanwhile (a run removed) must not
+        be undone then, or the run list and the session disagree.
+        """
+        self.session = replace(self.session, **changes)
+        if self._pending is not None:
+            self._pending = replace(self._pending, **changes)
+
     def _runs_changed(self, runs: tuple[RunSpec, ...]) -> None:
-        self.session = replace(self.session, runs=runs)
+        self._edit(runs=runs)
         self._recompute_timer.start()
 
     def _start_changed(self, start: tuple[float, ...]) -> None:
         # A new common start: every run starts there (per-run starts are cleared).
         runs = tuple(replace(r, start=None) for r in self.session.runs)
-        self.session = replace(self.session, start=tuple(start), runs=runs)
+        self._edit(start=tuple(start), runs=runs)
         self.view_panel.set_start(self.session.start)
         self.scene.set_start(self.session.start)
         self._maps_problem()
@@ -588,7 +599,7 @@ class MainWindow(QMainWindow):
         self._runs_changed(runs)
 
     def _steps_changed(self, steps: int) -> None:
-        self.session = replace(self.session, steps=int(steps))
+        self._edit(steps=int(steps))
         self._recompute_timer.start()
 
     def _domain_changed(self, domain: tuple[tuple[float, float], ...]) -> None:
@@ -599,7 +610,7 @@ class MainWindow(QMainWindow):
         except ValueError as exc:
             self.view_panel.show_error(str(exc))
             return
-        self.session = replace(self.session, domain=tuple(domain))
+        self._edit(domain=tuple(domain))
         self._maps_problem()
         self._home_domain = self.session.domain
         self.scene.set_start(self.session.start)
@@ -630,14 +641,14 @@ class MainWindow(QMainWindow):
         self.view_panel.set_domain(home)
 
     def _view_changed(self, view: ViewSettings) -> None:
-        self.session = replace(self.session, view=view)
+        self._edit(view=view)
         self.scene.set_view(view)
 
     def _height_mode_changed(self, mode: str) -> None:
         # Chosen in the 3-D view's own menu: the session (saved, exported) keeps it.
         if mode != self.session.view.height_3d:
             view = replace(self.session.view, height_3d=mode)
-            self.session = replace(self.session, view=view)
+            self._edit(view=view)
             self.view_panel.set_view(view)
 
     # ----------------------------------------------------------------- look

@@ -1603,7 +1603,10 @@ class Scene(QWidget):
             dhi = dlo + 1.0
         # Halves: for values near ±1e308 the span itself overflows.
         half_span = 0.5 * dhi - 0.5 * dlo
-        norm = np.clip((0.5 * np.where(finite, disp, dlo) - 0.5 * dlo) / half_span, 0.0, 1.0)
+        if half_span > 0:
+            norm = np.clip((0.5 * np.where(finite, disp, dlo) - 0.5 * dlo) / half_span, 0.0, 1.0)
+        else:  # flat at a size where dlo + 1 == dlo (e.g. x^2 + 1e300): one colour
+            norm = np.zeros_like(disp)
         rgba = cmap.map(norm.ravel(), mode="byte").reshape(*norm.shape, 4).copy()
         rgba[..., 3] = np.where(finite, int(255 * t.heatmap_opacity), 0)  # masked = transparent
         self.image.setImage(rgba, autoLevels=False, levels=None)
