@@ -378,6 +378,7 @@ class DataPanel(QWidget):
         """Use ``dataset`` (emits :attr:`dataChanged`); a file still being read is dropped."""
         self._stop_reading()
         self.dataset = dataset
+        self.clear_runs()  # computed on other samples: new runs follow the new loss
         self.hide_error()
         self._show_samples()
         self.dataChanged.emit()
@@ -561,6 +562,7 @@ class DataPanel(QWidget):
                 w.blockSignals(False)
         self._stop_reading()
         self.dataset = dataset
+        self.clear_runs()
         self.hide_error()
         self._show_samples()
 
@@ -651,6 +653,13 @@ class DataPanel(QWidget):
         """The mini-batch objective for ``n_runs`` runs (raises ValueError for bad sizes)."""
         if self.loss is None:
             raise ValueError("no dataset loss compiled yet")
+        if self.loss.dataset is not self.dataset:
+            # The new data's loss is compiling, or did not compile (a column it
+            # uses is missing): runs over the old samples would be drawn on these.
+            raise ValueError(
+                f"the per-sample loss is not compiled for {self.dataset.name} "
+                "(see the message under the formula)"
+            )
         obj = self.loss.sampled(self.batch_sizes(n_runs), seed=self.seed.value())
         self._objective = obj
         return obj
@@ -685,7 +694,15 @@ class DataPanel(QWidget):
         self._full_items = []
 
     def set_runs(self, traj: Any, colors: list[str], labels: list[str], log_loss: bool) -> None:
-        """A (new part of a) trajectory computed on :meth:`objective`."""
+        """A (new part of a) trajectory computed on :meth:`objective`.
+
+        The window keeps showing its last runs until new ones arrive: runs
+        that do not fit the newest objective (computed before a run was added,
+        or over another loss) are not drawn here; theirs are on the way.
+        """
+        if self._objective is None or not self._objective.fits(traj):
+            self.clear_runs()
+            return
         self._traj = traj
         self._colors = list(colors)
         k = traj.positions.shape[1]
