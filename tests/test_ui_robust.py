@@ -115,3 +115,48 @@ def test_removing_a_run_while_a_preset_compiles_is_kept(qtbot):
     qtbot.waitUntil(lambda: ready(w) and w.session.function.startswith("(x^2 + y"), timeout=WAIT)
     qtbot.waitUntil(lambda: ready(w) and w.trajectory.positions.shape[1] == 3, timeout=WAIT)
     assert len(w.session.runs) == len(w.runs_panel.runs()) == 3
+
+
+def _panel_with_runs(qtbot, k: int = 3):
+    panel = DataPanel(get_theme("dark", 1.0))
+    qtbot.addWidget(panel)
+    panel.set_enabled(True)
+    panel.batches.setText("batch, 1, 16")
+    panel.set_loss(panel.compile("(w*x + b - y)^2"))
+    obj = panel.objective(k)
+    traj = run(obj, [RunConfig("gd", {"lr": 0.05}, (0.0, 0.0))] * k, 30)
+    panel.set_runs(traj, ["#ff0000"] * k, [f"{i + 1}. gd" for i in range(k)], log_loss=False)
+    panel.show_step(10)
+    return panel, traj
+
+
+def test_runs_from_before_dataset_mode_are_not_drawn_with_its_objective(qtbot):
+    # A 1-D preset's four runs were still on screen when a run was duplicated
+    # right after dataset mode came on: four runs, but not over (w, b).
+    panel, _traj = _panel_with_runs(qtbot)
+    panel.objective(4)
+    plain = run(compile_loss("x^2"), [RunConfig("gd", {"lr": 0.1}, (1.0,))] * 4, 100)
+    panel.set_runs(plain, ["#ff0000"] * 4, ["a", "b", "c", "d"], log_loss=False)
+    panel.show_step(50)
+    assert panel.model_items == [] and panel.full_losses() is None
+
+
+def test_runs_that_outnumber_the_objective_are_not_drawn(qtbot):
+    # Computed before a run was removed: 4 runs, an objective with 3 batch sizes.
+    panel, _traj = _panel_with_runs(qtbot, 3)
+    more = run(panel.loss.sampled(16), [RunConfig("gd", {"lr": 0.05}, (0.0, 0.0))] * 4, 30)
+    panel.set_runs(more, ["#ff0000"] * 4, ["a", "b", "c", "d"], log_loss=False)
+    panel.show_step(20)
+    assert panel.model_items == [] and panel.full_losses() is None
+
+
+def test_smaller_data_drops_the_runs_over_the_old_samples(qtbot):
+    panel, _traj = _panel_with_runs(qtbot)
+    assert len(panel.batch_marks.getData()[0]) == 1  # run 2's sample at step 10
+    assert panel.load_builtin("line", 5)  # 100 samples → 5; the loss is the old data's
+    panel.show_step(12)
+    assert panel.model_items == [] and len(panel.batch_marks.getData()[0]) == 0
+    with pytest.raises(ValueError, match="not compiled for line"):
+        panel.objective(3)
+    panel.set_loss(panel.compile("(w*x + b - y)^2"))  # compiled for the new samples
+    assert panel.objective(3).loss.n == 5
