@@ -26,11 +26,11 @@ def _type(qtbot, field, text):
 @pytest.mark.parametrize(
     ("text", "why"),
     [
-        ("-1e308, 1e308", "outside ±1e+06"),
-        ("-2e6, 2e6", "outside ±1e+06"),
+        ("-1e308, 1e308", "outside ±1e6"),
+        ("-2e6, 2e6", "outside ±1e6"),
         ("nan, 1", "not a finite number"),
         ("-inf, inf", "not a finite number"),
-        ("1e308, -1e308", "outside ±1e+06"),
+        ("1e308, -1e308", "outside ±1e6"),
         ("0, 0", "low must be below high"),
         ("-0, 0", "low must be below high"),
         ("5, 5.000000000001", "too narrow to draw"),
@@ -85,6 +85,6 @@ def test_one_variable_names_its_range_and_ignores_y(qtbot, panel):
     panel.domainChanged.connect(emitted.append)
     panel.y_range.setText("rubbish")
     _type(qtbot, panel.x_range, "1e7, 2e7")
-    assert panel.error.text().startswith("w range: 1e+07 is outside")
+    assert panel.error.text().startswith("w range: 1e7 is outside")
     _type(qtbot, panel.x_range, "-1, 1")
     assert emitted == [((-1.0, 1.0),)]

@@ -143,10 +143,9 @@ class ErrorReporter:
         """What the person reads about one error."""
         text = str(value).strip().splitlines()[0] if str(value).strip() else ""
         what = f"{kind.__name__}: {text}" if text else kind.__name__
-        where = f"details in {self.log_file}" if self.log_file else "details in the log"
+        where = f"Details in {self.log_file}" if self.log_file else "Details in the log"
         return (
-            f"Something went wrong inside gdviz ({what[:200]}). What you just did may not "
-            f"have taken effect; the rest keeps working ({where})."
+            f"Unexpected error ({what[:200]}): your last action may not have taken effect. {where}."
         )
 
     def handle(

@@ -70,6 +70,11 @@ def parse_numbers(text: str, count: int, what: str) -> tuple[float, ...]:
     return tuple(out)
 
 
+def _short(v: float) -> str:
+    """``v`` as people write it: 1e6, not 1e+06."""
+    return f"{v:g}".replace("e+0", "e").replace("e+", "e").replace("e-0", "e-")
+
+
 def parse_coordinates(text: str, count: int, what: str) -> tuple[float, ...]:
     """Parse ``count`` numbers that are coordinates: finite and within ±:data:`MAX_COORD`.
 
@@ -83,7 +88,9 @@ def parse_coordinates(text: str, count: int, what: str) -> tuple[float, ...]:
     values = parse_numbers(text, count, what)
     for v in values:
         if abs(v) > MAX_COORD:
-            raise ValueError(f"{what}: {v:g} is outside ±{MAX_COORD:g}, the most a view holds")
+            raise ValueError(
+                f"{what}: {_short(v)} is outside ±{_short(MAX_COORD)}, the most a view holds"
+            )
     return tuple(v + 0.0 for v in values)  # -0.0 + 0.0 is 0.0
 
 
