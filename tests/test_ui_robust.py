@@ -160,3 +160,28 @@ def test_smaller_data_drops_the_runs_over_the_old_samples(qtbot):
         panel.objective(3)
     panel.set_loss(panel.compile("(w*x + b - y)^2"))  # compiled for the new samples
     assert panel.objective(3).loss.n == 5
+
+
+def test_runs_over_the_last_data_are_not_drawn_on_the_new(qtbot):
+    # The window still holds the runs over 100 samples when a redraw (a theme
+    # switch, a penalty change) hands them over again after new, smaller data.
+    panel, traj = _panel_with_runs(qtbot)
+    assert panel.load_builtin("line", 20)
+    panel.set_runs(traj, ["#ff0000"] * 3, ["a", "b", "c"], log_loss=False)
+    panel.set_theme(get_theme("light", 1.5))
+    panel.show_step(25)
+    assert panel.model_items == [] and len(panel.batch_marks.getData()[0]) == 0
+
+
+@pytest.mark.slow
+def test_dataset_mode_switched_on_off_on_keeps_the_runs_in_step(qtbot):
+    # On: the race's three runs; off: the plain session comes back (compiling);
+    # on again before it has compiled: the race's runs again, not the plain ones.
+    w = shown_window(qtbot)
+    box = w.data_panel.enable
+    for _ in range(3):
+        box.click()
+    assert w.data_panel.enabled and len(w.runs_panel.runs()) == 3
+    qtbot.waitUntil(lambda: ready(w) and w.loss.variables == ("w", "b"), timeout=WAIT)
+    qtbot.waitUntil(lambda: ready(w) and w.trajectory.positions.shape[1] == 3, timeout=WAIT)
+    assert len(w.session.runs) == len(w.runs_panel.runs()) == 3

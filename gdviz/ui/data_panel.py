@@ -379,6 +379,7 @@ class DataPanel(QWidget):
         self._stop_reading()
         self.dataset = dataset
         self.clear_runs()  # computed on other samples: new runs follow the new loss
+        self._objective = None
         self.hide_error()
         self._show_samples()
         self.dataChanged.emit()
@@ -563,6 +564,7 @@ class DataPanel(QWidget):
         self._stop_reading()
         self.dataset = dataset
         self.clear_runs()
+        self._objective = None
         self.hide_error()
         self._show_samples()
 
@@ -700,7 +702,8 @@ class DataPanel(QWidget):
         that do not fit the newest objective (computed before a run was added,
         or over another loss) are not drawn here; theirs are on the way.
         """
-        if self._objective is None or not self._objective.fits(traj):
+        obj = self._objective
+        if obj is None or obj.loss.dataset is not self.dataset or not obj.fits(traj):
             self.clear_runs()
             return
         self._traj = traj
@@ -980,8 +983,6 @@ class DatasetMode:
         if on and self._opening:
             return  # the opened session brings its own runs, loss and view
         if on:
-            from dataclasses import replace
-
             self.saved = w.session
             w.player.pause()
             # A preset's note describes its function, not the data.
@@ -990,7 +991,8 @@ class DatasetMode:
             # The race this mode is for: the same descent on all samples, on one
             # and on a mini-batch per step (the person's runs come back on leaving).
             runs = tuple(RACE_RUNS)
-            w.session = replace(w.session, runs=runs, steps=RACE_STEPS)
+            # (Also into a session still compiling, e.g. the one left a moment ago.)
+            w.edit_session(runs=runs, steps=RACE_STEPS)
             w.runs_panel.set_runs(runs)
             self.panel.batches.setText(RACE_BATCHES)
             text = self.panel.dataset.default_loss or "(w*x + b - y)^2"

@@ -543,7 +543,7 @@ class MainWindow(QMainWindow):
             self.stats.show_step(i)
 
     # ---------------------------------------------------------- edits → model
-    def _edit(self, **changes: Any) -> None:
+    def edit_session(self, **changes: Any) -> None:
         """Apply a person's edit to the session, and to a loaded one still compiling.
 
         A preset, lesson or file becomes the session when its function has
@@ -555,13 +555,13 @@ class MainWindow(QMainWindow):
             self._pending = replace(self._pending, **changes)
 
     def _runs_changed(self, runs: tuple[RunSpec, ...]) -> None:
-        self._edit(runs=runs)
+        self.edit_session(runs=runs)
         self._recompute_timer.start()
 
     def _start_changed(self, start: tuple[float, ...]) -> None:
         # A new common start: every run starts there (per-run starts are cleared).
         runs = tuple(replace(r, start=None) for r in self.session.runs)
-        self._edit(start=tuple(start), runs=runs)
+        self.edit_session(start=tuple(start), runs=runs)
         self.view_panel.set_start(self.session.start)
         self.scene.set_start(self.session.start)
         self._maps_problem()
@@ -599,7 +599,7 @@ class MainWindow(QMainWindow):
         self._runs_changed(runs)
 
     def _steps_changed(self, steps: int) -> None:
-        self._edit(steps=int(steps))
+        self.edit_session(steps=int(steps))
         self._recompute_timer.start()
 
     def _domain_changed(self, domain: tuple[tuple[float, float], ...]) -> None:
@@ -610,7 +610,7 @@ class MainWindow(QMainWindow):
         except ValueError as exc:
             self.view_panel.show_error(str(exc))
             return
-        self._edit(domain=tuple(domain))
+        self.edit_session(domain=tuple(domain))
         self._maps_problem()
         self._home_domain = self.session.domain
         self.scene.set_start(self.session.start)
@@ -641,14 +641,14 @@ class MainWindow(QMainWindow):
         self.view_panel.set_domain(home)
 
     def _view_changed(self, view: ViewSettings) -> None:
-        self._edit(view=view)
+        self.edit_session(view=view)
         self.scene.set_view(view)
 
     def _height_mode_changed(self, mode: str) -> None:
         # Chosen in the 3-D view's own menu: the session (saved, exported) keeps it.
         if mode != self.session.view.height_3d:
             view = replace(self.session.view, height_3d=mode)
-            self._edit(view=view)
+            self.edit_session(view=view)
             self.view_panel.set_view(view)
 
     # ----------------------------------------------------------------- look
