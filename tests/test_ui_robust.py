@@ -185,3 +185,26 @@ def test_dataset_mode_switched_on_off_on_keeps_the_runs_in_step(qtbot):
     qtbot.waitUntil(lambda: ready(w) and w.loss.variables == ("w", "b"), timeout=WAIT)
     qtbot.waitUntil(lambda: ready(w) and w.trajectory.positions.shape[1] == 3, timeout=WAIT)
     assert len(w.session.runs) == len(w.runs_panel.runs()) == 3
+
+
+def test_a_curve_of_only_non_finite_points_paints(qtbot):
+    # A 1-D run whose height is nan at every step drawn so far (log(x) at
+    # x < 0) has no point on the curve. The trail's items are reused, and one
+    # drew finite heights before: pyqtgraph then failed on every paint (with
+    # lines wider than 1 px, as at 2× text and lines).
+    from dataclasses import replace
+
+    loss = compile_loss("x^2")
+    scene = Scene("both", get_theme("dark", 2.0))
+    qtbot.addWidget(scene)
+    scene.resize(900, 500)
+    scene.show()
+    scene.set_problem(loss, ((-3.0, 3.0),))
+    traj = run(loss, [RunConfig("gd", {"lr": 0.01}, (2.0,))] * 2, 20)
+    with qtbot.capture_exceptions() as raised:
+        for losses in (traj.losses, np.full_like(traj.losses, np.nan)):
+            scene.set_runs(replace(traj, losses=losses), ["#ff0000", "#00ff00"], ["a", "b"])
+            for i in (8, 3, 9):
+                scene.set_step(i)
+                scene.grab()
+    assert raised == []

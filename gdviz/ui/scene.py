@@ -416,6 +416,14 @@ class _FastCurve(pg.PlotCurveItem):
     def updateData(self, *args: Any, **kwargs: Any) -> None:
         self._extent_valid = False
         super().updateData(*args, **kwargs)
+        x, y = self.xData, self.yData
+        if isinstance(self.opts["connect"], str) and self.opts["connect"] == "all":
+            if x is not None and y is not None and len(x) >= 2:
+                if not np.any(np.isfinite(x) & np.isfinite(y)):
+                    # Nothing to draw (a loss that is inf at every step). pyqtgraph
+                    # 0.14 drops the non-finite points and then fills -1 segments
+                    # into its last buffer: a ValueError on every paint.
+                    super().updateData(np.empty(0), np.empty(0))
 
     def _full_extent(self) -> tuple[tuple[float, float], tuple[float, float]] | None:
         if not self._extent_valid:
