@@ -208,3 +208,15 @@ def test_a_curve_of_only_non_finite_points_paints(qtbot):
                 scene.set_step(i)
                 scene.grab()
     assert raised == []
+
+
+def test_runs_on_screen_keep_their_objective_while_a_newer_one_computes(qtbot):
+    # A run was removed: the engine got an objective for 3 runs, while the 4
+    # runs on screen keep stepping with the one they were computed on.
+    panel, _traj = _panel_with_runs(qtbot, 4)
+    before = panel.epochs.text()
+    assert before == "epochs after step 10: 1: 10 · 2: 0.1 · 3: 1.6 · 4: 1.6"
+    panel.objective(3)
+    panel.show_step(10)
+    assert panel.epochs.text() == before
+    assert len(panel.model_items) == 4 and len(panel.batch_marks.getData()[0]) == 1

@@ -202,7 +202,8 @@ class DataPanel(QWidget):
         self.dataset: Dataset = make_builtin("line")
         self.loss: Any = None
         self.model: Any = None
-        self._objective: Any = None
+        self._objective: Any = None  # the newest, handed to the engine
+        self._traj_objective: Any = None  # the one the runs drawn were computed on
         self._traj: Any = None
         self._colors: list[str] = []
         self._full: tuple[np.ndarray, np.ndarray] | None = None
@@ -683,6 +684,7 @@ class DataPanel(QWidget):
         self._traj = None
         self._full = None
         self._full_shown = None
+        self._traj_objective = None
         for item in self.model_items:
             self.plot.removeItem(item)
         self.model_items = []
@@ -707,6 +709,9 @@ class DataPanel(QWidget):
             self.clear_runs()
             return
         self._traj = traj
+        # The objective these runs were computed on: a newer one (a run added)
+        # may be asked for before their own runs arrive.
+        self._traj_objective = obj
         self._colors = list(colors)
         k = traj.positions.shape[1]
         while len(self.model_items) < k:
@@ -720,16 +725,15 @@ class DataPanel(QWidget):
             item.setPen(_pen(colors[i], max(1.5, self.theme.line_px * 0.8)))
         current = self.highlight.currentIndex()
         self.highlight.clear()
-        obj = self._objective
         for i, label in enumerate(labels):
-            variant = obj.variant(i) if obj is not None else ""
+            variant = obj.variant(i)
             self.highlight.addItem(f"{label} ({variant})", i)
         pick = current if 0 <= current < k else self._first_sampled()
         self.highlight.setCurrentIndex(max(pick, 0))
         self._draw_full(log_loss)
 
     def _first_sampled(self) -> int:
-        obj = self._objective
+        obj = self._traj_objective
         if obj is None or self._traj is None:
             return 0
         for i in range(self._traj.positions.shape[1]):
@@ -740,7 +744,7 @@ class DataPanel(QWidget):
     def _draw_full(self, log_loss: bool) -> None:
         """Full-data loss of every run, dashed in the scene's loss plot."""
         self._clear_full_items()
-        obj, traj = self._objective, self._traj
+        obj, traj = self._traj_objective, self._traj
         if obj is None or traj is None or self._loss_plot is None:
             return
         # Redrawn at every delivery on the GUI thread: a few million evaluations at
@@ -809,7 +813,7 @@ class DataPanel(QWidget):
             for k, item in enumerate(self.model_items):
                 item.setData(xs, ys[k], connect="finite")
         k = self.highlight.currentData()
-        obj = self._objective
+        obj = self._traj_objective
         if obj is None or k is None or k >= theta.shape[0]:
             return
         if obj.batch_sizes[k] is None:
@@ -829,7 +833,7 @@ class DataPanel(QWidget):
 
     def epoch_text(self, step: int) -> str:
         """Epochs done by each run after ``step`` steps: samples seen / n (one line)."""
-        obj, traj = self._objective, self._traj
+        obj, traj = self._traj_objective, self._traj
         if obj is None or traj is None:
             return ""
         n = self.dataset.n
