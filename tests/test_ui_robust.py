@@ -220,3 +220,12 @@ def test_runs_on_screen_keep_their_objective_while_a_newer_one_computes(qtbot):
     panel.show_step(10)
     assert panel.epochs.text() == before
     assert len(panel.model_items) == 4 and len(panel.batch_marks.getData()[0]) == 1
+
+
+def test_the_table_loss_of_runs_on_screen_is_over_their_own_loss(qtbot):
+    # A loss in w alone compiled while the runs in (w, b) are still shown:
+    # the numbers table asks for their full-data loss at a step.
+    panel, traj = _panel_with_runs(qtbot, 3)
+    loss = panel.loss
+    panel.set_loss(panel.compile("(w*x - y)^2"))
+    np.testing.assert_allclose(panel.full_loss_at(7), loss.value(traj.positions[7]))

@@ -786,9 +786,12 @@ class DataPanel(QWidget):
         used: a stochastic run's look lower than a full-batch run's that is
         in fact closer to the minimum.
         """
-        traj, loss = self._traj, self.loss
-        if traj is None or loss is None or not self.enabled:
+        # The loss the runs drawn were computed on: a newer one (another
+        # formula, other parameters) may have compiled before their runs came.
+        traj, obj = self._traj, self._traj_objective
+        if traj is None or obj is None or not self.enabled:
             return None
+        loss = obj.loss
         row = max(0, min(int(step) - traj.start_step, traj.positions.shape[0] - 1))
         with np.errstate(all="ignore"):
             return np.asarray(loss.value(traj.positions[row]), dtype=float)
