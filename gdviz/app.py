@@ -7,6 +7,9 @@ headless commands never load it.
 N milliseconds after it is shown (once its runs are computed) and quit with
 status 0: a start-up check for tests and benchmarks that needs no
 person to close the window.
+
+Unexpected errors are logged (see :mod:`gdviz.ui.errors`) and shown once in
+the window.
 """
 
 from __future__ import annotations
@@ -38,12 +41,16 @@ def run_app(session: str | None = None, argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from gdviz.core import loss as loss_module
+    from gdviz.ui.errors import ErrorReporter, setup_logging
     from gdviz.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
     app.setApplicationName("gdviz")
     app.setOrganizationName("gdviz")
+    log_file = setup_logging()  # (needs the names above: it goes in gdviz's state folder)
     window = MainWindow()
+    # An error nobody planned for is logged and shown in the window, once.
+    reporter = ErrorReporter(window.show_message, log_file).install()
     if session:
         window.open_session(session)
     window.show()
@@ -88,6 +95,7 @@ def run_app(session: str | None = None, argv: list[str] | None = None) -> int:
     # worker thread) first, then pending deletions. Leaving it to interpreter
     # exit destroys Qt objects in arbitrary order.
     window.close()
+    reporter.uninstall()
     window.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     return status

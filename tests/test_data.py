@@ -7,6 +7,7 @@ import pytest
 
 from gdviz.core.data import (
     BUILTINS,
+    MAX_VALUE,
     BatchSampler,
     DataError,
     Dataset,
@@ -87,6 +88,14 @@ def test_dataset_checks_its_columns():
         Dataset("d", {"x": ["a"]})
     with pytest.raises(DataError, match="did you mean 'y1'"):
         Dataset("d", {"x": [1.0], "y1": [2.0]}).column("y2")
+
+
+def test_dataset_refuses_values_too_large_to_draw_or_square():
+    # ±1e308 is finite, but its square and the plot's span overflow to inf.
+    with pytest.raises(DataError, match=r"column 'y' has a value too large.*sample 2"):
+        Dataset("d", {"x": [1.0, 2.0], "y": [0.0, -1e308]})
+    edge = Dataset("d", {"x": [MAX_VALUE, -MAX_VALUE]})  # the limit itself is fine
+    assert edge.n == 2
 
 
 def test_parse_columns():

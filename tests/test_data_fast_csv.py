@@ -80,7 +80,7 @@ PLAIN = [
     "x,y\n1_000,2\n",  # Python's float reads underscores; so does the exact reader
     "x,y\n1e5,.5\n5.,-0\n",
     "x,y\n1e-400,0.1\n",  # underflows to 0 in both
-    "x,y\n0.30000000000000004,1.7976931348623157e308\n",
+    "x,y\n0.30000000000000004,9.999999999999999e99\n",  # 16 digits, near the largest value
     "x,label,y\n1,cat,2\n3,dog,4\n",  # a text column not chosen (columns x,y below)
     "x,label,y\n1,caf\u00e9,2\n",  # non-ASCII in a column not chosen
 ]
@@ -94,6 +94,12 @@ def test_plain_files_take_the_fast_path(tmp_path, text):
     out, fast = _both(_write(tmp_path, text), columns)
     assert out[0] == "data", out
     assert fast
+
+
+def test_a_value_too_large_is_refused_alike_by_both_readers(tmp_path):
+    # float64's largest: a square of it overflows, and so does the plot's span.
+    out, _fast = _both(_write(tmp_path, "x,y\n0.5,1.7976931348623157e308\n"))
+    assert out[0] == "error" and "too large" in out[1] and "sample 1" in out[1], out
 
 
 # --------------------------------------------------------------------------- not plain
@@ -206,7 +212,8 @@ _DECIMAL = st.builds(
     st.text("0123456789", min_size=1, max_size=20),
 )
 _NUMBER = st.one_of(
-    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    # (Values past data.MAX_VALUE are refused, alike by both readers.)
+    st.floats(-data.MAX_VALUE, data.MAX_VALUE).map(repr),
     st.floats(allow_nan=False, allow_infinity=False, width=32).map(lambda v: f"{v:g}"),
     st.floats(-1e6, 1e6).map(lambda v: f"{v:.6f}"),
     st.integers(-(10**20), 10**20).map(str),

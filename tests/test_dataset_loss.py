@@ -326,3 +326,20 @@ def test_chunked_evaluation_adds_up_blocks_of_points_and_samples(monkeypatch):
     np.testing.assert_allclose(v, whole[0], rtol=1e-13)
     np.testing.assert_allclose(g, whole[1], rtol=1e-13)
     np.testing.assert_allclose(v, _mean_loss(fn, data, POINTS), rtol=1e-12)
+
+
+def test_an_objective_says_which_runs_it_fits():
+    from gdviz.core.engine import RunConfig, run
+
+    loss = compile_dataset_loss("abs(w*x + b - y)", OUT, parameters=("w", "b"))
+    per_run = loss.sampled([None, 1, 4], seed=1)
+    assert per_run.n_runs == 3 and per_run.variant(1) == "stochastic"
+    three = run(per_run, [RunConfig("gd", {"lr": 0.05}, (0.0, 0.0))] * 3, 5)
+    assert per_run.fits(three)
+    four = run(loss.sampled(4), [RunConfig("gd", {"lr": 0.05}, (0.0, 0.0))] * 4, 5)
+    assert not per_run.fits(four)  # computed before a run was added
+    assert loss.sampled(4).n_runs is None and loss.sampled(4).fits(four)  # one size for all
+    line = compile_dataset_loss("(w*x - y)^2", OUT, parameters=("w",)).sampled(None)
+    assert not line.fits(four)  # other parameters
+    with pytest.raises(IndexError, match="run 3: batch sizes were given for 3 runs"):
+        per_run.variant(3)

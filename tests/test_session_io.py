@@ -748,3 +748,27 @@ def test_csv_keys_that_only_builtins_have_warn(tmp_path: Path) -> None:
         "data.seed: only built-in data has it, skipped",
     )
     assert loaded.session.data.n is None and loaded.dataset.n == 2
+
+
+@pytest.mark.parametrize(
+    ("domain", "expected"),
+    [
+        (((-3.0, 3.0), (-2.0, 1.0)), ((-3.0, 3.0), (-2.0, 1.0))),  # inside: unchanged
+        (((-1e9, 1e9),), ((-1e6, 1e6),)),  # too wide: the widest a file holds
+        (((-1e308, 1e308),), ((-1e6, 1e6),)),  # the width overflows
+        (((999_990.0, 1_000_010.0),), ((999_980.0, 1e6),)),  # past the edge: slides back
+        (((-2e6, -1.5e6),), ((-1e6, -5e5),)),
+    ],
+)
+def test_clamp_domain_keeps_a_view_window_a_file_can_hold(domain, expected):
+    out = session_io.clamp_domain(domain)
+    assert out == expected  # (exact: all are sums of numbers a float holds exactly)
+    function = "x^2" if len(out) == 1 else "x^2 + y^2"
+    session = replace(Session(), function=function, domain=out, start=tuple(a for a, _ in out))
+    assert session_io.loads_session(session_io.dumps_session(session)).session.domain == out
+
+
+@pytest.mark.parametrize("pair", [(1.0, 1.0), (2.0, 1.0), (float("nan"), 1.0), (0.0, float("inf"))])
+def test_clamp_domain_refuses_what_is_no_range(pair):
+    with pytest.raises(ValueError, match="view range"):
+        session_io.clamp_domain([pair])

@@ -8,6 +8,7 @@ from gdviz.core.surface import (
     contour_levels,
     contour_segments,
     gradient_field,
+    grid_axes,
     normalize_domain,
     sample_curve,
     sample_grid,
@@ -182,3 +183,11 @@ def test_contour_segments_equal_cell_by_cell_marching_squares(text, domain):
         want = _contours_cell_by_cell(g, levels)
         assert got.shape == want.shape and len(got) > 0
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_a_range_too_wide_to_sample_is_refused_by_name():
+    # Both ends are finite, but the grid's spacing (high − low) overflows to inf.
+    with pytest.raises(ValueError, match="y range is too wide"):
+        normalize_domain([(-1.0, 1.0), (-1e308, 1e308)])
+    with pytest.raises(ValueError, match="too wide"):
+        grid_axes([(-1e308, 1e308), (-1.0, 1.0)], 5)

@@ -36,6 +36,7 @@ __all__ = [
     "BUILTINS",
     "MAX_CSV_BYTES",
     "MAX_CSV_ROWS",
+    "MAX_VALUE",
     "BatchSampler",
     "BuiltinSpec",
     "DataError",
@@ -52,6 +53,10 @@ MAX_CSV_BYTES = 64 * 1024 * 1024
 MAX_CSV_ROWS = 1_000_000
 #: Most columns gdviz reads from a CSV file.
 MAX_CSV_COLUMNS = 1000
+#: Largest magnitude of a sample value. Beyond it a square of one sample, or
+#: the span of a column on the plot's axis, is near float64's limit (1.8e308)
+#: or past it: losses overflow and the drawing's coordinates become inf.
+MAX_VALUE = 1e100
 #: Longest column name kept (longer names are not names, they are text).
 MAX_NAME_LENGTH = 32
 #: Text that means "no value here" in CSV files written by spreadsheets and pandas.
@@ -145,6 +150,13 @@ class Dataset:
                 raise DataError(
                     f"{self.name}: column '{key}' has a value that is not a finite number "
                     f"(sample {row + 1}: {arr[row]})"
+                )
+            if arr.size and float(np.abs(arr).max()) > MAX_VALUE:
+                row = int(np.argmax(np.abs(arr)))
+                raise DataError(
+                    f"{self.name}: column '{key}' has a value too large to use "
+                    f"(sample {row + 1}: {arr[row]}); values must lie within "
+                    f"±{MAX_VALUE:g}: rescale the column"
                 )
             arr.setflags(write=False)
             cols[key] = arr

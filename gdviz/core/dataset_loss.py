@@ -1305,6 +1305,21 @@ class SampledObjective:
         b = self.batch_sizes[run]
         return self.loss.n if b is None else b
 
+    @property
+    def n_runs(self) -> int | None:
+        """How many runs the batch sizes were given for (None: one size for any number)."""
+        return None if self._sizes is None else len(self._sizes)
+
+    def fits(self, trajectory: Any) -> bool:
+        """Whether ``trajectory`` can have been computed on this objective.
+
+        Its runs must number as the batch sizes given (if one per run) and
+        move in this loss's parameters. A window that keeps showing the last
+        runs while new ones are computed asks this before pairing the two.
+        """
+        _rows, k, d = np.shape(trajectory.positions)
+        return d == self.dim and self.n_runs in (None, k)
+
     def variant(self, run: int) -> str:
         """``"batch"``, ``"stochastic"`` or ``"mini-batch"`` for run ``run``."""
         b = self.batch_sizes[run]
@@ -1386,7 +1401,11 @@ class _Sizes:
         self._one, self._sizes = one, sizes
 
     def __getitem__(self, run: int) -> int | None:
-        return self._one if self._sizes is None else self._sizes[run]
+        if self._sizes is None:
+            return self._one
+        if not -len(self._sizes) <= run < len(self._sizes):
+            raise IndexError(f"run {run}: batch sizes were given for {len(self._sizes)} runs")
+        return self._sizes[run]
 
 
 def _norm_size(b: int | None, n: int) -> int | None:

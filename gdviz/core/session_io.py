@@ -92,6 +92,7 @@ __all__ = [
     "SUFFIX",
     "LoadedSession",
     "SessionError",
+    "clamp_domain",
     "dumps_session",
     "load_session",
     "loads_session",
@@ -200,6 +201,29 @@ class LoadedSession:
     session: Session
     warnings: tuple[str, ...] = ()
     dataset: Dataset | None = None
+
+
+def clamp_domain(domain: Any) -> tuple[tuple[float, float], ...]:
+    """``domain`` moved, and narrowed if need be, to lie within ±:data:`MAX_COORD`.
+
+    A view window zoomed or panned past what a session file holds is kept as
+    wide as it can be and as near to where it was: a window 1e9 wide becomes
+    ±1e6, one past the edge slides back inside.
+
+    Raises
+    ------
+    ValueError
+        For a pair that is not two finite numbers, low below high.
+    """
+    out = []
+    for lo, hi in domain:
+        lo, hi = float(lo), float(hi)
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+            raise ValueError(f"a view range must be finite numbers, low to high, got {lo}, {hi}")
+        width = min(hi - lo, 2 * MAX_COORD)  # (hi - lo may overflow to inf)
+        lo = min(max(lo, -MAX_COORD), MAX_COORD - width)
+        out.append((lo, min(lo + width, MAX_COORD)))
+    return tuple(out)
 
 
 # --------------------------------------------------------------------------- writing

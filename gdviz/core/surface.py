@@ -64,6 +64,8 @@ def normalize_domain(domain: Sequence[Sequence[float]], dim: int | None = None) 
             raise ValueError(f"{axis} range must be finite, got {lo:g} to {hi:g}")
         if not lo < hi:
             raise ValueError(f"{axis} range must go from low to high, got {lo:g} to {hi:g}")
+        if not np.isfinite(hi - lo):  # e.g. ±1e308: the grid's spacing would overflow
+            raise ValueError(f"{axis} range is too wide to sample: {lo:g} to {hi:g}")
         if hi - lo < 1e-12 * max(1.0, abs(lo), abs(hi)):
             raise ValueError(f"{axis} range is too narrow to draw: {lo:g} to {hi:g}")
         out.append((lo, hi))

@@ -14,6 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer
 
+from gdviz.core.session_io import clamp_domain
 from gdviz.ui.session_model import SessionModel
 
 __all__ = [
@@ -135,9 +136,10 @@ def bind_scene(model: SessionModel, scene: Any) -> QTimer:
         if model.loss is None:
             return
         try:
-            model.set_domain(scene.view_range(), home=False)
+            # Zoomed out past what a session file holds: the surface stops at ±1e6.
+            model.set_domain(clamp_domain(scene.view_range()), home=False)
         except ValueError:
-            return  # zoomed out beyond what can be drawn or saved: keep the last sample
+            return  # a window that cannot be drawn: keep the last sample
 
     zoom.timeout.connect(zoomed)
     scene.surface.getViewBox().sigRangeChangedManually.connect(lambda *_: zoom.start())

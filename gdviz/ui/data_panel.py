@@ -201,7 +201,8 @@ class DataPanel(QWidget):
         self.dataset: Dataset = make_builtin("line")
         self.loss: Any = None
         self.model: Any = None
-        self._objective: Any = None
+        self._objective: Any = None  # the newest, handed to the engine
+        self._traj_objective: Any = None  # the one the runs drawn were computed on
         self._traj: Any = None
         self._colors: list[str] = []
         self._full: tuple[np.ndarray, np.ndarray] | None = None
@@ -377,6 +378,8 @@ class DataPanel(QWidget):
         """Use ``dataset`` (emits :attr:`dataChanged`); a file still being read is dropped."""
         self._stop_reading()
         self.dataset = dataset
+        self.clear_runs()  # computed on other samples: new runs follow the new loss
+        self._objective = None
         self.hide_error()
         self._show_samples()
         self.dataChanged.emit()
@@ -560,6 +563,8 @@ class DataPanel(QWidget):
                 w.blockSignals(False)
         self._stop_reading()
         self.dataset = dataset
+        self.clear_runs()
+        self._objective = None
         self.hide_error()
         self._show_samples()
 
@@ -655,6 +660,13 @@ class DataPanel(QWidget):
         """The mini-batch objective for ``n_runs`` runs (raises ValueError for bad sizes)."""
         if self.loss is None:
             raise ValueError("no dataset loss compiled yet")
+        if self.loss.dataset is not self.dataset:
+            # The new data's loss is compiling, or did not compile (a column it
+            # uses is missing): runs over the old samples would be drawn on these.
+            raise ValueError(
+                f"the per-sample loss is not compiled for {self.dataset.name} "
+                "(see the message under the formula)"
+            )
         obj = self.loss.sampled(self.batch_sizes(n_runs), seed=self.seed.value())
         self._objective = obj
         return obj
@@ -676,6 +688,7 @@ class DataPanel(QWidget):
         self._traj = None
         self._full = None
         self._full_shown = None
+        self._traj_objective = None
         for item in self.model_items:
             self.plot.removeItem(item)
         self.model_items = []
@@ -689,8 +702,20 @@ class DataPanel(QWidget):
         self._full_items = []
 
     def set_runs(self, traj: Any, colors: list[str], labels: list[str], log_loss: bool) -> None:
-        """A (new part of a) trajectory computed on :meth:`objective`."""
+        """A (new part of a) trajectory computed on :meth:`objective`.
+
+        The window keeps showing its last runs until new ones arrive: runs
+        that do not fit the newest objective (computed before a run was added,
+        or over another loss) are not drawn here; theirs are on the way.
+        """
+        obj = self._objective
+        if obj is None or obj.loss.dataset is not self.dataset or not obj.fits(traj):
+            self.clear_runs()
+            return
         self._traj = traj
+        # The objective these runs were computed on: a newer one (a run added)
+        # may be asked for before their own runs arrive.
+        self._traj_objective = obj
         self._colors = list(colors)
         k = traj.positions.shape[1]
         while len(self.model_items) < k:
@@ -704,16 +729,15 @@ class DataPanel(QWidget):
             item.setPen(_pen(colors[i], max(1.5, self.theme.line_px * 0.8)))
         current = self.highlight.currentIndex()
         self.highlight.clear()
-        obj = self._objective
         for i, label in enumerate(labels):
-            variant = obj.variant(i) if obj is not None else ""
+            variant = obj.variant(i)
             self.highlight.addItem(f"{label} ({variant})", i)
         pick = current if 0 <= current < k else self._first_sampled()
         self.highlight.setCurrentIndex(max(pick, 0))
         self._draw_full(log_loss)
 
     def _first_sampled(self) -> int:
-        obj = self._objective
+        obj = self._traj_objective
         if obj is None or self._traj is None:
             return 0
         for i in range(self._traj.positions.shape[1]):
@@ -724,7 +748,7 @@ class DataPanel(QWidget):
     def _draw_full(self, log_loss: bool) -> None:
         """Full-data loss of every run, dashed in the scene's loss plot."""
         self._clear_full_items()
-        obj, traj = self._objective, self._traj
+        obj, traj = self._traj_objective, self._traj
         if obj is None or traj is None or self._loss_plot is None:
             return
         # Redrawn at every delivery on the GUI thread: a few million evaluations at
@@ -766,9 +790,12 @@ class DataPanel(QWidget):
         used: a stochastic run's look lower than a full-batch run's that is
         in fact closer to the minimum.
         """
-        traj, loss = self._traj, self.loss
-        if traj is None or loss is None or not self.enabled:
+        # The loss the runs drawn were computed on: a newer one (another
+        # formula, other parameters) may have compiled before their runs came.
+        traj, obj = self._traj, self._traj_objective
+        if traj is None or obj is None or not self.enabled:
             return None
+        loss = obj.loss
         row = max(0, min(int(step) - traj.start_step, traj.positions.shape[0] - 1))
         with np.errstate(all="ignore"):
             return np.asarray(loss.value(traj.positions[row]), dtype=float)
@@ -793,7 +820,7 @@ class DataPanel(QWidget):
             for k, item in enumerate(self.model_items):
                 item.setData(xs, ys[k], connect="finite")
         k = self.highlight.currentData()
-        obj = self._objective
+        obj = self._traj_objective
         if obj is None or k is None or k >= theta.shape[0]:
             return
         if obj.batch_sizes[k] is None:
@@ -813,7 +840,7 @@ class DataPanel(QWidget):
 
     def epoch_text(self, step: int) -> str:
         """Epochs done by each run after ``step`` steps: samples seen / n (one line)."""
-        obj, traj = self._objective, self._traj
+        obj, traj = self._traj_objective, self._traj
         if obj is None or traj is None:
             return ""
         n = self.dataset.n
@@ -826,11 +853,18 @@ class DataPanel(QWidget):
 
     # -------------------------------------------------------------- picture
     def _axes(self) -> tuple[str, str | None]:
+        """The columns on the plot's axes: the model's, else the loss's, else the first two.
+
+        The loss (and its model) may still be that of the last data while new
+        data waits for its compile, or for good when the new data lacks a
+        column the loss uses: only columns the data has are drawn.
+        """
         names = self.dataset.names
-        if self.model is not None:
-            return self.model.column, self.model.target
-        if self.loss is not None and len(self.loss.data_names) >= 1:
-            used = self.loss.data_names
+        model = self.model
+        if model is not None and model.column in names and model.target in (None, *names):
+            return model.column, model.target
+        used = tuple(self.loss.data_names) if self.loss is not None else ()
+        if used and set(used) <= set(names):
             return used[0], (used[1] if len(used) > 1 else None)
         return names[0], (names[1] if len(names) > 1 else None)
 

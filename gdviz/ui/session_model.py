@@ -321,6 +321,8 @@ class SessionModel(QObject):
 
         For dataset mode, which swaps the race when it turns on.
         """
+        # (Also into a session still compiling, e.g. the one left a moment ago.)
+        self._edit(runs=session.runs, steps=session.steps, preset=session.preset)
         self._session = session
         self.runsChanged.emit(session.runs)
         self.stepsChanged.emit(session.steps)

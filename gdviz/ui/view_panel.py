@@ -2,6 +2,9 @@
 
 Ranges and the start point are typed as ``low, high`` / ``x, y``; a bad entry
 marks the field and says why underneath, and the old value stays in force.
+What is accepted is what a session file holds (finite, within ±1e6, low
+below high, wide enough to draw), so whatever the window shows it can save
+and open again.
 """
 
 from __future__ import annotations
@@ -22,9 +25,11 @@ from PySide6.QtWidgets import (
 )
 
 from gdviz.core.session import ViewSettings
+from gdviz.core.session_io import MAX_COORD
+from gdviz.core.surface import normalize_domain
 from gdviz.ui.widgets import ColumnsLayout
 
-__all__ = ["ViewPanel", "parse_numbers"]
+__all__ = ["ViewPanel", "parse_coordinates", "parse_numbers", "parse_range"]
 
 MAX_STEPS = 100_000
 
@@ -63,6 +68,48 @@ def parse_numbers(text: str, count: int, what: str) -> tuple[float, ...]:
             raise ValueError(f"{what}: {p!r} is not a finite number")
         out.append(v)
     return tuple(out)
+
+
+def _short(v: float) -> str:
+    """``v`` as people write it: 1e6, not 1e+06."""
+    return f"{v:g}".replace("e+0", "e").replace("e+", "e").replace("e-0", "e-")
+
+
+def parse_coordinates(text: str, count: int, what: str) -> tuple[float, ...]:
+    """Parse ``count`` numbers that are coordinates: finite and within ±:data:`MAX_COORD`.
+
+    ``-0`` reads as 0.
+
+    Raises
+    ------
+    ValueError
+        Naming ``what`` and the offending entry.
+    """
+    values = parse_numbers(text, count, what)
+    for v in values:
+        if abs(v) > MAX_COORD:
+            raise ValueError(
+                f"{what}: {_short(v)} is outside ±{_short(MAX_COORD)}, the most a view holds"
+            )
+    return tuple(v + 0.0 for v in values)  # -0.0 + 0.0 is 0.0
+
+
+def parse_range(text: str, what: str) -> tuple[float, float]:
+    """Parse a ``low, high`` view range: coordinates, low below high, wide enough to draw.
+
+    Raises
+    ------
+    ValueError
+        Naming ``what`` and what is wrong.
+    """
+    lo, hi = parse_coordinates(text, 2, what)
+    if not lo < hi:
+        raise ValueError(f"{what}: low must be below high, got {lo:g}, {hi:g}")
+    try:
+        normalize_domain([(lo, hi)])  # the surface's own rules
+    except ValueError:
+        raise ValueError(f"{what}: {lo:.10g} to {hi:.10g} is too narrow to draw") from None
+    return lo, hi
 
 
 def _mark(widget: QWidget, bad: bool) -> None:
@@ -226,16 +273,19 @@ class ViewPanel(QWidget):
         w = self.sender()
         try:
             if w is self.start:
-                self.startChanged.emit(parse_numbers(self.start.text(), self._dim, "start"))
+                self.startChanged.emit(parse_coordinates(self.start.text(), self._dim, "start"))
             else:
-                x = parse_numbers(self.x_range.text(), 2, "x range")
-                pairs = [x]
-                if self._dim > 1:
-                    pairs.append(parse_numbers(self.y_range.text(), 2, "y range"))
-                for name, (lo, hi) in zip(("x range", "y range"), pairs, strict=False):
-                    if not lo < hi:
-                        raise ValueError(f"{name}: low must be below high, got {lo:g}, {hi:g}")
-                self.domainChanged.emit(tuple(pairs))
+                fields = [(self.x_range, self.x_label), (self.y_range, self.y_label)]
+                fields = fields[: self._dim]
+                # The field just edited first: its problem is the one to name.
+                order = sorted(fields, key=lambda f: f[0] is not w)
+                pairs = {}
+                for field, label in order:
+                    w = field
+                    pairs[field] = parse_range(field.text(), label.text())
+                self.domainChanged.emit(tuple(pairs[f] for f, _ in fields))
+                for field, _label in fields:
+                    _mark(field, False)
         except ValueError as exc:
             _mark(w, True)
             self._show_error(str(exc))
