@@ -317,3 +317,15 @@ def test_run_markers_mark_diverged_runs_and_hide_hidden_ones(qtbot, plot_view):
     assert markers.target.isVisible() and markers.target.pos() == QPointF(0.5, 0.25)
     markers.set_count(0)
     assert markers.runs == []
+
+
+def test_a_curve_view_as_narrow_as_floats_allow_still_draws():
+    # The neighbours of the top sample were closer than a view may be: the
+    # check for a pole failed instead of drawing.
+    from gdviz.core.loss import compile_loss
+    from gdviz.core.surface import sample_curve
+    from gdviz.ui.items.surface_layer import top_is_bounded
+
+    loss = compile_loss("1/(x - 4)")  # highest at the left edge, a pole beyond it
+    curve = sample_curve(loss, ((5.0, 5.000000001),), 800)  # as the layer samples it
+    assert top_is_bounded(loss, curve) is True

@@ -123,7 +123,10 @@ def top_is_bounded(loss: Any, curve: Any) -> bool:
     if not near or any(top - float(z[j]) > TOP_RISE * height for j in near):
         return False  # alone among non-finite samples, or a spike
     a, b = curve.xs[max(i - 1, 0)], curve.xs[min(i + 1, len(z) - 1)]
-    fine = sample_curve(loss, ((float(a), float(b)),), TOP_SAMPLES).z
+    try:
+        fine = sample_curve(loss, ((float(a), float(b)),), TOP_SAMPLES).z
+    except ValueError:
+        return True  # the neighbours are as close as floats allow: nothing finer to see
     if np.any(fine == np.inf):
         return False
     fine = fine[np.isfinite(fine)]
