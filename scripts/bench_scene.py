@@ -68,7 +68,7 @@ def make_scene(cls: type, app: QApplication, loss, traj, extra: bool) -> object:
     s.show()
     s.set_view(ViewSettings(show_grad_norm=extra, show_lr=extra))
     s.set_problem(loss, ((-2.0, 2.0), (-1.0, 3.0)))
-    colors = [DARK.run_color(k) for k in range(traj.positions.shape[1])]
+    colors = [_run_color(k) for k in range(traj.positions.shape[1])]
     s.set_runs(traj, colors, [f"run {k}" for k in range(len(colors))])
     settle(s, app)
     return s
@@ -141,6 +141,12 @@ def main() -> None:
             f"{key:20s} {pa * 1e3:8.2f}ms {qa * 1e3:8.2f}ms {pb * 1e3:8.2f}ms "
             f"{qb * 1e3:8.2f}ms {pb / pa:7.2f}×"
         )
+
+
+def _run_color(k: int) -> str:
+    from gdviz.core.colors import run_color
+
+    return run_color(k)
 
 
 if __name__ == "__main__":

@@ -406,7 +406,7 @@ class _MatplotlibScene:
 
         self.pos = np.asarray(traj.positions)
         self.loss = np.asarray(traj.losses)
-        colors = [theme.run_color(k) for k in range(self.pos.shape[1])]
+        colors = [_run_color(k) for k in range(self.pos.shape[1])]
         dpi = 100
         pt = 72 / dpi  # matplotlib sizes lines in points; gdviz's theme gives pixels
         # As pyqtgraph draws gdviz's trails and curves: not antialiased.
@@ -537,7 +537,7 @@ def bench_x11(app, w, rounds: int, seconds: float) -> None:
     w.load_session(session_8x5000())
     wait(app, lambda: ready(w) and w.trajectory.positions.shape == (STEPS + 1, 8, 2))
     v3 = w.view3d
-    tabs = w.scene.surface_tabs
+    tabs = w.surface_tabs
 
     def gl_state() -> str:
         made = "not created" if v3.glview is None else type(v3.glview).__name__
@@ -561,8 +561,11 @@ def bench_x11(app, w, rounds: int, seconds: float) -> None:
 
     # The grid gdviz's heat-map and contours are drawn from; its theme's colours and sizes.
     grid = sample_grid(w.loss, w.session.domain, SURFACE_SAMPLES)
-    scene_size = (w.scene.width(), w.scene.height())
-    split = (max(1, w.scene.surface_tabs.width()), max(1, w.scene.loss_view.width()))
+    # The surface and the loss column as the window lays them out (the
+    # matplotlib figure gets their combined size and their split).
+    surface, column = w.surface_tabs, w.scene.column
+    scene_size = (surface.width() + column.width(), surface.height())
+    split = (max(1, surface.width()), max(1, column.width()))
     mpl_scenes = {
         "outlined trails, as gdviz": _MatplotlibScene(
             w.trajectory, grid, w.theme, scene_size, split, (w.width(), w.height())
@@ -688,6 +691,12 @@ def main() -> int:
     w.close()
     bench_startup(args.starts)
     return 0
+
+
+def _run_color(k: int) -> str:
+    from gdviz.core.colors import run_color
+
+    return run_color(k)
 
 
 if __name__ == "__main__":
