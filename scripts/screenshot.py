@@ -37,8 +37,6 @@ def main() -> int:
     except ValueError:
         ap.error(f"--size must look like 1280x800, got {args.size!r}")
 
-    from dataclasses import replace
-
     from PySide6.QtWidgets import QApplication
 
     from gdviz.ui.main_window import MainWindow
@@ -67,7 +65,6 @@ def main() -> int:
         pump(lambda: window.trajectory is not old and ready())
     if args.grad_arrows:
         window.view_panel.checks["grad_arrows"].setChecked(True)
-    window.session = replace(window.session)
     window.player.seek(min(args.step, window.player.limit))
     # Let the trail chunks finish building and the layout settle.
     t0 = time.perf_counter()
