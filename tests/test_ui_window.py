@@ -358,8 +358,12 @@ def test_view_toggles_and_theme(qtbot, window):
     # Both join the loss column: stacked, or as tabs when it is too short for that.
     column = window.scene.column
     assert window.scene.gnorm_plot in column.plots() and window.scene.lr_plot in column.plots()
-    shown = [p.isVisible() for p in (window.scene.gnorm_plot, window.scene.lr_plot)]
-    assert all(shown) if column.stacked else any(shown)
+    extra = (window.scene.gnorm_plot, window.scene.lr_plot)
+    if column.stacked:
+        assert all(p.isVisible() for p in extra)
+    else:  # one plot at a time, each behind a tab
+        tabs = [column.tabs.tabText(i) for i in range(column.tabs.count())]
+        assert column.tabs.isVisible() and all(p.title in tabs for p in extra)
     vp.checks["contours"].setChecked(False)
     assert not window.scene.contours.isVisible()
     window.set_theme("light")
