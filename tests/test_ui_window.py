@@ -450,7 +450,7 @@ def test_a_shorter_function_does_not_move_the_plots(qtbot, window):
     # again at each change of function.
     window.resize(1280, 800)
     beale = "(1.5 - x + x y)^2 + (2.25 - x + x y^2)^2 + (2.625 - x + x y^3)^2"
-    qtbot.wait(50)
+    qtbot.wait(300)  # the columns are fitted to the new size a turn or two later
     sizes = [(window.editor.height(), window.body.size())]  # Rosenbrock's
     for text in (beale, "x^2 + y^2", beale, "x^4 - x^2", "x^2 + y^2"):
         old = window.trajectory
