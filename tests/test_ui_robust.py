@@ -229,3 +229,23 @@ def test_the_table_loss_of_runs_on_screen_is_over_their_own_loss(qtbot):
     loss = panel.loss
     panel.set_loss(panel.compile("(w*x - y)^2"))
     np.testing.assert_allclose(panel.full_loss_at(7), loss.value(traj.positions[7]))
+
+
+def test_a_start_or_range_set_while_a_file_loads_waits_for_its_function(qtbot):
+    # A one-variable session was loading while the two-parameter dataset loss
+    # was still on screen; a range edited meanwhile handed the views the new
+    # session's one-number start against the old loss.
+    from dataclasses import replace
+
+    w = shown_window(qtbot)
+    one_d = replace(w.session, function="x^4 - x^2", domain=((-2.0, 2.0),), start=(1.5,))
+    old = w.trajectory
+    with qtbot.captureExceptions() as errors:
+        w.model.load_session(one_d)
+        assert w.loss.dim == 2  # still the old function on screen
+        w.model.set_domain(((-3.0, 3.0),))
+        w.model.set_start((1.0,))
+        qtbot.waitUntil(lambda: w.trajectory is not old and w.loss.dim == 1, timeout=WAIT)
+    assert errors == []
+    assert w.session.domain == ((-3.0, 3.0),) and w.session.start == (1.0,)
+    assert w.scene.view_range()[0] == pytest.approx((-3.0, 3.0), abs=0.05)

@@ -482,8 +482,10 @@ class SessionModel(QObject):
             return
         runs = tuple(replace(r, start=None) for r in self._session.runs)
         self._edit(start=start, runs=runs)
-        self.startChanged.emit(start)
         self.runsChanged.emit(runs)
+        if self._pending is not None:
+            return  # views get the loading session's start with its function
+        self.startChanged.emit(start)
         self.player.pause()
         self._resume_step = 0
         self.player.seek(0)
@@ -503,7 +505,10 @@ class SessionModel(QObject):
             Not one finite ``low < high`` pair per variable within the
             session-file limits (the message names the axis).
         """
-        dim = self._loss.dim if self._loss is not None else len(self._session.domain)
+        if self._pending is not None or self._loss is None:
+            dim = len(self._session.domain)  # the session on its way, or nothing compiled yet
+        else:
+            dim = self._loss.dim
         dom = normalize_domain(domain, dim)
         for axis, (lo, hi) in zip("xy", dom, strict=False):
             if max(abs(lo), abs(hi)) > MAX_COORD:
@@ -525,7 +530,10 @@ class SessionModel(QObject):
         self._edit(domain=dom)
         if home:
             self._home_domain = dom
-        self.domainChanged.emit(dom, home)
+        if self._pending is None:
+            # (A session still compiling brings its view window with its
+            # function: the views now still show the last one's.)
+            self.domainChanged.emit(dom, home)
 
     def reset_domain(self) -> None:
         """Back to the view window the problem was opened (or last typed) with."""
