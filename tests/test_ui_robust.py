@@ -249,3 +249,22 @@ def test_a_start_or_range_set_while_a_file_loads_waits_for_its_function(qtbot):
     assert errors == []
     assert w.session.domain == ((-3.0, 3.0),) and w.session.start == (1.0,)
     assert w.scene.view_range()[0] == pytest.approx((-3.0, 3.0), abs=0.05)
+
+
+def test_a_failed_text_typed_while_a_preset_loads_keeps_session_and_function_together(qtbot):
+    # The preset's compile was replaced by a typed text that failed: the
+    # preset's one-variable session stayed with the old two-variable function
+    # on screen, and the next zoom handed the scene a one-number start.
+    w = shown_window(qtbot)
+    assert w.loss.dim == 2
+    preset = next(p for p in w.model.presets if len(p.session.domain) == 1)
+    with qtbot.captureExceptions() as errors:
+        w.model.load_preset(preset.name)
+        w.model.set_function("~x")  # typed before the preset compiled; does not parse
+        qtbot.waitUntil(lambda: w.model.error is not None, timeout=WAIT)
+        qtbot.wait(200)
+        assert len(w.session.start) == w.loss.dim == len(w.session.domain)
+        w.model.set_domain(w.session.domain, home=False)
+        w.model.set_start(w.session.start)
+        qtbot.wait(100)
+    assert errors == []

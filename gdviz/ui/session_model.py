@@ -169,6 +169,7 @@ class SessionModel(QObject):
         self._note = ""
         self._note_shown = False
         self._pending: Session | None = None  # a loaded session waiting for its compile
+        self._shown: Session = session  # the session the views show while one loads
         self._compute_key: Any = None
         self._resume_step = 0
         self._home_domain: tuple[tuple[float, float], ...] = session.domain
@@ -293,6 +294,8 @@ class SessionModel(QObject):
         if self.dataset is not None:
             self.dataset.leave()  # a preset or file is a plain function
         self.player.pause()
+        if self._pending is None:
+            self._shown = self._session  # what the views show until this one compiles
         self._pending = session
         self._session = session
         self.player.seek(0)
@@ -417,6 +420,13 @@ class SessionModel(QObject):
 
     def fail_compile(self, err: Any) -> None:
         """The text does not compile: say why and where (the last good function stays)."""
+        if self._pending is not None:
+            # A loaded session whose function never compiled (a text typed
+            # after it, which failed, replaced its compile): the session on
+            # screen is again the one that goes with the function on screen.
+            self._session = self._shown
+            self._pending = None
+            self.sessionLoaded.emit(self._session)  # the panels show it again too
         self._pending = None
         message = getattr(err, "message", None) or str(err)
         problem = getattr(err, "problem", None) or message
